@@ -33,6 +33,7 @@ export const FieldPath = z
   .string()
   .min(1)
   .max(256)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   .regex(/^[^.\u0000-\u001f]+(\.[^.\u0000-\u001f]+)*$/, "must be a dot path of non-empty segments");
 
 /** Where the records sit in a JSON body: a dot path, or "" for the body itself. */
