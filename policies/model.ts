@@ -224,3 +224,13 @@ export const EMPTY_TRADE_RULES: TradeRules = {
   version: 0,
   updatedAt: null,
 };
+
+// ---------------------------------------------------------------- exit
+
+/** A leaving partner's statement that it deleted what it received under an agreement. */
+export const AttestationInput = z.strictObject({
+  agreement: Id,
+  deletedAt: Timestamp,
+  statement: z.string().trim().min(1).max(4000),
+});
+export type AttestationInput = z.infer<typeof AttestationInput>;

@@ -33,7 +33,13 @@ export const BY_COLLECTION: IndexSpec = {
 
 export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   registry: { partitionKey: "pk", sortKey: "sk", indexes: [BY_COLLECTION], stream: false },
-  credentials: { partitionKey: "pk", sortKey: "sk", indexes: [], stream: false },
+  credentials: {
+    partitionKey: "pk",
+    sortKey: "sk",
+    indexes: [],
+    ttlAttribute: "expiresAt",
+    stream: false,
+  },
   meter: {
     partitionKey: "pk",
     sortKey: "sk",

@@ -1,0 +1,115 @@
+/**
+ * Operators: the ecosystem as a graph (partners as nodes, agreements as edges
+ * with dataset, fields by classification, status and value to date), as JSON
+ * or as a Mermaid diagram.
+ */
+import { Hono } from "hono";
+import { classify } from "../../policies/fields.ts";
+import type { Agreement, Dataset, Partner } from "../../policies/model.ts";
+import { agreementStatusAt, partnerStatusAt } from "../../policies/status.ts";
+import { hourKey } from "../../policies/windows.ts";
+import type { Gateway } from "../gateway.ts";
+import type { AppEnv } from "../http/env.ts";
+
+interface Edge {
+  readonly agreement: string;
+  readonly from: string;
+  readonly to: string;
+  readonly dataset: string;
+  readonly status: string;
+  readonly actions: readonly string[];
+  readonly fields: { shared: string[]; personal: string[] };
+  readonly value: Record<string, number>;
+}
+
+async function all<T>(
+  list: (limit: number, cursor?: string) => Promise<{ items: T[]; next: string | null }>,
+) {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list(1000, cursor);
+    out.push(...page.items);
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  return out;
+}
+
+export async function buildFlowMap(gw: Gateway) {
+  const now = gw.clock();
+  const [partners, datasets, agreements] = await Promise.all([
+    all<Partner>((l, c) => gw.registry.listPartners(l, c)),
+    all<Dataset>((l, c) => gw.registry.listDatasets(l, c)),
+    gw.registry.allAgreements(),
+  ]);
+  const byId = new Map(partners.map((p) => [p.id, p]));
+  const datasetById = new Map(datasets.map((d) => [d.id, d]));
+  const earliest = agreements.reduce((t, a) => Math.min(t, Date.parse(a.createdAt)), now.getTime());
+  const rows = await gw.meterReader.hourRows(
+    agreements.map((a) => a.id),
+    hourKey(new Date(earliest)),
+    hourKey(now),
+  );
+  const value = new Map<string, Record<string, number>>();
+  for (const r of rows) {
+    const v = value.get(r.agreement) ?? {};
+    v[r.currency] = (v[r.currency] ?? 0) + r.value;
+    value.set(r.agreement, v);
+  }
+  const nodes = partners.map((p) => ({
+    id: p.id,
+    name: p.name,
+    jurisdiction: p.jurisdiction,
+    status: partnerStatusAt(p, now),
+    owns: datasets.filter((d) => d.owner === p.id).map((d) => d.id),
+  }));
+  const edges: Edge[] = agreements.map((a: Agreement) => {
+    const ds = datasetById.get(a.dataset);
+    const fields = { shared: [] as string[], personal: [] as string[] };
+    for (const f of a.fields) {
+      const cls = ds === undefined ? "core" : classify(ds.fields, f);
+      if (cls !== "core") fields[cls].push(f);
+    }
+    return {
+      agreement: a.id,
+      from: a.provider,
+      to: a.consumer,
+      dataset: a.dataset,
+      status: agreementStatusAt(a, [byId.get(a.provider), byId.get(a.consumer)], now),
+      actions: a.actions,
+      fields,
+      value: value.get(a.id) ?? {},
+    };
+  });
+  return { nodes, edges };
+}
+
+const mermaidId = (id: string) => `p_${id.replace(/-/g, "_")}`;
+const label = (s: string) => s.replace(/["<>{}[\]|]/g, " ");
+
+export function toMermaid(map: Awaited<ReturnType<typeof buildFlowMap>>): string {
+  const lines = ["flowchart LR"];
+  for (const n of map.nodes)
+    lines.push(
+      `  ${mermaidId(n.id)}["${label(n.name)} (${n.id}, ${n.jurisdiction}, ${n.status})"]`,
+    );
+  for (const e of map.edges) {
+    const money =
+      Object.entries(e.value)
+        .map(([cur, v]) => `${(v / 1_000_000).toFixed(2)} ${cur}`)
+        .join(", ") || "0";
+    const text = `${e.agreement}: ${e.dataset} [${e.fields.shared.length} shared, ${e.fields.personal.length} personal] ${e.status}, ${money}`;
+    lines.push(`  ${mermaidId(e.from)} -->|"${label(text)}"| ${mermaidId(e.to)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function flowMapApp(gw: Gateway): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get("/", async (c) => {
+    const map = await buildFlowMap(gw);
+    if (c.req.query("format") === "mermaid") return c.text(toMermaid(map));
+    return c.json(map);
+  });
+  return app;
+}

@@ -1,0 +1,44 @@
+/** Operators register a partner's public keys for RFC 7523 client assertions. */
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { Gateway } from "../gateway.ts";
+import type { AppEnv } from "../http/env.ts";
+import { readJsonWith } from "../http/validate.ts";
+import { auditedWrite } from "./common.ts";
+import { loadPartner } from "./partners.ts";
+
+const PublicJwk = z
+  .looseObject({
+    kty: z.enum(["EC", "RSA", "OKP"]),
+    kid: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/),
+    alg: z.enum(["ES256", "ES384", "PS256", "RS256", "EdDSA"]).optional(),
+    use: z.literal("sig").optional(),
+  })
+  .refine(
+    (k) => !("d" in k) && !("p" in k) && !("q" in k) && !("k" in k),
+    "must be a public key (no private members)",
+  );
+
+export const KeysBody = z.strictObject({ keys: z.array(PublicJwk).min(1).max(5) });
+
+export function registerKeysRoute(app: Hono<AppEnv>, gw: Gateway): void {
+  app.put("/:id/keys", async (c) => {
+    const { keys } = await readJsonWith(c, KeysBody);
+    const { value } = await loadPartner(gw, c.req.param("id"));
+    const client = await gw.credentials.get(value.id);
+    if (client === undefined) throw new Error(`partner ${value.id} has no client`);
+    const updated = { ...client.value, jwks: keys, updatedAt: gw.clock().toISOString() };
+    await auditedWrite(
+      gw,
+      c,
+      {
+        action: "client.register_keys",
+        target: `client:${value.id}`,
+        partners: [value.id],
+        details: { kids: keys.map((k) => k.kid) },
+      },
+      gw.credentials.clientOps(updated, client.rev),
+    );
+    return c.json({ clientId: value.id, keys });
+  });
+}

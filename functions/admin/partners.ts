@@ -1,0 +1,220 @@
+/** Operators: partners and their lifecycle (phase in, suspend, revoke, reinstate, phase out). */
+import { Hono } from "hono";
+import { z } from "zod";
+import { type Partner, PartnerInput, PartnerPatch, Timestamp } from "../../policies/model.ts";
+import { partnerStatusAt } from "../../policies/status.ts";
+import { hashSecret, newClientSecret } from "../auth/secrets.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
+import type { Gateway } from "../gateway.ts";
+import type { AppEnv } from "../http/env.ts";
+import { parseWith, readJsonWith } from "../http/validate.ts";
+import type { EventType } from "../store/outbox.ts";
+import type { Stored } from "../store/registry.ts";
+import { checkBackend } from "./backend-check.ts";
+import { auditedWrite, PageQuery, ReasonBody } from "./common.ts";
+import { registerKeysRoute } from "./partner-keys.ts";
+
+type Transition = "suspend" | "resume" | "revoke" | "reinstate";
+
+const TRANSITIONS: Readonly<
+  Record<
+    Transition,
+    { from: readonly Partner["status"][]; to: Partner["status"]; event: EventType }
+  >
+> = {
+  suspend: { from: ["active"], to: "suspended", event: "partner.suspended" },
+  resume: { from: ["suspended"], to: "active", event: "partner.resumed" },
+  revoke: { from: ["active", "suspended", "offboarded"], to: "revoked", event: "partner.revoked" },
+  reinstate: { from: ["revoked"], to: "active", event: "partner.reinstated" },
+};
+
+export const PhaseOutBody = z.strictObject({
+  at: Timestamp,
+  reason: z.string().trim().min(1).max(1000),
+});
+
+export async function loadPartner(gw: Gateway, id: string): Promise<Stored<Partner>> {
+  const found = await gw.registry.getPartner(id);
+  if (found === undefined)
+    throw new NotFoundError("partner_not_found", `partner ${id} does not exist`);
+  return found;
+}
+
+export function partnersApp(gw: Gateway): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.post("/", async (c) => {
+    const input = await readJsonWith(c, PartnerInput);
+    await checkBackend(gw, input.baseUrl);
+    const now = gw.clock().toISOString();
+    const partner: Partner = { ...input, status: "active", createdAt: now, updatedAt: now };
+    const secret = newClientSecret();
+    const client = {
+      id: input.id,
+      role: "partner" as const,
+      secretHash: await hashSecret(secret),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await auditedWrite(
+      gw,
+      c,
+      {
+        action: "partner.create",
+        target: `partner:${input.id}`,
+        partners: [input.id],
+        details: { partner },
+      },
+      [...gw.registry.partnerOps(partner, null), ...gw.credentials.clientOps(client, null)],
+      [],
+      `the id ${input.id} is taken`,
+    );
+    return c.json({ partner, clientId: input.id, clientSecret: secret }, 201);
+  });
+
+  app.get("/", async (c) => {
+    const q = parseWith(PageQuery, c.req.query());
+    const page = await gw.registry.listPartners(q.limit, q.cursor);
+    const now = gw.clock();
+    return c.json({ ...page, items: page.items.map((p) => withEffectiveStatus(p, now)) });
+  });
+
+  app.get("/:id", async (c) =>
+    c.json(withEffectiveStatus((await loadPartner(gw, c.req.param("id"))).value, gw.clock())),
+  );
+
+  app.patch("/:id", async (c) => {
+    const patch = await readJsonWith(c, PartnerPatch);
+    const { value, rev } = await loadPartner(gw, c.req.param("id"));
+    if (patch.baseUrl !== undefined) await checkBackend(gw, patch.baseUrl);
+    const { reason, ...changes } = patch;
+    const updated: Partner = { ...value, ...changes, updatedAt: gw.clock().toISOString() };
+    await auditedWrite(
+      gw,
+      c,
+      {
+        action: "partner.update",
+        target: `partner:${value.id}`,
+        reason: reason ?? null,
+        partners: [value.id],
+        details: { changes },
+      },
+      gw.registry.partnerOps(updated, rev),
+    );
+    return c.json(updated);
+  });
+
+  for (const name of Object.keys(TRANSITIONS) as Transition[]) {
+    app.post(`/:id/${name}`, async (c) => {
+      const { reason } = await readJsonWith(c, ReasonBody);
+      const t = TRANSITIONS[name];
+      const { value, rev } = await loadPartner(gw, c.req.param("id"));
+      const current = partnerStatusAt(value, gw.clock());
+      if (current === t.to) return c.json(value);
+      if (!t.from.includes(current))
+        throw new ConflictError(`a ${current} partner cannot be ${name}d`);
+      const now = gw.clock();
+      const updated: Partner = {
+        ...value,
+        status: t.to,
+        statusReason: reason,
+        updatedAt: now.toISOString(),
+      };
+      const event = gw.outbox.newEvent(
+        t.event,
+        { kind: "partner", id: value.id },
+        reason,
+        { status: t.to },
+        now,
+      );
+      await auditedWrite(
+        gw,
+        c,
+        {
+          action: `partner.${name}`,
+          target: `partner:${value.id}`,
+          reason,
+          partners: [value.id],
+          details: { from: current, to: t.to },
+        },
+        gw.registry.partnerOps(updated, rev),
+        [event],
+      );
+      return c.json(updated);
+    });
+  }
+
+  app.post("/:id/phase-out", async (c) => {
+    const { at, reason } = await readJsonWith(c, PhaseOutBody);
+    const { value, rev } = await loadPartner(gw, c.req.param("id"));
+    const now = gw.clock();
+    const current = partnerStatusAt(value, now);
+    if (current === "revoked" || current === "offboarded") {
+      throw new ConflictError(`a ${current} partner cannot be phased out`);
+    }
+    const updated: Partner = {
+      ...value,
+      phaseOutAt: at,
+      statusReason: reason,
+      updatedAt: now.toISOString(),
+    };
+    const event = gw.outbox.newEvent(
+      "partner.phase_out_scheduled",
+      { kind: "partner", id: value.id },
+      reason,
+      { at },
+      now,
+    );
+    await auditedWrite(
+      gw,
+      c,
+      {
+        action: "partner.phase_out",
+        target: `partner:${value.id}`,
+        reason,
+        partners: [value.id],
+        details: { at },
+      },
+      gw.registry.partnerOps(updated, rev),
+      [event],
+    );
+    return c.json(withEffectiveStatus(updated, now));
+  });
+
+  app.post("/:id/credentials", async (c) => {
+    const { value } = await loadPartner(gw, c.req.param("id"));
+    const secret = await rotateSecret(gw, c, value.id, [value.id]);
+    return c.json({ clientId: value.id, clientSecret: secret });
+  });
+
+  registerKeysRoute(app, gw);
+  return app;
+}
+
+/** The status a partner has right now: a passed phase-out date reads as offboarded. */
+export function withEffectiveStatus(p: Partner, now: Date): Partner {
+  const status = partnerStatusAt(p, now);
+  return status === p.status ? p : { ...p, status };
+}
+
+/** Issues a new secret for a client; the old one stops working with this write. */
+export async function rotateSecret(
+  gw: Gateway,
+  c: import("hono").Context<AppEnv>,
+  clientId: string,
+  partners: string[],
+): Promise<string> {
+  const found = await gw.credentials.get(clientId);
+  if (found === undefined)
+    throw new NotFoundError("client_not_found", `client ${clientId} does not exist`);
+  const secret = newClientSecret();
+  const now = gw.clock().toISOString();
+  const updated = { ...found.value, secretHash: await hashSecret(secret), updatedAt: now };
+  await auditedWrite(
+    gw,
+    c,
+    { action: "client.rotate_secret", target: `client:${clientId}`, partners },
+    gw.credentials.clientOps(updated, found.rev),
+  );
+  return secret;
+}

@@ -1,0 +1,41 @@
+/**
+ * Keys for pseudonyms: one per agreement, derived from a master secret that
+ * never leaves the gateway (a local key file, or a KMS HMAC key in AWS).
+ * Stable within an agreement, unrelated across agreements.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+export interface PseudonymKeys {
+  forAgreement(agreementId: string): Promise<Uint8Array>;
+}
+
+export const derivationLabel = (agreementId: string): string => `pseudonym:v1:${agreementId}`;
+
+export function pseudonymKeysFromSecret(master: Uint8Array): PseudonymKeys {
+  const cache = new Map<string, Uint8Array>();
+  return {
+    forAgreement: async (id) => {
+      let key = cache.get(id);
+      if (key === undefined) {
+        key = createHmac("sha256", master).update(derivationLabel(id)).digest();
+        cache.set(id, key);
+      }
+      return key;
+    },
+  };
+}
+
+/** The local master secret under DATA_DIR, created once (mode 0600). */
+export async function loadOrCreatePseudonymSecret(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    const secret = randomBytes(32);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFile(path, secret, { mode: 0o600, flag: "wx" });
+    return secret;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Access tokens: issued by the token endpoint, verified on every call.
+ * Verification is strict by design: an algorithm allow-list (ES256 only), a
+ * header allow-list (no jku, x5u, jwk, x5c, crit), `typ` at+jwt, issuer,
+ * audience, required exp/iat/sub/jti with finite values, a maximum lifetime,
+ * at most 5 s of clock leeway, and no duplicate members anywhere.
+ */
+import { randomUUID } from "node:crypto";
+import { createLocalJWKSet, type JWK, errors as joseErrors, jwtVerify } from "jose";
+import { InvalidTokenError } from "../errors.ts";
+import type { AgreementBinding } from "../store/registry.ts";
+import { type Signer, signJws } from "./jws.ts";
+import { parseStrictJson } from "./strict-json.ts";
+
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+export const GATEWAY_TOKEN_TYPE = "gateway+jwt";
+export const CLOCK_TOLERANCE_SECONDS = 5;
+export const MAX_TOKEN_CHARS = 8192;
+
+export interface AccessClaims {
+  readonly sub: string;
+  readonly scopes: readonly string[];
+  readonly jti: string;
+  readonly exp: number;
+  readonly iat: number;
+  /** Parties and dataset of each agreement in scope, so the exchange reads them in one round trip. */
+  readonly bind: Readonly<Record<string, AgreementBinding>>;
+}
+
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  /** Tokens with a longer lifetime (exp - iat) are refused. */
+  readonly maxLifetimeSeconds: number;
+}
+
+export async function issueAccessToken(
+  signer: Signer,
+  settings: TokenSettings,
+  grant: {
+    sub: string;
+    scopes: readonly string[];
+    ttlSeconds: number;
+    bind?: Record<string, AgreementBinding>;
+  },
+  now: Date,
+): Promise<{ token: string; jti: string; exp: number }> {
+  const iat = Math.floor(now.getTime() / 1000);
+  const jti = randomUUID();
+  const exp = iat + grant.ttlSeconds;
+  const bind = Object.fromEntries(
+    Object.entries(grant.bind ?? {}).map(([id, b]) => [id, [b.provider, b.consumer, b.dataset]]),
+  );
+  const token = await signJws(
+    signer,
+    { typ: ACCESS_TOKEN_TYPE },
+    {
+      iss: settings.issuer,
+      aud: settings.audience,
+      sub: grant.sub,
+      client_id: grant.sub,
+      scope: grant.scopes.join(" "),
+      iat,
+      exp,
+      jti,
+      ...(Object.keys(bind).length > 0 ? { bind } : {}),
+    },
+  );
+  return { token, jti, exp };
+}
+
+const COMPACT = /^[A-Za-z0-9_-]{2,2048}\.[A-Za-z0-9_-]{2,6144}\.[A-Za-z0-9_-]{2,256}$/;
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
+
+function decodePart(part: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseStrictJson(Buffer.from(part, "base64url").toString("utf8"));
+  } catch (err) {
+    throw new InvalidTokenError(
+      `the token ${what} is not valid JSON: ${(err as Error).message}`,
+      "malformed",
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidTokenError(`the token ${what} is not a JSON object`, "malformed");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Checks done before any cryptography: shape, header allow-list, duplicates. */
+function precheck(token: string): void {
+  if (token.length > MAX_TOKEN_CHARS || !COMPACT.test(token)) {
+    throw new InvalidTokenError("the token is not a compact JWS", "malformed");
+  }
+  const [h = "", p = ""] = token.split(".");
+  const header = decodePart(h, "header");
+  for (const name of Object.keys(header)) {
+    if (!ALLOWED_HEADER.has(name))
+      throw new InvalidTokenError(`the token header may not carry ${name}`, "header");
+  }
+  if (header.alg !== "ES256")
+    throw new InvalidTokenError("the token algorithm is not allowed", "algorithm");
+  if (header.typ !== ACCESS_TOKEN_TYPE)
+    throw new InvalidTokenError("the token is not an access token", "typ");
+  if (typeof header.kid !== "string" || !KID.test(header.kid)) {
+    throw new InvalidTokenError("the token key id is not acceptable", "kid");
+  }
+  decodePart(p, "claims");
+}
+
+export class TokenVerifier {
+  private readonly jwks: ReturnType<typeof createLocalJWKSet>;
+  private readonly cache = new Map<string, AccessClaims>();
+
+  constructor(
+    private readonly settings: TokenSettings,
+    publicJwks: readonly JWK[],
+    private readonly cacheSize = 10_000,
+  ) {
+    if (publicJwks.length === 0) throw new TypeError("TokenVerifier needs at least one key");
+    this.jwks = createLocalJWKSet({ keys: [...publicJwks] });
+  }
+
+  /**
+   * Verifies a bearer token. A token verified before is answered from a
+   * bounded cache that never outlives the token's `exp`; status is not cached
+   * here (the exchange reads it from the store every time).
+   */
+  async verify(token: string, now: Date): Promise<AccessClaims> {
+    const cached = this.cache.get(token);
+    const t = Math.floor(now.getTime() / 1000);
+    if (cached !== undefined) {
+      if (t < cached.exp + CLOCK_TOLERANCE_SECONDS) return cached;
+      this.cache.delete(token);
+    }
+    const claims = await this.verifyFresh(token, now);
+    if (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(token, claims);
+    return claims;
+  }
+
+  private async verifyFresh(token: string, now: Date): Promise<AccessClaims> {
+    precheck(token);
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.jwks, {
+        algorithms: ["ES256"],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        requiredClaims: ["exp", "iat", "sub", "jti"],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        maxTokenAge: this.settings.maxLifetimeSeconds,
+        currentDate: now,
+      }));
+    } catch (err) {
+      throw new InvalidTokenError(
+        describe(err),
+        err instanceof joseErrors.JOSEError ? err.code : "invalid",
+      );
+    }
+    return claimsOf(payload, this.settings.maxLifetimeSeconds);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return "the token has expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return `the token claim ${err.claim} is not acceptable`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return "the token signature does not verify";
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return "the token was not signed by a gateway key";
+  return "the token does not verify";
+}
+
+function claimsOf(payload: Record<string, unknown>, maxLifetime: number): AccessClaims {
+  const { exp, iat, sub, jti, scope } = payload;
+  if (
+    typeof exp !== "number" ||
+    !Number.isFinite(exp) ||
+    typeof iat !== "number" ||
+    !Number.isFinite(iat)
+  ) {
+    throw new InvalidTokenError("the token times are not finite numbers", "claims");
+  }
+  if (exp - iat > maxLifetime || exp <= iat) {
+    throw new InvalidTokenError("the token lifetime is not acceptable", "lifetime");
+  }
+  if (typeof sub !== "string" || sub === "" || typeof jti !== "string" || jti === "") {
+    throw new InvalidTokenError("the token subject or id is missing", "claims");
+  }
+  if (scope !== undefined && typeof scope !== "string")
+    throw new InvalidTokenError("the token scope is malformed", "claims");
+  return {
+    sub,
+    jti,
+    exp,
+    iat,
+    scopes: (scope ?? "").split(" ").filter((s) => s !== ""),
+    bind: bindOf(payload.bind),
+  };
+}
+
+function bindOf(raw: unknown): Record<string, AgreementBinding> {
+  const out: Record<string, AgreementBinding> = {};
+  if (typeof raw !== "object" || raw === null) return out;
+  for (const [id, v] of Object.entries(raw)) {
+    if (!Array.isArray(v)) continue;
+    const [provider, consumer, dataset] = v as unknown[];
+    if (
+      typeof provider === "string" &&
+      typeof consumer === "string" &&
+      typeof dataset === "string"
+    ) {
+      out[id] = { provider, consumer, dataset };
+    }
+  }
+  return out;
+}
+
+/** Strict `Authorization: Bearer <token>` parsing: one space, no other scheme, no extras. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined)
+    throw new InvalidTokenError("an Authorization: Bearer token is required", "missing");
+  if (header.length > MAX_TOKEN_CHARS + 7)
+    throw new InvalidTokenError("the Authorization header is too large", "size");
+  const match = /^Bearer ([A-Za-z0-9._-]+)$/.exec(header);
+  if (match?.[1] === undefined)
+    throw new InvalidTokenError("the Authorization header is not a Bearer token", "scheme");
+  return match[1];
+}
+
+/** The JWT the gateway presents to a partner backend: never valid as an access token. */
+export async function issueGatewayToken(
+  signer: Signer,
+  issuer: string,
+  claims: { aud: string; agreement: string; party: string; purpose: string | null; action: string },
+  lifetimeSeconds: number,
+  now: Date,
+): Promise<{ token: string; exp: number }> {
+  const iat = Math.floor(now.getTime() / 1000);
+  const exp = iat + Math.min(300, lifetimeSeconds);
+  const token = await signJws(
+    signer,
+    { typ: GATEWAY_TOKEN_TYPE },
+    { iss: issuer, sub: issuer, iat, exp, jti: randomUUID(), ...claims },
+  );
+  return { token, exp };
+}

@@ -1,0 +1,192 @@
+/**
+ * Partners' surface: exchanges (read and deliver), their own agreements and
+ * usage, and deletion attestations after a phase-out.
+ */
+import { Hono } from "hono";
+import { AttestationInput, ID_PATTERN, Purpose } from "../../policies/model.ts";
+import { dayKey, monthKey } from "../../policies/windows.ts";
+import { ForbiddenError, GatewayError, InvalidRequestError, NotFoundError } from "../errors.ts";
+import type { Gateway } from "../gateway.ts";
+import { authenticate, requireAgreementScope, requireScope } from "../http/auth.ts";
+import type { AppEnv } from "../http/env.ts";
+import { declaredBodyLimit, readBodyCapped } from "../http/middleware.ts";
+import { rawTargetOf } from "../http/raw-target.ts";
+import { parseWith, readJsonWith } from "../http/validate.ts";
+import { FlowsQuery, flowRows, parseWindow } from "../metrics/flows.ts";
+import { num } from "../store/codec.ts";
+import { FLOW_SHARDS, quotaKey } from "../store/meter-keys.ts";
+import { checkQuery, invalidPath, subpathSegments } from "./path.ts";
+import { ExchangeService } from "./service.ts";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const PREFIX = "/v1/exchange/";
+
+/** Splits the raw target into agreement id, raw subpath and raw query. */
+export function parseExchangeTarget(target: string): {
+  agreementId: string;
+  subpath: string;
+  query: string;
+} {
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? "" : target.slice(q + 1);
+  if (!path.startsWith(PREFIX)) throw invalidPath("not an exchange path");
+  const rest = path.slice(PREFIX.length);
+  const slash = rest.indexOf("/");
+  const agreementId = slash < 0 ? rest : rest.slice(0, slash);
+  if (!ID_PATTERN.test(agreementId))
+    throw new InvalidRequestError("agreementId", "is not a valid id");
+  return { agreementId, subpath: slash < 0 ? "" : rest.slice(slash), query };
+}
+
+export function exchangeApp(gw: Gateway): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const service = new ExchangeService(gw);
+
+  const exchange = (action: "read" | "deliver") =>
+    async function exchangeHandler(c: import("hono").Context<AppEnv>) {
+      const target = parseExchangeTarget(rawTargetOf(c));
+      const segments = subpathSegments(target.subpath);
+      const rawQuery = action === "read" ? checkQuery(target.query) : "";
+      const claims = c.get("claims");
+      if (!claims.scopes.includes(`agreement:${target.agreementId}`)) {
+        throw new ForbiddenError(
+          "scope_missing",
+          `the token does not carry agreement:${target.agreementId}`,
+        );
+      }
+      const purposeHeader = c.req.header("Data-Purpose");
+      if (purposeHeader !== undefined && !Purpose.safeParse(purposeHeader).success) {
+        throw new InvalidRequestError("Data-Purpose", "is not a purpose token");
+      }
+      const idempotencyKey = c.req.header("Idempotency-Key");
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new InvalidRequestError(
+          "Idempotency-Key",
+          "must be 1 to 255 visible ASCII characters",
+        );
+      }
+      const body =
+        action === "deliver"
+          ? {
+              bytes: await readBodyCapped(c.req.raw, gw.settings.maxBodyBytes),
+              contentType: c.req.header("Content-Type"),
+              contentEncoding: c.req.header("Content-Encoding"),
+            }
+          : undefined;
+      const out = await service.run({
+        action,
+        agreementId: target.agreementId,
+        segments,
+        rawQuery,
+        claims,
+        purpose: purposeHeader,
+        idempotencyKey,
+        requestId: c.get("requestId"),
+        accept: c.req.header("Accept"),
+        body,
+      });
+      return c.body(out.body, 200, {
+        "Content-Type": out.contentType,
+        "X-Records": String(out.records),
+        "Cache-Control": "no-store",
+      });
+    };
+
+  app.use("/v1/exchange/*", declaredBodyLimit(gw.settings.maxBodyBytes), authenticate(gw));
+  app.get("/v1/exchange/*", exchange("read"));
+  app.post("/v1/exchange/*", exchange("deliver"));
+  app.on(["PUT", "PATCH", "DELETE"], "/v1/exchange/*", () => {
+    throw new GatewayError(
+      405,
+      "method_not_allowed",
+      "exchanges are GET (read) or POST (deliver)",
+      {
+        headers: { Allow: "GET, POST" },
+      },
+    );
+  });
+
+  app.get("/v1/agreements", authenticate(gw), requireAgreementScope(), async (c) => {
+    const partner = c.get("claims").sub;
+    const page = await gw.registry.listAgreements(1000, undefined, partner);
+    const now = gw.clock();
+    const items = await Promise.all(
+      page.items.map(async (a) => ({ ...a, quotaUsed: await quotaUsed(gw, a.id, a.quota, now) })),
+    );
+    return c.json({ items, next: null });
+  });
+
+  app.get("/v1/usage", authenticate(gw), requireAgreementScope(), async (c) => {
+    const partner = c.get("claims").sub;
+    const window = parseWindow(c.req.query());
+    const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
+    const page = await gw.registry.listAgreements(1000, undefined, partner);
+    const items = await flowRows(gw.meterReader, page.items, window, granularity, groupBy);
+    return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
+  });
+
+  app.post("/v1/attestations", authenticate(gw), requireScope("attestation"), async (c) => {
+    const partner = c.get("claims").sub;
+    const input = await readJsonWith(c, AttestationInput);
+    const agreement = (await gw.registry.getAgreement(input.agreement))?.value;
+    if (
+      agreement === undefined ||
+      (agreement.consumer !== partner && agreement.provider !== partner)
+    ) {
+      throw new NotFoundError(
+        "agreement_not_found",
+        `agreement ${input.agreement} is not one of the partner's`,
+      );
+    }
+    const now = gw.clock();
+    if (Date.parse(input.deletedAt) > now.getTime() + 5000) {
+      throw new InvalidRequestError("deletedAt", "lies in the future");
+    }
+    const attestation = { partner, ...input, recordedAt: now.toISOString(), recordedBy: partner };
+    const result = await gw.audit.append(
+      {
+        actor: partner,
+        action: "partner.attestation",
+        target: `agreement:${agreement.id}`,
+        requestId: c.get("requestId"),
+        partners: [agreement.provider, agreement.consumer],
+        details: { deletedAt: input.deletedAt },
+      },
+      gw.registry.attestationOps(attestation),
+    );
+    if (!result.ok) throw new GatewayError(409, "conflict", "the attestation was already recorded");
+    return c.json(attestation, 201);
+  });
+
+  return app;
+}
+
+/** Today's requests and this month's records used, summed over the counter shards. */
+async function quotaUsed(
+  gw: Gateway,
+  agreement: string,
+  quota: { requestsPerDay?: number; recordsPerMonth?: number } | undefined,
+  now: Date,
+) {
+  const shards = Array.from({ length: FLOW_SHARDS }, (_, i) => i);
+  const keys = [
+    ...shards.map((i) => ({
+      table: "meter" as const,
+      key: quotaKey(agreement, "requestsPerDay", dayKey(now), i),
+    })),
+    ...shards.map((i) => ({
+      table: "meter" as const,
+      key: quotaKey(agreement, "recordsPerMonth", monthKey(now), i),
+    })),
+  ];
+  const items = await gw.db.getMany(keys, "read the quota counters", false);
+  const sum = (from: number) =>
+    items.slice(from, from + FLOW_SHARDS).reduce((n, i) => n + (num(i, "n") ?? 0), 0);
+  return {
+    requestsToday: sum(0),
+    requestsPerDay: quota?.requestsPerDay ?? null,
+    recordsThisMonth: sum(FLOW_SHARDS),
+    recordsPerMonth: quota?.recordsPerMonth ?? null,
+  };
+}

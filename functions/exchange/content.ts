@@ -1,0 +1,82 @@
+/**
+ * Turns a body's bytes into text the guard can inspect: undoes one
+ * Content-Encoding (identity, gzip, deflate, br) without ever inflating past
+ * the cap, then decodes UTF-8 strictly. Anything else is refused, never passed
+ * on unread.
+ */
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
+
+export type DecodeResult =
+  | { readonly ok: true; readonly text: string }
+  | {
+      readonly ok: false;
+      readonly detail: "too_large" | "unsupported_encoding" | "bad_encoding" | "not_utf8";
+    };
+
+type Inflate = (bytes: Uint8Array, options: { maxOutputLength: number }) => Buffer;
+
+/** zlib-wrapped deflate (RFC 1950), or raw deflate (RFC 1951) as some servers send it. */
+const inflateEither: Inflate = (bytes, options) => {
+  if (!looksZlibWrapped(bytes)) return inflateRawSync(bytes, options);
+  try {
+    return inflateSync(bytes, options);
+  } catch (e) {
+    if (isTooLarge(e)) throw e;
+    return inflateRawSync(bytes, options); // a raw stream whose first bytes look like a header
+  }
+};
+
+const DECODERS: Readonly<Record<string, Inflate>> = {
+  gzip: gunzipSync,
+  "x-gzip": gunzipSync,
+  deflate: inflateEither,
+  br: brotliDecompressSync,
+};
+
+/** RFC 1950: CM = 8 (deflate), a window of at most 32 KiB, and a header checksum divisible by 31. */
+function looksZlibWrapped(bytes: Uint8Array): boolean {
+  const cmf = bytes[0];
+  const flg = bytes[1];
+  if (cmf === undefined || flg === undefined) return false;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && (cmf * 256 + flg) % 31 === 0;
+}
+
+/** zlib refuses to grow its output past maxOutputLength with this error, before allocating more. */
+const isTooLarge = (e: unknown): boolean =>
+  e instanceof RangeError && (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(bytes: Uint8Array): DecodeResult {
+  try {
+    return { ok: true, text: utf8.decode(bytes) };
+  } catch {
+    return { ok: false, detail: "not_utf8" };
+  }
+}
+
+/**
+ * The text of a body: `contentEncoding` names at most one coding (a list is
+ * refused); the decoded bytes may not exceed `maxDecodedBytes`. A byte-order
+ * mark is kept (the guard strips it).
+ */
+export function decodeBody(
+  bytes: Uint8Array,
+  contentEncoding: string | null | undefined,
+  maxDecodedBytes: number,
+): DecodeResult {
+  const coding = (contentEncoding ?? "").trim().toLowerCase();
+  if (coding === "" || coding === "identity") {
+    return bytes.length > maxDecodedBytes ? { ok: false, detail: "too_large" } : decodeUtf8(bytes);
+  }
+  const decode = Object.hasOwn(DECODERS, coding) ? DECODERS[coding] : undefined;
+  if (decode === undefined) return { ok: false, detail: "unsupported_encoding" };
+  let decoded: Buffer;
+  try {
+    decoded = decode(bytes, { maxOutputLength: Math.max(1, maxDecodedBytes) });
+  } catch (e) {
+    return { ok: false, detail: isTooLarge(e) ? "too_large" : "bad_encoding" };
+  }
+  if (decoded.length > maxDecodedBytes) return { ok: false, detail: "too_large" };
+  return decodeUtf8(decoded);
+}

@@ -1,0 +1,50 @@
+/**
+ * Compiled guard plans, one per (agreement version, dataset version). Both
+ * versions are in the key, so an amendment or a dataset change takes effect on
+ * the next request; nothing about status is cached here.
+ */
+import { compileGuardPlan, type GuardPlan } from "../../policies/guard/index.ts";
+import { compileMarkers, type MarkerMatcher } from "../../policies/markers/index.ts";
+import type { Agreement, Dataset } from "../../policies/model.ts";
+import type { PseudonymKeys } from "../auth/pseudonyms.ts";
+import { Lru } from "./lru.ts";
+
+export class GuardPlans {
+  private readonly plans = new Lru<string, GuardPlan>(2000);
+  private readonly markers = new Lru<string, MarkerMatcher | null>(2000);
+
+  constructor(private readonly pseudonyms: PseudonymKeys) {}
+
+  async planFor(agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
+    const id = `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;
+    const cached = this.plans.get(id);
+    if (cached !== undefined) return cached;
+    const plan = compileGuardPlan({
+      classes: dataset.fields,
+      granted: agreement.fields,
+      pseudonymize: [...(dataset.pseudonymize ?? []), ...(agreement.pseudonymize ?? [])],
+      recordsAt: dataset.recordsAt,
+      markers: this.markersFor(dataset),
+      onMarker: dataset.onMarker,
+      pseudonymKey: await this.pseudonyms.forAgreement(agreement.id),
+    });
+    this.plans.set(id, plan);
+    return plan;
+  }
+
+  private markersFor(dataset: Dataset): MarkerMatcher | null {
+    const id = `${dataset.id}@${dataset.version}`;
+    const cached = this.markers.get(id);
+    if (cached !== undefined) return cached;
+    let matcher: MarkerMatcher | null = null;
+    if (dataset.coreMarkers.length > 0) {
+      const compiled = compileMarkers(dataset.coreMarkers);
+      // Patterns are validated when the dataset is stored; one that no longer
+      // compiles must not let data through unchecked.
+      if (!compiled.ok) throw new Error(`dataset ${dataset.id} holds markers that do not compile`);
+      matcher = compiled.matcher;
+    }
+    this.markers.set(id, matcher);
+    return matcher;
+  }
+}

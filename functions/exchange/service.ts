@@ -1,0 +1,377 @@
+/**
+ * One exchange, end to end: decide on fresh state, call the backend with the
+ * gateway's own token, guard what comes back (or what is delivered), meter it
+ * exactly once while re-checking every status atomically, and only then
+ * release. Any failure on the way releases nothing.
+ */
+import { type DenialReason, decide, type ExchangeState } from "../../policies/decide.ts";
+import {
+  type GuardResult,
+  guardPayload,
+  type MediaKind,
+  mediaKindOf,
+} from "../../policies/guard/index.ts";
+import type { Action, Agreement, Dataset, Partner } from "../../policies/model.ts";
+import type { AccessClaims } from "../auth/tokens.ts";
+import { GatewayError, StoreUnavailableError } from "../errors.ts";
+import type { Gateway } from "../gateway.ts";
+import type { MeteringOutcome } from "../store/meter.ts";
+import { BackendTokens } from "./backend-token.ts";
+import { decodeBody } from "./content.ts";
+import {
+  denialError,
+  meteringUnavailable,
+  quotaExceeded,
+  uninspectable,
+  upstreamError,
+  upstreamTimeout,
+} from "./denials.ts";
+import { upstreamUrl } from "./path.ts";
+import { GuardPlans } from "./plans.ts";
+import type { UpstreamResponse } from "./upstream.ts";
+
+export interface ExchangeInput {
+  readonly action: Action;
+  readonly agreementId: string;
+  readonly segments: readonly string[];
+  readonly rawQuery: string;
+  readonly claims: AccessClaims;
+  readonly purpose: string | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly requestId: string;
+  readonly accept: string | undefined;
+  /** The deliver body as received. */
+  readonly body?: {
+    bytes: Uint8Array;
+    contentType: string | undefined;
+    contentEncoding: string | undefined;
+  };
+}
+
+export interface ExchangeOutput {
+  readonly body: string;
+  readonly contentType: string;
+  readonly records: number;
+}
+
+interface Permitted {
+  readonly agreement: Agreement;
+  readonly dataset: Dataset;
+  readonly provider: Partner;
+  readonly consumer: Partner;
+}
+
+const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
+  json: "application/json; charset=utf-8",
+  ndjson: "application/x-ndjson",
+  csv: "text/csv; charset=utf-8",
+};
+const DEFAULT_ACCEPT = "application/json, application/x-ndjson;q=0.9, text/csv;q=0.8";
+const ACCEPTABLE =
+  /^(application\/(json|x-ndjson|[a-z0-9.-]+\+json)|text\/csv)(;\s*q=[01](\.\d{1,3})?)?$/i;
+
+export class ExchangeService {
+  private readonly plans: GuardPlans;
+  private readonly backendTokens: BackendTokens;
+
+  constructor(private readonly gw: Gateway) {
+    this.plans = new GuardPlans(gw.pseudonyms);
+    this.backendTokens = new BackendTokens(gw.keys.signer, gw.settings.issuer);
+  }
+
+  async run(input: ExchangeInput): Promise<ExchangeOutput> {
+    const permitted = await this.permit(input);
+    return input.action === "read" ? this.read(input, permitted) : this.deliver(input, permitted);
+  }
+
+  /** Reads the state in one consistent round trip and decides; a deny is counted on the flow. */
+  private async permit(input: ExchangeInput): Promise<Permitted> {
+    const state = await this.loadState(input);
+    const decision = decide(
+      {
+        caller: input.claims.sub,
+        scopes: input.claims.scopes,
+        agreementId: input.agreementId,
+        action: input.action,
+        purpose: input.purpose,
+      },
+      state,
+      this.gw.clock(),
+    );
+    if (decision.decision === "deny") {
+      if (state.agreement !== undefined)
+        await this.gw.meter.countRefusal(state.agreement, "denied", this.gw.clock());
+      throw denialError(decision.reasons);
+    }
+    const { agreement, dataset, provider, consumer } = state;
+    if (!agreement || !dataset || !provider || !consumer)
+      throw new Error("a permit without its state");
+    return { agreement, dataset, provider, consumer };
+  }
+
+  private async loadState(input: ExchangeInput): Promise<ExchangeState> {
+    try {
+      return await this.gw.registry.loadExchangeState(
+        input.agreementId,
+        input.claims.bind[input.agreementId],
+      );
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw meteringUnavailable(err);
+      throw err;
+    }
+  }
+
+  private async read(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
+    const url = upstreamUrl(p.provider.baseUrl, p.dataset.path, input.segments, input.rawQuery);
+    const token = await this.backendToken(input, p, p.provider, p.consumer);
+    const accept =
+      input.accept !== undefined && ACCEPTABLE.test(input.accept) ? input.accept : DEFAULT_ACCEPT;
+    const res = await this.gw.transport({
+      method: "GET",
+      url,
+      headers: {
+        ...this.commonHeaders(input, token),
+        Accept: accept,
+        "Accept-Encoding": "gzip, deflate, br",
+      },
+      timeoutMs: this.gw.settings.upstreamTimeoutMs,
+      maxBytes: this.gw.settings.maxBodyBytes,
+    });
+    const ok = this.checkUpstream(res, "provider");
+    const kind = mediaKindOf(ok.contentType);
+    if (kind === null)
+      throw uninspectable(`the provider answered ${ok.contentType ?? "without a content type"}`);
+    const decoded = decodeBody(ok.body, ok.contentEncoding, this.gw.settings.maxBodyBytes);
+    if (!decoded.ok)
+      throw uninspectable(`the provider's answer could not be decoded (${decoded.detail})`);
+    const guarded = await this.guard(input, p, decoded.text, kind, "read");
+    await this.meterOrRefuse(input, p, guarded.records, Buffer.byteLength(guarded.body));
+    return { body: guarded.body, contentType: CONTENT_TYPES[kind], records: guarded.records };
+  }
+
+  private async deliver(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
+    const body = input.body;
+    const kind = mediaKindOf(body?.contentType);
+    if (body === undefined || kind === null) {
+      throw new GatewayError(415, "unsupported_media_type", "deliver JSON, NDJSON or CSV in UTF-8");
+    }
+    const decoded = decodeBody(body.bytes, body.contentEncoding, this.gw.settings.maxBodyBytes);
+    if (!decoded.ok) {
+      if (decoded.detail === "too_large") {
+        throw new GatewayError(413, "payload_too_large", "the decoded body is over the size cap");
+      }
+      throw new GatewayError(
+        415,
+        "unsupported_media_type",
+        `the body could not be decoded (${decoded.detail})`,
+      );
+    }
+    const guarded = await this.guard(input, p, decoded.text, kind, "deliver");
+    const bytes = Buffer.byteLength(guarded.body);
+    const metered = await this.meterOrRefuse(input, p, guarded.records, bytes);
+    const url = upstreamUrl(p.consumer.baseUrl, p.dataset.path, input.segments, "");
+    const token = await this.backendToken(input, p, p.consumer, p.provider);
+    const res = await this.gw.transport({
+      method: "POST",
+      url,
+      headers: {
+        ...this.commonHeaders(input, token),
+        "Content-Type": CONTENT_TYPES[kind],
+        ...(input.idempotencyKey === undefined ? {} : { "Idempotency-Key": input.idempotencyKey }),
+      },
+      body: Buffer.from(guarded.body),
+      timeoutMs: this.gw.settings.upstreamTimeoutMs,
+      maxBytes: 64 * 1024,
+    });
+    const accepted = res.ok && res.status >= 200 && res.status < 300;
+    if (!accepted) {
+      if (metered.kind === "metered") await this.reverse(input, p, guarded.records, bytes, metered);
+      this.checkUpstream(res, "consumer");
+      throw upstreamError(`the consumer's backend answered ${res.ok ? res.status : "nothing"}`);
+    }
+    return {
+      body: JSON.stringify({ delivered: true, records: guarded.records }),
+      contentType: CONTENT_TYPES.json,
+      records: guarded.records,
+    };
+  }
+
+  private commonHeaders(input: ExchangeInput, token: string): Record<string, string> {
+    return {
+      Authorization: `Bearer ${token}`,
+      "User-Agent": "data-sharing-gateway/1",
+      "X-Request-Id": input.requestId,
+      ...(input.purpose === undefined ? {} : { "Data-Purpose": input.purpose }),
+    };
+  }
+
+  private backendToken(
+    input: ExchangeInput,
+    p: Permitted,
+    audience: Partner,
+    party: Partner,
+  ): Promise<string> {
+    return this.backendTokens.tokenFor(
+      {
+        aud: audience.id,
+        agreement: p.agreement.id,
+        party: party.id,
+        purpose: input.purpose ?? null,
+        action: input.action,
+      },
+      this.gw.clock(),
+    );
+  }
+
+  private checkUpstream(
+    res: UpstreamResponse,
+    who: string,
+  ): Extract<UpstreamResponse, { ok: true }> {
+    if (!res.ok) {
+      if (res.kind === "timeout")
+        throw upstreamTimeout(`the ${who}'s backend did not answer in time`);
+      if (res.kind === "too_large") throw uninspectable(`the ${who}'s answer is over the size cap`);
+      this.gw.log.warn("upstream_error", { who, kind: res.kind, message: res.message });
+      throw upstreamError(`the ${who}'s backend could not be reached`);
+    }
+    if (res.status < 200 || res.status > 299) {
+      throw upstreamError(`the ${who}'s backend answered ${res.status}`);
+    }
+    return res;
+  }
+
+  private async guard(
+    input: ExchangeInput,
+    p: Permitted,
+    text: string,
+    kind: MediaKind,
+    direction: Action,
+  ): Promise<Extract<GuardResult, { ok: true }>> {
+    const result = guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
+    if (result.ok) return result;
+    if (result.reason === "uninspectable") {
+      if (direction === "deliver")
+        throw new GatewayError(415, "unsupported_media_type", result.message);
+      throw uninspectable(`the provider's answer cannot be inspected: ${result.message}`);
+    }
+    await this.recordLeak(input, p, direction, result.marker, result.path);
+    const where = direction === "read" ? "the provider's answer" : "the delivered body";
+    throw new GatewayError(
+      direction === "read" ? 502 : 422,
+      "leak_blocked",
+      `${where} holds data that must not leave`,
+    );
+  }
+
+  private async recordLeak(
+    input: ExchangeInput,
+    p: Permitted,
+    direction: Action,
+    marker: number,
+    path: string,
+  ) {
+    const details = {
+      dataset: p.dataset.id,
+      agreement: p.agreement.id,
+      direction,
+      rule: "core_marker",
+      marker,
+      pattern: p.dataset.coreMarkers[marker] ?? null,
+      path,
+    };
+    this.gw.log.warn("leak_blocked", { requestId: input.requestId, ...details });
+    await this.gw.meter.countRefusal(p.agreement, "blocked", this.gw.clock());
+    await this.gw.audit
+      .append({
+        actor: "gateway",
+        action: "exchange.leak_blocked",
+        target: `agreement:${p.agreement.id}`,
+        requestId: input.requestId,
+        partners: [p.agreement.provider, p.agreement.consumer],
+        details,
+      })
+      .catch((err: unknown) => this.gw.log.error("audit_unavailable", { message: String(err) }));
+  }
+
+  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
+  private async meterOrRefuse(input: ExchangeInput, p: Permitted, records: number, bytes: number) {
+    let outcome: MeteringOutcome;
+    const request = {
+      agreement: p.agreement,
+      action: input.action,
+      requestKey: input.requestId,
+      idempotencyKey: input.idempotencyKey,
+      records,
+      bytes,
+      now: this.gw.clock(),
+    };
+    try {
+      outcome = await this.gw.meter.meter(request);
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      this.gw.log.error("metering_unavailable", {
+        requestId: input.requestId,
+        message: String(err),
+        cause: String(cause),
+      });
+      throw meteringUnavailable(err);
+    }
+    if (outcome.kind === "quota_exceeded") {
+      await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
+      throw quotaExceeded(outcome.counter, outcome.retryAfter);
+    }
+    if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
+      // A duplicate is served again only if the flow may still run right now.
+      const state = await this.loadState({ ...input, claims: { ...input.claims, bind: {} } });
+      const decision = decide(
+        {
+          caller: input.claims.sub,
+          scopes: input.claims.scopes,
+          agreementId: input.agreementId,
+          action: input.action,
+          purpose: input.purpose,
+        },
+        state,
+        this.gw.clock(),
+      );
+      if (decision.decision === "deny") {
+        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
+        throw denialError(decision.reasons);
+      }
+      if (outcome.kind === "status_changed") {
+        const reason: DenialReason = {
+          code: "agreement_inactive",
+          message: "the flow changed while it ran",
+        };
+        throw denialError([reason]);
+      }
+    }
+    return outcome;
+  }
+
+  private async reverse(
+    input: ExchangeInput,
+    p: Permitted,
+    records: number,
+    bytes: number,
+    metered: Extract<MeteringOutcome, { kind: "metered" }>,
+  ): Promise<void> {
+    const request = {
+      agreement: p.agreement,
+      action: input.action,
+      requestKey: input.requestId,
+      idempotencyKey: input.idempotencyKey,
+      records,
+      bytes,
+      now: new Date(metered.event.at?.S ?? this.gw.clock().toISOString()),
+    };
+    const done = await this.gw.meter
+      .reverse(request, metered.plan, metered.event, metered.value)
+      .catch(() => false);
+    if (!done)
+      this.gw.log.error("metering_reversal_failed", {
+        requestId: input.requestId,
+        agreement: p.agreement.id,
+      });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The gateway's parts, built once from injected dependencies: the Lambda entry
+ * points and the local server construct one Gateway and hand it to createApp.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { GatewayKeys } from "./auth/keys.ts";
+import type { PseudonymKeys } from "./auth/pseudonyms.ts";
+import { TokenVerifier } from "./auth/tokens.ts";
+import type { AddressPolicy } from "./exchange/address.ts";
+import { createUpstreamTransport, type UpstreamTransport } from "./exchange/upstream.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { AuditLog } from "./store/audit.ts";
+import { Credentials } from "./store/credentials.ts";
+import { Db, type TableNames } from "./store/db.ts";
+import { Meter } from "./store/meter.ts";
+import { MeterReader } from "./store/meter-read.ts";
+import { Outbox } from "./store/outbox.ts";
+import { Registry } from "./store/registry.ts";
+
+export interface GatewaySettings {
+  /** `iss` of the tokens the gateway issues, and the base of its URLs. */
+  readonly issuer: string;
+  /** `aud` of access tokens. */
+  readonly audience: string;
+  readonly tokenTtlSeconds: number;
+  /** Local mode: http and loopback partner backends are allowed. */
+  readonly localBackends: boolean;
+  readonly upstreamTimeoutMs: number;
+  /** Cap on request bodies, upstream answers and decoded bodies. */
+  readonly maxBodyBytes: number;
+}
+
+export interface GatewayDeps {
+  readonly client: DynamoDBClient;
+  readonly tables: TableNames;
+  readonly keys: GatewayKeys;
+  readonly pseudonyms: PseudonymKeys;
+  readonly settings: GatewaySettings;
+  readonly log?: Logger | undefined;
+  readonly clock?: (() => Date) | undefined;
+  readonly transport?: UpstreamTransport | undefined;
+  /** Resolves a host name to addresses (registration-time SSRF checks). */
+  readonly resolveHost?: ((host: string) => Promise<string[]>) | undefined;
+}
+
+export interface Gateway {
+  readonly settings: GatewaySettings;
+  readonly keys: GatewayKeys;
+  readonly pseudonyms: PseudonymKeys;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  readonly db: Db;
+  readonly registry: Registry;
+  readonly credentials: Credentials;
+  readonly audit: AuditLog;
+  readonly meter: Meter;
+  readonly meterReader: MeterReader;
+  readonly outbox: Outbox;
+  readonly verifier: TokenVerifier;
+  readonly transport: UpstreamTransport;
+  readonly addressPolicy: AddressPolicy;
+  readonly resolveHost: (host: string) => Promise<string[]>;
+}
+
+export const DEFAULT_SETTINGS: Omit<GatewaySettings, "issuer" | "audience"> = {
+  tokenTtlSeconds: 900,
+  localBackends: false,
+  upstreamTimeoutMs: 10_000,
+  maxBodyBytes: 6 * 1024 * 1024,
+};
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const clock = deps.clock ?? (() => new Date());
+  const db = new Db(deps.client, deps.tables);
+  const registry = new Registry(db);
+  const addressPolicy: AddressPolicy = { allowLoopback: deps.settings.localBackends };
+  return {
+    settings: deps.settings,
+    keys: deps.keys,
+    pseudonyms: deps.pseudonyms,
+    log: deps.log ?? createLogger(),
+    clock,
+    db,
+    registry,
+    credentials: new Credentials(db),
+    audit: new AuditLog(db, clock),
+    meter: new Meter(db, registry),
+    meterReader: new MeterReader(db),
+    outbox: new Outbox(db),
+    verifier: new TokenVerifier(
+      {
+        issuer: deps.settings.issuer,
+        audience: deps.settings.audience,
+        maxLifetimeSeconds: deps.settings.tokenTtlSeconds,
+      },
+      deps.keys.publicJwks,
+    ),
+    transport: deps.transport ?? createUpstreamTransport(addressPolicy),
+    addressPolicy,
+    resolveHost: deps.resolveHost ?? defaultResolve,
+  };
+}
+
+async function defaultResolve(host: string): Promise<string[]> {
+  const { lookup } = await import("node:dns/promises");
+  const found = await lookup(host, { all: true });
+  return found.map((a) => a.address);
+}

@@ -1,0 +1,37 @@
+/**
+ * Bearer authentication and scope checks. The token is verified on every
+ * request (with a bounded cache of verified tokens that never outlives `exp`);
+ * nothing about partner status is cached here.
+ */
+import type { MiddlewareHandler } from "hono";
+import { bearerToken } from "../auth/tokens.ts";
+import { ForbiddenError } from "../errors.ts";
+import type { Gateway } from "../gateway.ts";
+import type { AppEnv } from "./env.ts";
+
+export function authenticate(gw: Gateway): MiddlewareHandler<AppEnv> {
+  return async function authenticateMiddleware(c, next) {
+    const token = bearerToken(c.req.header("Authorization"));
+    c.set("claims", await gw.verifier.verify(token, gw.clock()));
+    await next();
+  };
+}
+
+export function requireScope(scope: string): MiddlewareHandler<AppEnv> {
+  return async function requireScopeMiddleware(c, next) {
+    if (!c.get("claims").scopes.includes(scope)) {
+      throw new ForbiddenError("scope_missing", `this call needs a token with scope ${scope}`);
+    }
+    await next();
+  };
+}
+
+/** Partners' own calls: any agreement scope of theirs. */
+export function requireAgreementScope(): MiddlewareHandler<AppEnv> {
+  return async function requireAgreementScopeMiddleware(c, next) {
+    if (!c.get("claims").scopes.some((s) => s.startsWith("agreement:"))) {
+      throw new ForbiddenError("scope_missing", "this call needs a token with an agreement scope");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The Lambda functions' environment, parsed once per container with a schema.
+ * In AWS the keys live in KMS (SIGNING_KEY_ID, PSEUDONYM_KEY_ID); a private
+ * JWK and a secret in the environment serve tests and non-AWS deployments.
+ */
+import { z } from "zod";
+import { TABLE_ENV, TABLES } from "../store/schema.ts";
+
+export const LambdaEnv = z
+  .object({
+    REGISTRY_TABLE: z.string().min(3),
+    CREDENTIALS_TABLE: z.string().min(3),
+    METER_TABLE: z.string().min(3),
+    AUDIT_TABLE: z.string().min(3),
+    OUTBOX_TABLE: z.string().min(3),
+    STAGE: z.string().min(1).default("dev"),
+    ISSUER: z.string().min(1),
+    AUDIENCE: z.string().min(1).optional(),
+    TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    SIGNING_KEY_ID: z.string().min(1).optional(),
+    PREVIOUS_SIGNING_KEY_ID: z.string().min(1).optional(),
+    SIGNING_JWK: z.string().min(1).optional(),
+    PSEUDONYM_KEY_ID: z.string().min(1).optional(),
+    PSEUDONYM_SECRET: z.string().min(1).optional(),
+    LOCAL_BACKENDS: z.enum(["0", "1"]).default("0"),
+    UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
+    DYNAMODB_ENDPOINT: z.url().optional(),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .refine((e) => e.SIGNING_KEY_ID ?? e.SIGNING_JWK, "SIGNING_KEY_ID or SIGNING_JWK is required")
+  .refine(
+    (e) => e.PSEUDONYM_KEY_ID ?? e.PSEUDONYM_SECRET,
+    "PSEUDONYM_KEY_ID or PSEUDONYM_SECRET is required",
+  );
+export type LambdaEnv = z.infer<typeof LambdaEnv>;
+
+export function parseLambdaEnv(env: NodeJS.ProcessEnv): LambdaEnv {
+  const result = LambdaEnv.safeParse(env);
+  if (!result.success) {
+    throw new Error(
+      `invalid environment: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
+  }
+  return result.data;
+}
+
+export const tableNamesOf = (env: LambdaEnv) =>
+  Object.fromEntries(
+    TABLES.map((t) => [t, env[TABLE_ENV[t] as keyof LambdaEnv] as string]),
+  ) as Record<(typeof TABLES)[number], string>;

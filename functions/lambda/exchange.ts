@@ -1,0 +1,5 @@
+/** Lambda entry point of the exchange surface: a thin shell around createApp. */
+import { createApp } from "../app.ts";
+import { lazyHandler } from "./runtime.ts";
+
+export const handler = lazyHandler((gw) => createApp(gw, ["exchange"]));

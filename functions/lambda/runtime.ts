@@ -1,0 +1,62 @@
+/**
+ * What every function shares: clients built once per container, the gateway
+ * built lazily on the first invocation (so importing the bundle does no I/O),
+ * and the raw request target handed to the app.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KMSClient } from "@aws-sdk/client-kms";
+import type { Hono } from "hono";
+import { handle } from "hono/aws-lambda";
+import { kmsGatewayKeys, kmsPseudonymKeys } from "../auth/kms-keys.ts";
+import { keysFromFile } from "../auth/local-keys.ts";
+import { pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
+import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
+import type { AppEnv } from "../http/env.ts";
+import { createLogger } from "../log.ts";
+import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
+
+export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
+  const dynamo = new DynamoDBClient(
+    env.DYNAMODB_ENDPOINT === undefined ? {} : { endpoint: env.DYNAMODB_ENDPOINT },
+  );
+  const kms = (env.SIGNING_KEY_ID ?? env.PSEUDONYM_KEY_ID) ? new KMSClient({}) : undefined;
+  const keys =
+    env.SIGNING_KEY_ID !== undefined && kms !== undefined
+      ? await kmsGatewayKeys(kms, env.SIGNING_KEY_ID, env.PREVIOUS_SIGNING_KEY_ID)
+      : keysFromFile({ current: JSON.parse(env.SIGNING_JWK ?? "{}") });
+  const pseudonyms =
+    env.PSEUDONYM_KEY_ID !== undefined && kms !== undefined
+      ? kmsPseudonymKeys(kms, env.PSEUDONYM_KEY_ID)
+      : pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET ?? "", "base64"));
+  return createGateway({
+    client: dynamo,
+    tables: tableNamesOf(env),
+    keys,
+    pseudonyms,
+    settings: {
+      ...DEFAULT_SETTINGS,
+      issuer: env.ISSUER,
+      audience: env.AUDIENCE ?? env.ISSUER,
+      tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
+      localBackends: env.LOCAL_BACKENDS === "1",
+      upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    },
+    log: createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } }),
+  });
+}
+
+type LambdaHandler = ReturnType<typeof handle>;
+
+/** A Lambda handler for an app built on the first invocation; a failed build is retried. */
+export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
+  let ready: Promise<LambdaHandler> | undefined;
+  const build = async () =>
+    handle(makeApp(await buildGateway(parseLambdaEnv(process.env))) as unknown as Hono);
+  return (async (event: unknown, context: unknown) => {
+    ready ??= build().catch((err: unknown) => {
+      ready = undefined;
+      throw err;
+    });
+    return (await ready)(event as never, context as never);
+  }) as LambdaHandler;
+}

@@ -1,0 +1,31 @@
+/** The local server's settings (the contract's table), parsed once from the environment. */
+import { resolve } from "node:path";
+import { z } from "zod";
+import { Id } from "../../policies/model.ts";
+
+const flag = z.enum(["0", "1"]).transform((v) => v === "1");
+
+export const LocalEnv = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(8787),
+  DATA_DIR: z.string().min(1).default(".data"),
+  OPERATOR_CLIENT_ID: Id.default("operator"),
+  OPERATOR_CLIENT_SECRET: z.string().min(16).max(256).optional(),
+  FINANCE_CLIENT_ID: Id.default("finance"),
+  FINANCE_CLIENT_SECRET: z.string().min(16).max(256).optional(),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  DEMO: flag.default(true),
+  DYNAMODB_ENDPOINT: z.url().optional(),
+  HOST: z.string().default("127.0.0.1"),
+});
+
+export type LocalConfig = z.infer<typeof LocalEnv> & { readonly dataDir: string };
+
+export function parseLocalEnv(env: NodeJS.ProcessEnv): LocalConfig {
+  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const result = LocalEnv.safeParse(blankless);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid settings:\n${lines.join("\n")}`);
+  }
+  return { ...result.data, dataDir: resolve(result.data.DATA_DIR) };
+}

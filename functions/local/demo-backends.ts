@@ -1,0 +1,135 @@
+/**
+ * Demo partner backends for the local server: FleetCo's telemetry API (whose
+ * records carry core fields, personal data and core markers) and an inbox for
+ * consumers. Both check the gateway's JWT the way a real backend should.
+ */
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
+
+const RECORDS = [
+  ["YV1DZ8256C2271234", 182345, 61.2, 131, "CAL-004211", "Anna Berg", "Serviced in Malmö"],
+  ["WDB9634031L738210", 402117, 74.8, 118, "CAL-117730", "Jonas Weber", "Tyres replaced"],
+  ["VF1RFB00X57218844", 95410, 55.1, 142, "CAL-220918", "Claire Martin", ""],
+  ["YS2R4X20005399721", 611032, 68.4, 109, "CAL-004211", "Ola Nordmann", "Night routes"],
+] as const;
+
+function telemetry() {
+  return RECORDS.map(([vin, mileage, avg, max, calibration, name, notes]) => ({
+    vin,
+    mileage,
+    speed: { avg, max },
+    engine: { calibration, temperature: 88 },
+    driver: { name, license: `LIC-${vin.slice(-4)}` },
+    notes,
+    routePlan: "depot-7 > E6 > customer-42",
+    // Written into the JSON text below: more digits than a double holds.
+    odometerMicros: 0,
+  }));
+}
+
+export interface DemoBackend {
+  readonly url: string;
+  readonly received: unknown[];
+  close(): Promise<void>;
+}
+
+function verifier(partnerId: string, issuer: string, jwks: readonly JWK[]) {
+  const keys = createLocalJWKSet({ keys: [...jwks] });
+  return async (authorization: string | undefined): Promise<boolean> => {
+    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    if (token === undefined) return false;
+    try {
+      await jwtVerify(token, keys, {
+        issuer,
+        audience: partnerId,
+        typ: "gateway+jwt",
+        algorithms: ["ES256"],
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+async function listen(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise((r) => server.close(() => r())),
+      }),
+    );
+  });
+}
+
+/** FleetCo: GET /telemetry (records), /telemetry/{vin}, /telemetry/incidents (a marker in a granted field). */
+export async function startProviderBackend(
+  partnerId: string,
+  issuer: string,
+  jwks: readonly JWK[],
+): Promise<DemoBackend> {
+  const verify = verifier(partnerId, issuer, jwks);
+  const received: unknown[] = [];
+  const app = new Hono();
+  app.post("/gateway-events", async (c) => {
+    received.push({ event: await c.req.text() });
+    return c.body(null, 204);
+  });
+  app.use("*", async (c, next) => {
+    if (!(await verify(c.req.header("Authorization"))))
+      return c.json({ error: "gateway token required" }, 401);
+    await next();
+  });
+  const rawJson = (body: unknown) =>
+    // The big odometer value must reach the gateway with all its digits.
+    JSON.stringify(body).replace(
+      /"odometerMicros":[0-9e+.]+/g,
+      '"odometerMicros":18234500000000000001',
+    );
+  app.get("/telemetry", (c) =>
+    c.body(rawJson({ items: telemetry(), next: null }), 200, {
+      "Content-Type": "application/json",
+    }),
+  );
+  app.get("/telemetry/incidents", (c) =>
+    c.json({
+      items: [
+        { vin: "YV1DZ8256C2271234", mileage: 182345, notes: "calibration CAL-004211 drifted" },
+      ],
+    }),
+  );
+  app.get("/telemetry/:vin", (c) => {
+    const record = telemetry().find((r) => r.vin === c.req.param("vin"));
+    return record === undefined
+      ? c.json({ error: "no such vehicle" }, 404)
+      : c.body(rawJson({ items: [record] }), 200, { "Content-Type": "application/json" });
+  });
+  const { url, close } = await listen(app);
+  return { url, received, close };
+}
+
+/** A consumer's inbox: accepts deliveries at any path and gateway events at /gateway-events. */
+export async function startConsumerBackend(
+  partnerId: string,
+  issuer: string,
+  jwks: readonly JWK[],
+): Promise<DemoBackend> {
+  const verify = verifier(partnerId, issuer, jwks);
+  const received: unknown[] = [];
+  const app = new Hono();
+  app.post("/gateway-events", async (c) => {
+    received.push({ event: await c.req.text() });
+    return c.body(null, 204);
+  });
+  app.post("*", async (c) => {
+    if (!(await verify(c.req.header("Authorization"))))
+      return c.json({ error: "gateway token required" }, 401);
+    received.push({ path: new URL(c.req.url).pathname, body: await c.req.text() });
+    return c.json({ accepted: true });
+  });
+  app.get("/inbox", (c) => c.json({ items: received }));
+  const { url, close } = await listen(app);
+  return { url, received, close };
+}

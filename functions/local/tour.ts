@@ -1,0 +1,71 @@
+/** The short tour the local server prints: copy-paste commands, in order. */
+
+export interface TourInput {
+  readonly base: string;
+  readonly dataDir: string;
+  readonly operator: { id: string; secret: string };
+  readonly finance: { id: string; secret: string };
+  readonly demo?: { secrets: Readonly<Record<string, string>>; inbox: string } | undefined;
+}
+
+const tokenCmd = (base: string, id: string, secret: string, scope: string) =>
+  `$(curl -s -u '${id}:${secret}' -d grant_type=client_credentials -d scope=${scope} ${base}/oauth/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`;
+
+export function tour(t: TourInput): string {
+  const { base } = t;
+  const lines = [
+    "",
+    `Data-sharing gateway ready on ${base}   (store: DynamoDB Local, data in ${t.dataDir})`,
+    `  operator client: ${t.operator.id} / ${t.operator.secret}`,
+    `  finance client:  ${t.finance.id} / ${t.finance.secret}`,
+    `  API reference:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+  ];
+  if (t.demo === undefined) {
+    lines.push(
+      "",
+      "DEMO=0: no demo ecosystem. Create partners with POST /admin/partners (see README).",
+      "",
+    );
+    return lines.join("\n");
+  }
+  const s = t.demo.secrets;
+  lines.push(
+    `  demo partners:   fleetco / ${s.fleetco}  (provider)   insureco / ${s.insureco}  (consumer)`,
+    "",
+    "Tour (copy-paste into a shell):",
+    "",
+    "# 1. InsureCo gets a token for agreement agr-1",
+    `INSURECO=${tokenCmd(base, "insureco", s.insureco ?? "", "agreement:agr-1")}`,
+    "",
+    "# 2. It pulls FleetCo's telemetry through the gateway: engine calibration (core), route plans and",
+    "#    driver licences (not granted) are cut away; driver names arrive pseudonymized",
+    `curl -s -i -H "Authorization: Bearer $INSURECO" -H 'Data-Purpose: insurance-pricing' ${base}/v1/exchange/agr-1`,
+    "",
+    "# 3. A record carrying a core marker (CAL-nnnnnn) in a granted field is refused: 502 leak_blocked",
+    `curl -s -H "Authorization: Bearer $INSURECO" -H 'Data-Purpose: insurance-pricing' ${base}/v1/exchange/agr-1/incidents`,
+    "",
+    "# 4. FleetCo pushes records to InsureCo (agreement agr-2); only vin and mileage arrive",
+    `FLEETCO=${tokenCmd(base, "fleetco", s.fleetco ?? "", "agreement:agr-2")}`,
+    `curl -s -H "Authorization: Bearer $FLEETCO" -H 'Content-Type: application/json' -d '{"items":[{"vin":"YV1DZ8256C2271234","mileage":182400,"engine":{"calibration":"secret"}}]}' ${base}/v1/exchange/agr-2`,
+    `curl -s ${t.demo.inbox}/inbox`,
+    "",
+    "# 5. The operator revokes InsureCo; its very next exchange is refused: 403 partner_revoked",
+    `OPERATOR=${tokenCmd(base, t.operator.id, t.operator.secret, "admin")}`,
+    `curl -s -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' -d '{"reason":"tour"}' ${base}/admin/partners/insureco/revoke`,
+    `curl -s -H "Authorization: Bearer $INSURECO" -H 'Data-Purpose: insurance-pricing' ${base}/v1/exchange/agr-1`,
+    `curl -s -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' -d '{"reason":"tour done"}' ${base}/admin/partners/insureco/reinstate`,
+    "",
+    "# 6. Finance reads the flows: the exchange of step 2 counted once, with its value in micro-EUR",
+    `FINANCE=${tokenCmd(base, t.finance.id, t.finance.secret, "metrics:read")}`,
+    `curl -s -H "Authorization: Bearer $FINANCE" '${base}/metrics/flows?granularity=day'`,
+    `curl -s -H "Authorization: Bearer $FINANCE" '${base}/metrics/attribution'`,
+    "",
+    "# 7. The operator's view: the audit trail (hash-chained) and the data-flow map",
+    `curl -s -H "Authorization: Bearer $OPERATOR" ${base}/admin/audit/verify`,
+    `curl -s -H "Authorization: Bearer $OPERATOR" '${base}/admin/flows?format=mermaid'`,
+    "",
+    "Ctrl-C stops the gateway, DynamoDB Local and the demo backends.",
+    "",
+  );
+  return lines.join("\n");
+}

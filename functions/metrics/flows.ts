@@ -1,0 +1,248 @@
+/**
+ * Finance's view of the flows: hourly rollups regrouped by period and by the
+ * requested dimensions, one row per currency. The same function answers
+ * partners' /v1/usage, so both always see the same numbers.
+ */
+import { z } from "zod";
+import type { Agreement } from "../../policies/model.ts";
+import { splitByShares } from "../../policies/money.ts";
+import { hourKey } from "../../policies/windows.ts";
+import { InvalidRequestError } from "../errors.ts";
+import {
+  addCounts,
+  emptyCounts,
+  type FlowCounts,
+  type HourRow,
+  type MeterReader,
+} from "../store/meter-read.ts";
+
+export const DIMENSIONS = ["agreement", "provider", "consumer", "dataset"] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export const GRANULARITIES = ["hour", "day", "month", "total"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+const MAX_RANGE_DAYS = 400;
+
+const instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
+
+export const WindowQuery = z
+  .object({ from: instant.optional(), to: instant.optional() })
+  .transform(({ from, to }, ctx) => {
+    const end = to ?? new Date();
+    const start = from ?? new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+    if (start >= end)
+      ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
+    if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * 86_400_000) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["to"],
+        message: `the window may span at most ${MAX_RANGE_DAYS} days`,
+      });
+    }
+    return { from: start, to: end };
+  });
+
+export const FlowsQuery = z.object({
+  granularity: z.enum(GRANULARITIES).default("hour"),
+  groupBy: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      const dims = v.split(",");
+      for (const d of dims) {
+        if (!(DIMENSIONS as readonly string[]).includes(d)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `must be one or more of ${DIMENSIONS.join(", ")}`,
+          });
+          return z.NEVER;
+        }
+      }
+      return [...new Set(dims)] as Dimension[];
+    }),
+});
+
+export interface FlowRow {
+  readonly agreement?: string;
+  readonly provider?: string;
+  readonly consumer?: string;
+  readonly dataset?: string;
+  readonly period: string;
+  readonly requests: number;
+  readonly denied: number;
+  readonly blocked: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly value: { readonly currency: string; readonly amount: number };
+}
+
+/** Hour keys covering [from, to). */
+export function hourRange(from: Date, to: Date): { fromHour: string; toHour: string } {
+  return { fromHour: hourKey(from), toHour: hourKey(new Date(to.getTime() - 1)) };
+}
+
+function periodOf(hour: string, granularity: Granularity, from: Date, to: Date): string {
+  switch (granularity) {
+    case "hour":
+      return `${hour}:00:00Z`;
+    case "day":
+      return hour.slice(0, 10);
+    case "month":
+      return hour.slice(0, 7);
+    case "total":
+      return `${from.toISOString()}/${to.toISOString()}`;
+  }
+}
+
+export function groupRows(
+  rows: readonly HourRow[],
+  granularity: Granularity,
+  groupBy: readonly Dimension[] | undefined,
+  from: Date,
+  to: Date,
+): FlowRow[] {
+  const dims = groupBy ?? DIMENSIONS;
+  const groups = new Map<
+    string,
+    {
+      keys: Partial<Record<Dimension, string>>;
+      period: string;
+      currency: string;
+      counts: FlowCounts;
+    }
+  >();
+  for (const row of rows) {
+    const period = periodOf(row.hour, granularity, from, to);
+    const keys: Partial<Record<Dimension, string>> = {};
+    for (const d of dims) keys[d] = row[d];
+    const id = JSON.stringify([keys, period, row.currency]);
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = { keys, period, currency: row.currency, counts: emptyCounts() };
+      groups.set(id, g);
+    }
+    addCounts(g.counts, row);
+  }
+  return [...groups.values()]
+    .sort((a, b) =>
+      a.period === b.period
+        ? JSON.stringify(a.keys).localeCompare(JSON.stringify(b.keys))
+        : a.period < b.period
+          ? 1
+          : -1,
+    )
+    .map((g) => ({
+      ...g.keys,
+      period: g.period,
+      requests: g.counts.requests,
+      denied: g.counts.denied,
+      blocked: g.counts.blocked,
+      records: g.counts.records,
+      bytes: g.counts.bytes,
+      value: { currency: g.currency, amount: g.counts.value },
+    }));
+}
+
+export async function flowRows(
+  reader: MeterReader,
+  agreements: readonly Agreement[],
+  window: { from: Date; to: Date },
+  granularity: Granularity,
+  groupBy: readonly Dimension[] | undefined,
+): Promise<FlowRow[]> {
+  const { fromHour, toHour } = hourRange(window.from, window.to);
+  const rows = await reader.hourRows(
+    agreements.map((a) => a.id),
+    fromHour,
+    toHour,
+  );
+  return groupRows(rows, granularity, groupBy, window.from, window.to);
+}
+
+const CSV_COLUMNS = [
+  "period",
+  "requests",
+  "denied",
+  "blocked",
+  "records",
+  "bytes",
+  "currency",
+  "amount",
+] as const;
+
+function csvCell(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180: header line, CRLF line ends, quoted where needed; value as currency + amount. */
+export function rowsToCsv(
+  rows: readonly FlowRow[],
+  groupBy: readonly Dimension[] | undefined,
+): string {
+  const dims = groupBy ?? DIMENSIONS;
+  const header = [...dims, ...CSV_COLUMNS];
+  const lines = [header.join(",")];
+  for (const r of rows) {
+    const cells = [
+      ...dims.map((d) => r[d] ?? ""),
+      r.period,
+      r.requests,
+      r.denied,
+      r.blocked,
+      r.records,
+      r.bytes,
+      r.value.currency,
+      r.value.amount,
+    ];
+    lines.push(cells.map(csvCell).join(","));
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** Each flow's value is paid by its consumer and earned along its value shares. */
+export function attribute(
+  rows: readonly HourRow[],
+  agreements: ReadonlyMap<string, Agreement>,
+): { partner: string; earned: Record<string, number>; paid: Record<string, number> }[] {
+  const perFlow = new Map<string, { agreement: string; currency: string; value: number }>();
+  for (const r of rows) {
+    const id = `${r.agreement}|${r.currency}`;
+    const f = perFlow.get(id) ?? { agreement: r.agreement, currency: r.currency, value: 0 };
+    f.value += r.value;
+    perFlow.set(id, f);
+  }
+  const out = new Map<
+    string,
+    { partner: string; earned: Record<string, number>; paid: Record<string, number> }
+  >();
+  const entry = (p: string) => {
+    let e = out.get(p);
+    if (e === undefined) {
+      e = { partner: p, earned: {}, paid: {} };
+      out.set(p, e);
+    }
+    return e;
+  };
+  for (const f of perFlow.values()) {
+    const a = agreements.get(f.agreement);
+    if (a === undefined || f.value === 0) continue;
+    const payer = entry(a.consumer);
+    payer.paid[f.currency] = (payer.paid[f.currency] ?? 0) + f.value;
+    for (const part of splitByShares(f.value, a.valueShares)) {
+      const earner = entry(part.partner);
+      earner.earned[f.currency] = (earner.earned[f.currency] ?? 0) + part.amount;
+    }
+  }
+  return [...out.values()].sort((a, b) => a.partner.localeCompare(b.partner));
+}
+
+export function parseWindow(query: Record<string, string>) {
+  const result = WindowQuery.safeParse(query);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InvalidRequestError(String(issue?.path[0] ?? "from"), issue?.message ?? "is invalid");
+  }
+  return result.data;
+}

@@ -1,0 +1,262 @@
+/**
+ * The audit trail: append-only and hash-chained. Each entry carries the hash
+ * of the one before; a head item names the last entry. An append is one
+ * transaction with the change it records (so a change is never unaudited),
+ * conditioned on the head it extends (so the chain never forks).
+ */
+import { createHash } from "node:crypto";
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { StoreUnavailableError } from "../errors.ts";
+import { canonicalJson } from "./canonical.ts";
+import { docOf, type Item, key, N, num, S, str } from "./codec.ts";
+import { type CancelReason, type Db, sleep } from "./db.ts";
+import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
+
+export interface AuditDraft {
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly reason?: string | null | undefined;
+  readonly requestId?: string | null | undefined;
+  /** Partners the entry concerns, for `?partner=` filtering. */
+  readonly partners?: readonly string[] | undefined;
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface AuditEntry {
+  readonly id: string;
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly reason: string | null;
+  readonly requestId: string | null;
+  readonly partners: readonly string[];
+  readonly details?: Readonly<Record<string, unknown>> | undefined;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export type AppendResult =
+  | { readonly ok: true; readonly entry: AuditEntry }
+  | { readonly ok: false; readonly reasons: readonly CancelReason[] };
+
+export interface AuditFilter {
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly partner?: string | undefined;
+  readonly action?: string | undefined;
+}
+
+export const GENESIS_HASH = "0".repeat(64);
+const CHAIN = "CHAIN";
+const headKey = () => key(CHAIN, "HEAD");
+const entrySk = (seq: number) => `E#${String(seq).padStart(12, "0")}`;
+const MAX_ATTEMPTS = 25;
+
+export function entryHash(entry: Omit<AuditEntry, "hash">): string {
+  return createHash("sha256").update(entry.prevHash).update(canonicalJson(entry)).digest("hex");
+}
+
+interface Head {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export class AuditLog {
+  private head: Head | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Appends an entry together with `ops`. If a condition of `ops` fails, nothing
+   * is written and their reasons come back. Appends of this process are
+   * serialised; other processes are handled by retrying on the head condition.
+   */
+  append(draft: AuditDraft, ops: readonly TransactWriteItem[] = []): Promise<AppendResult> {
+    const run = this.tail.then(() => this.appendNow(draft, ops));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async appendNow(
+    draft: AuditDraft,
+    ops: readonly TransactWriteItem[],
+  ): Promise<AppendResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const head = this.head ?? (await this.readHead());
+      const entry = this.build(draft, head);
+      const result = await this.db.transact(
+        [...ops, this.putEntry(entry), this.moveHead(head, entry)],
+        "append to the audit trail",
+      );
+      if (result.ok) {
+        this.head = { seq: entry.seq, hash: entry.hash };
+        return { ok: true, entry };
+      }
+      const chain = result.reasons.slice(ops.length);
+      const chainMoved = chain.some((r) => r !== "None");
+      const opsFailed = result.reasons
+        .slice(0, ops.length)
+        .some((r) => r === "ConditionalCheckFailed");
+      if (!chainMoved && opsFailed)
+        return { ok: false, reasons: result.reasons.slice(0, ops.length) };
+      this.head = undefined;
+      if (result.reasons.some((r) => r === "TransactionConflict") || chainMoved) {
+        await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+        continue;
+      }
+      throw new StoreUnavailableError(
+        "append to the audit trail",
+        new Error(result.reasons.join(",")),
+      );
+    }
+    throw new StoreUnavailableError(
+      "append to the audit trail",
+      new Error("the chain head stayed contended"),
+    );
+  }
+
+  private async readHead(): Promise<Head> {
+    const item = await this.db.get("audit", headKey(), "read the audit head");
+    return { seq: num(item, "seq") ?? 0, hash: str(item, "hash") ?? GENESIS_HASH };
+  }
+
+  private build(draft: AuditDraft, head: Head): AuditEntry {
+    const seq = head.seq + 1;
+    const body: Omit<AuditEntry, "hash"> = {
+      id: String(seq).padStart(12, "0"),
+      seq,
+      at: this.clock().toISOString(),
+      actor: draft.actor,
+      action: draft.action,
+      target: draft.target,
+      reason: draft.reason ?? null,
+      requestId: draft.requestId ?? null,
+      partners: [...new Set(draft.partners ?? [])].sort(),
+      ...(draft.details === undefined ? {} : { details: draft.details }),
+      prevHash: head.hash,
+    };
+    return { ...body, hash: entryHash(body) };
+  }
+
+  private putEntry(entry: AuditEntry): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.db.name("audit"),
+        Item: { ...key(CHAIN, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    };
+  }
+
+  private moveHead(head: Head, entry: AuditEntry): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.db.name("audit"),
+        Item: { ...headKey(), seq: N(entry.seq), hash: S(entry.hash) },
+        ConditionExpression: head.seq === 0 ? "attribute_not_exists(pk)" : "seq = :seq",
+        ...(head.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": N(head.seq) } }),
+      },
+    };
+  }
+
+  /** Newest first, filtered; scans back until `limit` entries match or `from` is passed. */
+  async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
+    const items: AuditEntry[] = [];
+    let start = decodeCursor(cursor);
+    for (;;) {
+      const out = await this.db.query(
+        "audit",
+        {
+          KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
+          ExpressionAttributeValues: { ":c": S(CHAIN), ":e": S("E#") },
+          ScanIndexForward: false,
+          Limit: Math.min(1000, limit * 2),
+          ExclusiveStartKey: start,
+        },
+        "list the audit trail",
+      );
+      let last: Item | undefined;
+      for (const item of out.Items ?? []) {
+        last = item;
+        const entry = docOf<AuditEntry>(item);
+        if (entry === undefined) continue;
+        const at = Date.parse(entry.at);
+        if (filter.from !== undefined && at < filter.from.getTime()) return { items, next: null };
+        if (matches(entry, filter)) items.push(entry);
+        if (items.length === limit)
+          return { items, next: encodeCursor(last === undefined ? undefined : pick(last)) };
+      }
+      if (out.LastEvaluatedKey === undefined) return { items, next: null };
+      start = out.LastEvaluatedKey;
+    }
+  }
+
+  /** Recomputes the chain from the first entry; names the first broken link. */
+  async verify(): Promise<{ valid: boolean; entries: number; firstBroken: string | null }> {
+    let prevHash = GENESIS_HASH;
+    let expectedSeq = 1;
+    let entries = 0;
+    let start: Item | undefined;
+    do {
+      const out = await this.db.query(
+        "audit",
+        {
+          KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
+          ExpressionAttributeValues: { ":c": S(CHAIN), ":e": S("E#") },
+          ScanIndexForward: true,
+          ExclusiveStartKey: start,
+        },
+        "verify the audit trail",
+      );
+      for (const item of out.Items ?? []) {
+        entries++;
+        const broken = brokenLink(item, prevHash, expectedSeq);
+        if (broken !== null) return { valid: false, entries, firstBroken: broken };
+        const entry = docOf<AuditEntry>(item) as AuditEntry;
+        prevHash = entry.hash;
+        expectedSeq++;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    const head = await this.readHead();
+    if (head.seq !== expectedSeq - 1 || head.hash !== prevHash) {
+      return { valid: false, entries, firstBroken: String(expectedSeq).padStart(12, "0") };
+    }
+    return { valid: true, entries, firstBroken: null };
+  }
+}
+
+/** The key attributes of an item (a cursor resumes after it). */
+const pick = (item: Item): Item => ({ pk: item.pk ?? S(""), sk: item.sk ?? S("") });
+
+function matches(entry: AuditEntry, filter: AuditFilter): boolean {
+  if (filter.to !== undefined && Date.parse(entry.at) > filter.to.getTime()) return false;
+  if (filter.partner !== undefined && !entry.partners.includes(filter.partner)) return false;
+  if (filter.action !== undefined && entry.action !== filter.action) return false;
+  return true;
+}
+
+/** The id of the entry if it does not continue the chain as it must, else null. */
+function brokenLink(item: Item, prevHash: string, expectedSeq: number): string | null {
+  const sk = str(item, "sk") ?? "";
+  const id = sk.slice(2);
+  let entry: AuditEntry | undefined;
+  try {
+    entry = docOf<AuditEntry>(item);
+  } catch {
+    return id;
+  }
+  if (entry === undefined || sk !== entrySk(expectedSeq) || entry.seq !== expectedSeq) {
+    return String(expectedSeq).padStart(12, "0");
+  }
+  if (entry.prevHash !== prevHash || str(item, "at") !== entry.at) return entry.id;
+  const { hash, ...body } = entry;
+  return entryHash(body) === hash ? null : entry.id;
+}

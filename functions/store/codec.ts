@@ -1,0 +1,37 @@
+/**
+ * Attribute value helpers. Entities are stored as a JSON `doc` attribute plus
+ * the few top-level attributes that keys, indexes and conditions need, so the
+ * store never needs a general-purpose marshaller.
+ */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+
+export type Item = Record<string, AttributeValue>;
+
+export const S = (value: string): AttributeValue => ({ S: value });
+export const N = (value: number | bigint | string): AttributeValue => ({ N: String(value) });
+export const SS = (values: readonly string[]): AttributeValue => ({ SS: [...values] });
+
+export const key = (pk: string, sk: string): Item => ({ pk: S(pk), sk: S(sk) });
+
+export function str(item: Item | undefined, name: string): string | undefined {
+  const v = item?.[name];
+  return v !== undefined && "S" in v ? v.S : undefined;
+}
+
+export function num(item: Item | undefined, name: string): number | undefined {
+  const v = item?.[name];
+  return v !== undefined && "N" in v && v.N !== undefined ? Number(v.N) : undefined;
+}
+
+export function strSet(item: Item | undefined, name: string): string[] {
+  const v = item?.[name];
+  return v !== undefined && "SS" in v && v.SS !== undefined ? v.SS : [];
+}
+
+/** The entity held in an item's `doc` attribute. */
+export function docOf<T>(item: Item | undefined): T | undefined {
+  const raw = str(item, "doc");
+  return raw === undefined ? undefined : (JSON.parse(raw) as T);
+}
+
+export const epochSeconds = (t: Date): number => Math.floor(t.getTime() / 1000);

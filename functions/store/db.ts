@@ -1,0 +1,159 @@
+/**
+ * A thin layer over the DynamoDB client: every call site maps store faults to
+ * StoreUnavailableError (never an allow), and transactions report which of
+ * their conditions failed as data.
+ */
+import {
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  GetItemCommand,
+  type KeysAndAttributes,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactionCanceledException,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb";
+import { StoreUnavailableError } from "../errors.ts";
+import type { Item } from "./codec.ts";
+import type { TableName } from "./schema.ts";
+
+export type TableNames = Readonly<Record<TableName, string>>;
+
+export interface KeyRef {
+  readonly table: TableName;
+  readonly key: Item;
+}
+
+/** Why each item of a cancelled transaction failed, in request order ("None" = it did not). */
+export type CancelReason = "None" | "ConditionalCheckFailed" | "TransactionConflict" | string;
+
+export type TransactResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reasons: readonly CancelReason[] };
+
+const MAX_BATCH_GET = 100;
+const MAX_UNPROCESSED_ROUNDS = 5;
+
+export class Db {
+  constructor(
+    readonly client: DynamoDBClient,
+    readonly tables: TableNames,
+  ) {}
+
+  name(table: TableName): string {
+    return this.tables[table];
+  }
+
+  async get(
+    table: TableName,
+    key: Item,
+    operation: string,
+    consistent = true,
+  ): Promise<Item | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetItemCommand({ TableName: this.tables[table], Key: key, ConsistentRead: consistent }),
+      );
+      return out.Item;
+    } catch (cause) {
+      throw new StoreUnavailableError(operation, cause);
+    }
+  }
+
+  /**
+   * Reads up to 100 items across tables in one round trip (more only when
+   * DynamoDB leaves keys unprocessed). Results are in request order.
+   */
+  async getMany(
+    refs: readonly KeyRef[],
+    operation: string,
+    consistent = true,
+  ): Promise<(Item | undefined)[]> {
+    if (refs.length > MAX_BATCH_GET) throw new RangeError("getMany takes at most 100 keys");
+    const found = new Map<string, Item>();
+    let pending: Record<string, KeysAndAttributes> = this.batchRequest(refs, consistent);
+    for (let round = 0; Object.keys(pending).length > 0; round++) {
+      if (round >= MAX_UNPROCESSED_ROUNDS)
+        throw new StoreUnavailableError(operation, "unprocessed keys remained");
+      let out: BatchGetItemCommandOutput;
+      try {
+        out = await this.client.send(new BatchGetItemCommand({ RequestItems: pending }));
+      } catch (cause) {
+        throw new StoreUnavailableError(operation, cause);
+      }
+      for (const [tableName, items] of Object.entries(out.Responses ?? {})) {
+        for (const item of items) found.set(refId(tableName, item), item);
+      }
+      pending = out.UnprocessedKeys ?? {};
+      if (Object.keys(pending).length > 0) await sleep(10 * 2 ** round);
+    }
+    return refs.map((r) => found.get(refId(this.tables[r.table], r.key)));
+  }
+
+  private batchRequest(refs: readonly KeyRef[], consistent: boolean) {
+    const request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> = {};
+    const seen = new Set<string>();
+    for (const r of refs) {
+      const tableName = this.tables[r.table];
+      const id = refId(tableName, r.key);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      request[tableName] ??= { Keys: [], ConsistentRead: consistent };
+      request[tableName].Keys.push(r.key);
+    }
+    return request;
+  }
+
+  async query(table: TableName, input: Omit<QueryCommandInput, "TableName">, operation: string) {
+    try {
+      return await this.client.send(new QueryCommand({ ...input, TableName: this.tables[table] }));
+    } catch (cause) {
+      throw new StoreUnavailableError(operation, cause);
+    }
+  }
+
+  /**
+   * Runs a write transaction. A cancellation is data (which conditions failed);
+   * any other failure is StoreUnavailableError. `token` makes SDK retries of
+   * the same call idempotent for 10 minutes (ClientRequestToken).
+   */
+  async transact(
+    items: readonly TransactWriteItem[],
+    operation: string,
+    token?: string,
+  ): Promise<TransactResult> {
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [...items],
+          ...(token === undefined ? {} : { ClientRequestToken: token }),
+        }),
+      );
+      return { ok: true };
+    } catch (cause) {
+      if (
+        cause instanceof TransactionCanceledException ||
+        (cause as Error)?.name === "TransactionCanceledException"
+      ) {
+        const reasons = (cause as TransactionCanceledException).CancellationReasons;
+        if (reasons !== undefined && reasons.length === items.length) {
+          return { ok: false, reasons: reasons.map((r) => r.Code ?? "None") };
+        }
+      }
+      throw new StoreUnavailableError(operation, cause);
+    }
+  }
+}
+
+/** Identifies an item by table and key, independent of attribute order. */
+function refId(tableName: string, item: Item): string {
+  return `${tableName}\u0000${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** True when only condition checks failed (not conflicts or throttling). */
+export const onlyConditionsFailed = (reasons: readonly CancelReason[]): boolean =>
+  reasons.every((r) => r === "None" || r === "ConditionalCheckFailed");

@@ -1,0 +1,168 @@
+/**
+ * Reading the meter: rollups (what finance sees) and raw events (what the
+ * reconciliation recounts). Every shard of a flow is read and summed.
+ */
+import { hoursBetween } from "../../policies/windows.ts";
+import { type Item, num, str } from "./codec.ts";
+import type { Db } from "./db.ts";
+import { EVENT_SHARDS, FLOW_SHARDS, rollupPk } from "./meter-keys.ts";
+
+export interface FlowCounts {
+  requests: number;
+  denied: number;
+  blocked: number;
+  records: number;
+  bytes: number;
+  value: number;
+}
+
+export interface HourRow extends FlowCounts {
+  readonly agreement: string;
+  readonly provider: string;
+  readonly consumer: string;
+  readonly dataset: string;
+  readonly hour: string;
+  readonly currency: string;
+}
+
+export const emptyCounts = (): FlowCounts => ({
+  requests: 0,
+  denied: 0,
+  blocked: 0,
+  records: 0,
+  bytes: 0,
+  value: 0,
+});
+
+export function addCounts(into: FlowCounts, from: FlowCounts): void {
+  into.requests += from.requests;
+  into.denied += from.denied;
+  into.blocked += from.blocked;
+  into.records += from.records;
+  into.bytes += from.bytes;
+  into.value += from.value;
+}
+
+const PARALLEL = 16;
+
+async function inParallel<T, R>(inputs: readonly T[], run: (input: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(inputs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < inputs.length) {
+      const i = next++;
+      out[i] = await run(inputs[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, inputs.length) }, worker));
+  return out;
+}
+
+export class MeterReader {
+  constructor(private readonly db: Db) {}
+
+  /** Hourly rows of the given flows between two hour keys (inclusive), shards summed. */
+  async hourRows(
+    agreements: readonly string[],
+    fromHour: string,
+    toHour: string,
+  ): Promise<HourRow[]> {
+    const targets = agreements.flatMap((a) =>
+      Array.from({ length: FLOW_SHARDS }, (_, s) => rollupPk(a, s)),
+    );
+    const perShard = await inParallel(targets, (pk) =>
+      this.queryAll(pk, `${fromHour}#`, `${toHour}#~`),
+    );
+    const rows = new Map<string, HourRow>();
+    for (const items of perShard) {
+      for (const item of items) {
+        const agreement = (str(item, "pk") ?? "").split("#")[1] ?? "";
+        const hour = str(item, "hour") ?? "";
+        const currency = str(item, "currency") ?? "";
+        const id = `${agreement}|${hour}|${currency}`;
+        let row = rows.get(id);
+        if (row === undefined) {
+          row = {
+            agreement,
+            provider: str(item, "provider") ?? "",
+            consumer: str(item, "consumer") ?? "",
+            dataset: str(item, "dataset") ?? "",
+            hour,
+            currency,
+            ...emptyCounts(),
+          };
+          rows.set(id, row);
+        }
+        addCounts(row, countsOf(item));
+      }
+    }
+    return [...rows.values()];
+  }
+
+  private async queryAll(pk: string, lo: string, hi: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.db.query(
+        "meter",
+        {
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":lo": { S: lo }, ":hi": { S: hi } },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        },
+        "read the meter",
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /** Metering events (not reversed) between two times, recounted per flow, hour and currency. */
+  async recount(from: Date, to: Date): Promise<HourRow[]> {
+    const pks = hoursBetween(from, to).flatMap((h) =>
+      Array.from({ length: EVENT_SHARDS }, (_, s) => `E#${h}#${s}`),
+    );
+    const perShard = await inParallel(pks, (pk) => this.queryAll(pk, "", "~"));
+    const rows = new Map<string, HourRow>();
+    for (const items of perShard) {
+      for (const e of items) {
+        if (str(e, "state") !== "metered") continue;
+        const agreement = str(e, "agreement") ?? "";
+        const hour = str(e, "hour") ?? "";
+        const currency = str(e, "currency") ?? "";
+        const id = `${agreement}|${hour}|${currency}`;
+        let row = rows.get(id);
+        if (row === undefined) {
+          row = {
+            agreement,
+            provider: str(e, "provider") ?? "",
+            consumer: str(e, "consumer") ?? "",
+            dataset: str(e, "dataset") ?? "",
+            hour,
+            currency,
+            ...emptyCounts(),
+          };
+          rows.set(id, row);
+        }
+        row.requests += 1;
+        row.records += num(e, "records") ?? 0;
+        row.bytes += num(e, "bytes") ?? 0;
+        row.value += num(e, "value") ?? 0;
+      }
+    }
+    return [...rows.values()];
+  }
+}
+
+function countsOf(item: Item): FlowCounts {
+  return {
+    requests: num(item, "requests") ?? 0,
+    denied: num(item, "denied") ?? 0,
+    blocked: num(item, "blocked") ?? 0,
+    records: num(item, "records") ?? 0,
+    bytes: num(item, "bytes") ?? 0,
+    value: num(item, "value") ?? 0,
+  };
+}

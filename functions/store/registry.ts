@@ -1,0 +1,401 @@
+/**
+ * Partners, datasets, agreements (with their versions) and the ecosystem's
+ * trade rules in the `registry` table. Reads are consistent by default: the
+ * exchange path never acts on a stale status. Writes are returned as
+ * transaction items so that a change, its audit entry and its outbox events
+ * commit together.
+ */
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { ExchangeState } from "../../policies/decide.ts";
+import {
+  type Agreement,
+  type Dataset,
+  EMPTY_TRADE_RULES,
+  type Partner,
+  type TradeRules,
+} from "../../policies/model.ts";
+import { docOf, type Item, key, N, num, S, str } from "./codec.ts";
+import type { Db, KeyRef } from "./db.ts";
+import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
+
+export interface Stored<T> {
+  readonly value: T;
+  /** Bumped on every write; conditions on it make read-modify-write safe. */
+  readonly rev: number;
+}
+
+export const partnerKey = (id: string) => key(`P#${id}`, "P");
+export const datasetKey = (id: string) => key(`D#${id}`, "D");
+export const agreementKey = (id: string) => key(`A#${id}`, "A");
+export const agreementVersionKey = (id: string, version: number) =>
+  key(`A#${id}`, `V#${String(version).padStart(6, "0")}`);
+export const tradeRulesKey = () => key("TRADE", "TRADE");
+const edgeKey = (partner: string, a: Agreement) => key(`P#${partner}`, `A#${a.createdAt}#${a.id}`);
+
+const ms = (iso: string) => Date.parse(iso);
+
+function stored<T>(item: Item | undefined): Stored<T> | undefined {
+  const value = docOf<T>(item);
+  return value === undefined ? undefined : { value, rev: num(item, "rev") ?? 0 };
+}
+
+/** The parties and dataset of an agreement never change, so a token may name them. */
+export interface AgreementBinding {
+  readonly provider: string;
+  readonly consumer: string;
+  readonly dataset: string;
+}
+
+/** A partner's statement that it deleted what it received under an agreement. */
+export interface Attestation {
+  readonly partner: string;
+  readonly agreement: string;
+  readonly deletedAt: string;
+  readonly statement: string;
+  readonly recordedAt: string;
+  /** Who recorded it: the partner itself, or the operator acting for a revoked partner. */
+  readonly recordedBy: string;
+}
+
+export class Registry {
+  constructor(private readonly db: Db) {}
+
+  private ref(k: Item): KeyRef {
+    return { table: "registry", key: k };
+  }
+
+  async getPartner(id: string): Promise<Stored<Partner> | undefined> {
+    return stored(await this.db.get("registry", partnerKey(id), "read the partner"));
+  }
+
+  async getDataset(id: string): Promise<Stored<Dataset> | undefined> {
+    return stored(await this.db.get("registry", datasetKey(id), "read the dataset"));
+  }
+
+  async getAgreement(id: string): Promise<Stored<Agreement> | undefined> {
+    return stored(await this.db.get("registry", agreementKey(id), "read the agreement"));
+  }
+
+  async getTradeRules(): Promise<Stored<TradeRules>> {
+    return (
+      stored(await this.db.get("registry", tradeRulesKey(), "read the trade rules")) ?? {
+        value: EMPTY_TRADE_RULES,
+        rev: 0,
+      }
+    );
+  }
+
+  async getPartners(ids: readonly string[]): Promise<Map<string, Partner | undefined>> {
+    const unique = [...new Set(ids)];
+    const items = await this.db.getMany(
+      unique.map((id) => this.ref(partnerKey(id))),
+      "read partners",
+    );
+    return new Map(unique.map((id, i) => [id, docOf<Partner>(items[i])]));
+  }
+
+  async getAgreements(ids: readonly string[]): Promise<Map<string, Agreement | undefined>> {
+    const unique = [...new Set(ids)];
+    const items = await this.db.getMany(
+      unique.map((id) => this.ref(agreementKey(id))),
+      "read agreements",
+    );
+    return new Map(unique.map((id, i) => [id, docOf<Agreement>(items[i])]));
+  }
+
+  /**
+   * Everything one exchange decides on, in one consistent round trip when the
+   * binding is known (from the token); otherwise the agreement is read first.
+   */
+  async loadExchangeState(agreementId: string, binding?: AgreementBinding): Promise<ExchangeState> {
+    let agreement: Agreement | undefined;
+    let bound = binding;
+    if (bound === undefined) {
+      agreement = (await this.getAgreement(agreementId))?.value;
+      if (agreement === undefined) return { tradeRules: (await this.getTradeRules()).value };
+      bound = agreement;
+    }
+    const [a, provider, consumer, dataset, trade] = await this.db.getMany(
+      [
+        this.ref(agreementKey(agreementId)),
+        this.ref(partnerKey(bound.provider)),
+        this.ref(partnerKey(bound.consumer)),
+        this.ref(datasetKey(bound.dataset)),
+        this.ref(tradeRulesKey()),
+      ],
+      "read the exchange state",
+    );
+    agreement = docOf<Agreement>(a);
+    const tradeRules = docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES;
+    if (agreement === undefined) return { tradeRules };
+    if (
+      agreement.provider !== bound.provider ||
+      agreement.consumer !== bound.consumer ||
+      agreement.dataset !== bound.dataset
+    ) {
+      // The hint was wrong (an agreement id reused after a restore): read by the agreement.
+      return this.loadExchangeState(agreementId);
+    }
+    return {
+      agreement,
+      provider: docOf<Partner>(provider),
+      consumer: docOf<Partner>(consumer),
+      dataset: docOf<Dataset>(dataset),
+      tradeRules,
+    };
+  }
+
+  // ------------------------------------------------------------ lists
+
+  private async listCollection<T>(
+    collection: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<T>> {
+    const out = await this.db.query(
+      "registry",
+      {
+        IndexName: "byCollection",
+        KeyConditionExpression: "gsi1pk = :c",
+        ExpressionAttributeValues: { ":c": S(collection) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      },
+      `list ${collection.toLowerCase()}`,
+    );
+    return {
+      items: (out.Items ?? []).map((i) => docOf<T>(i) as T),
+      next: encodeCursor(out.LastEvaluatedKey),
+    };
+  }
+
+  listPartners(limit: number, cursor?: string): Promise<Page<Partner>> {
+    return this.listCollection("PARTNERS", limit, cursor);
+  }
+
+  listDatasets(limit: number, cursor?: string): Promise<Page<Dataset>> {
+    return this.listCollection("DATASETS", limit, cursor);
+  }
+
+  async listAgreements(limit: number, cursor?: string, partner?: string): Promise<Page<Agreement>> {
+    if (partner === undefined) return this.listCollection("AGREEMENTS", limit, cursor);
+    const out = await this.db.query(
+      "registry",
+      {
+        KeyConditionExpression: "pk = :p AND begins_with(sk, :a)",
+        ExpressionAttributeValues: { ":p": S(`P#${partner}`), ":a": S("A#") },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      },
+      "list the partner's agreements",
+    );
+    const ids = (out.Items ?? []).map((i) => str(i, "agreement") ?? "");
+    const items: Agreement[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      const batch = ids.slice(i, i + 100);
+      const found = await this.db.getMany(
+        batch.map((id) => this.ref(agreementKey(id))),
+        "read the partner's agreements",
+      );
+      for (const f of found) {
+        const a = docOf<Agreement>(f);
+        if (a !== undefined) items.push(a);
+      }
+    }
+    return { items, next: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  async listAgreementVersions(id: string): Promise<Agreement[]> {
+    const out = await this.db.query(
+      "registry",
+      {
+        KeyConditionExpression: "pk = :p AND begins_with(sk, :v)",
+        ExpressionAttributeValues: { ":p": S(`A#${id}`), ":v": S("V#") },
+        ScanIndexForward: false,
+      },
+      "list the agreement's versions",
+    );
+    return (out.Items ?? []).map((i) => docOf<Agreement>(i) as Agreement);
+  }
+
+  /** Every agreement, oldest pages first consumed by callers that need them all. */
+  async allAgreements(): Promise<Agreement[]> {
+    const all: Agreement[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listAgreements(1000, cursor);
+      all.push(...page.items);
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
+    return all;
+  }
+
+  async listAttestations(partner: string): Promise<Attestation[]> {
+    const out = await this.db.query(
+      "registry",
+      {
+        KeyConditionExpression: "pk = :p AND begins_with(sk, :t)",
+        ExpressionAttributeValues: { ":p": S(`P#${partner}`), ":t": S("T#") },
+        ScanIndexForward: false,
+      },
+      "list the partner's attestations",
+    );
+    return (out.Items ?? []).map((i) => docOf<Attestation>(i) as Attestation);
+  }
+
+  // ------------------------------------------------------------ write ops
+
+  attestationOps(a: Attestation): TransactWriteItem[] {
+    return [
+      this.put(
+        key(`P#${a.partner}`, `T#${a.agreement}#${a.recordedAt}`),
+        { doc: S(JSON.stringify(a)) },
+        "attribute_not_exists(pk)",
+      ),
+    ];
+  }
+
+  private put(k: Item, attrs: Item, condition: string, values?: Item): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.db.name("registry"),
+        Item: { ...k, ...attrs },
+        ConditionExpression: condition,
+        ...(values === undefined ? {} : { ExpressionAttributeValues: values }),
+      },
+    };
+  }
+
+  private guardRev(rev: number | null): { condition: string; values?: Item } {
+    return rev === null
+      ? { condition: "attribute_not_exists(pk)" }
+      : { condition: "rev = :rev", values: { ":rev": N(rev) } };
+  }
+
+  /** Writes a partner: a create when `rev` is null, else an update of that revision. */
+  partnerOps(partner: Partner, rev: number | null): TransactWriteItem[] {
+    const g = this.guardRev(rev);
+    const attrs: Item = {
+      doc: S(JSON.stringify(partner)),
+      status: S(partner.status),
+      rev: N((rev ?? 0) + 1),
+      gsi1pk: S("PARTNERS"),
+      gsi1sk: S(`${partner.createdAt}#${partner.id}`),
+      ...(partner.phaseOutAt === undefined ? {} : { phaseOutAt: N(ms(partner.phaseOutAt)) }),
+    };
+    return [this.put(partnerKey(partner.id), attrs, g.condition, g.values)];
+  }
+
+  datasetOps(dataset: Dataset, rev: number | null): TransactWriteItem[] {
+    const g = this.guardRev(rev);
+    const attrs: Item = {
+      doc: S(JSON.stringify(dataset)),
+      rev: N((rev ?? 0) + 1),
+      gsi1pk: S("DATASETS"),
+      gsi1sk: S(`${dataset.createdAt}#${dataset.id}`),
+    };
+    return [this.put(datasetKey(dataset.id), attrs, g.condition, g.values)];
+  }
+
+  /**
+   * Writes an agreement. A new version (create or amendment) also writes its
+   * snapshot; a create also writes the edges that list it under both parties.
+   */
+  agreementOps(agreement: Agreement, rev: number | null, newVersion: boolean): TransactWriteItem[] {
+    const g = this.guardRev(rev);
+    const doc = S(JSON.stringify(agreement));
+    const ops = [
+      this.put(
+        agreementKey(agreement.id),
+        {
+          doc,
+          status: S(agreement.status),
+          version: N(agreement.version),
+          validFrom: N(ms(agreement.validFrom)),
+          validUntil: N(ms(agreement.validUntil)),
+          rev: N((rev ?? 0) + 1),
+          gsi1pk: S("AGREEMENTS"),
+          gsi1sk: S(`${agreement.createdAt}#${agreement.id}`),
+        },
+        g.condition,
+        g.values,
+      ),
+    ];
+    if (newVersion) {
+      ops.push(
+        this.put(
+          agreementVersionKey(agreement.id, agreement.version),
+          { doc },
+          "attribute_not_exists(pk)",
+        ),
+      );
+    }
+    if (rev === null) {
+      for (const [partner, role] of [
+        [agreement.provider, "provider"],
+        [agreement.consumer, "consumer"],
+      ] as const) {
+        if (role === "consumer" && agreement.consumer === agreement.provider) continue;
+        ops.push(
+          this.put(
+            edgeKey(partner, agreement),
+            { agreement: S(agreement.id), role: S(role) },
+            "attribute_not_exists(pk)",
+          ),
+        );
+      }
+    }
+    return ops;
+  }
+
+  tradeRulesOps(rules: TradeRules, rev: number): TransactWriteItem[] {
+    const condition = rev === 0 ? "attribute_not_exists(pk) OR rev = :rev" : "rev = :rev";
+    return [
+      this.put(tradeRulesKey(), { doc: S(JSON.stringify(rules)), rev: N(rev + 1) }, condition, {
+        ":rev": N(rev),
+      }),
+    ];
+  }
+
+  /** Asserts an item does not exist (e.g. an id not taken) inside a transaction. */
+  absentCheck(k: Item): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.db.name("registry"),
+        Key: k,
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    };
+  }
+
+  /**
+   * The atomic re-check of the metering step: the party is active and not
+   * phased out at `now`.
+   */
+  partnerActiveCheck(id: string, now: Date): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.db.name("registry"),
+        Key: partnerKey(id),
+        ConditionExpression:
+          "#s = :active AND (attribute_not_exists(phaseOutAt) OR phaseOutAt > :now)",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":active": S("active"), ":now": N(now.getTime()) },
+      },
+    };
+  }
+
+  agreementActiveCheck(id: string, now: Date): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.db.name("registry"),
+        Key: agreementKey(id),
+        ConditionExpression: "#s = :active AND validFrom <= :now AND validUntil > :now",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":active": S("active"), ":now": N(now.getTime()) },
+      },
+    };
+  }
+}

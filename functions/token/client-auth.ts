@@ -1,0 +1,111 @@
+/**
+ * Who is asking for a token: HTTP Basic with a client secret (RFC 6749
+ * §2.3.1, id and secret form-urlencoded inside Basic), or a signed client
+ * assertion (RFC 7523 private_key_jwt) against the client's registered keys.
+ */
+import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { verifySecret } from "../auth/secrets.ts";
+import type { Gateway } from "../gateway.ts";
+import type { ClientRecord } from "../store/credentials.ts";
+import { OAuthError } from "./oauth-error.ts";
+
+export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const ASSERTION_ALGORITHMS = ["ES256", "ES384", "PS256", "RS256", "EdDSA"];
+const MAX_ASSERTION_LIFETIME = 300;
+
+const formDecode = (s: string): string => decodeURIComponent(s.replace(/\+/g, " "));
+
+function parseBasic(header: string): { id: string; secret: string } {
+  const m = /^Basic ([A-Za-z0-9+/]+={0,2})$/.exec(header);
+  if (m?.[1] === undefined)
+    throw new OAuthError(401, "invalid_client", "malformed Basic credentials", true);
+  const decoded = Buffer.from(m[1], "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw new OAuthError(401, "invalid_client", "malformed Basic credentials", true);
+  try {
+    return {
+      id: formDecode(decoded.slice(0, colon)),
+      secret: formDecode(decoded.slice(colon + 1)),
+    };
+  } catch {
+    throw new OAuthError(401, "invalid_client", "malformed Basic credentials", true);
+  }
+}
+
+export async function authenticateClient(
+  gw: Gateway,
+  authorization: string | undefined,
+  form: URLSearchParams,
+): Promise<ClientRecord> {
+  const assertion = form.get("client_assertion");
+  const hasBodySecret = form.has("client_secret");
+  if (hasBodySecret)
+    throw new OAuthError(400, "invalid_request", "send the client secret with HTTP Basic");
+  if (authorization !== undefined && assertion !== null) {
+    throw new OAuthError(400, "invalid_request", "use one client authentication method");
+  }
+  if (authorization !== undefined) {
+    if (authorization.length > 4096)
+      throw new OAuthError(401, "invalid_client", "credentials too large", true);
+    const { id, secret } = parseBasic(authorization);
+    const client = id.length <= 64 ? await gw.credentials.get(id) : undefined;
+    const ok = await verifySecret(secret, client?.value.secretHash);
+    if (!ok || client === undefined)
+      throw new OAuthError(401, "invalid_client", "unknown client or wrong secret", true);
+    return client.value;
+  }
+  if (assertion !== null) return authenticateAssertion(gw, assertion, form);
+  throw new OAuthError(401, "invalid_client", "client authentication is required", true);
+}
+
+async function authenticateAssertion(
+  gw: Gateway,
+  assertion: string,
+  form: URLSearchParams,
+): Promise<ClientRecord> {
+  if (form.get("client_assertion_type") !== JWT_BEARER_ASSERTION) {
+    throw new OAuthError(400, "invalid_request", "client_assertion_type must be jwt-bearer");
+  }
+  let claimed: string;
+  try {
+    const claims = decodeJwt(assertion);
+    if (typeof claims.iss !== "string" || claims.iss !== claims.sub)
+      throw new Error("iss and sub differ");
+    claimed = claims.iss;
+  } catch {
+    throw new OAuthError(401, "invalid_client", "the client assertion is malformed");
+  }
+  const formId = form.get("client_id");
+  if (formId !== null && formId !== claimed)
+    throw new OAuthError(401, "invalid_client", "client_id does not match");
+  const client = claimed.length <= 64 ? await gw.credentials.get(claimed) : undefined;
+  const jwks = client?.value.jwks ?? [];
+  if (client === undefined || jwks.length === 0) {
+    throw new OAuthError(401, "invalid_client", "no keys are registered for this client");
+  }
+  const now = gw.clock();
+  let exp: number;
+  let jti: string;
+  try {
+    const { payload } = await jwtVerify(assertion, createLocalJWKSet({ keys: [...jwks] }), {
+      algorithms: ASSERTION_ALGORITHMS,
+      issuer: claimed,
+      subject: claimed,
+      audience: [gw.settings.issuer, `${gw.settings.issuer}/oauth/token`],
+      requiredClaims: ["exp", "jti"],
+      clockTolerance: 5,
+      currentDate: now,
+    });
+    exp = payload.exp as number;
+    jti = payload.jti as string;
+  } catch {
+    throw new OAuthError(401, "invalid_client", "the client assertion does not verify");
+  }
+  if (!Number.isFinite(exp) || exp - now.getTime() / 1000 > MAX_ASSERTION_LIFETIME) {
+    throw new OAuthError(401, "invalid_client", "the client assertion lives too long");
+  }
+  if (!(await gw.credentials.rememberAssertion(claimed, jti, new Date(exp * 1000)))) {
+    throw new OAuthError(401, "invalid_client", "the client assertion was used before");
+  }
+  return client.value;
+}

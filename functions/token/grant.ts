@@ -1,0 +1,111 @@
+/**
+ * Which scopes a client may have. Partners get `agreement:<id>` for active
+ * agreements they are party to; a phased-out partner only `attestation`;
+ * operator and finance clients only their role. Suspended or revoked
+ * partners get nothing (the caller answers invalid_client).
+ */
+import { agreementScope } from "../../policies/decide.ts";
+import { ID_PATTERN } from "../../policies/model.ts";
+import { agreementStatusAt, partnerStatusAt } from "../../policies/status.ts";
+import type { Gateway } from "../gateway.ts";
+import type { ClientRecord } from "../store/credentials.ts";
+import type { AgreementBinding } from "../store/registry.ts";
+import { OAuthError } from "./oauth-error.ts";
+
+export interface Grant {
+  readonly scopes: string[];
+  readonly bind: Record<string, AgreementBinding>;
+}
+
+const MAX_SCOPES = 50;
+
+export function parseScope(raw: string | null): string[] | null {
+  if (raw === null) return null;
+  if (raw.length > 4096 || !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(raw)) {
+    throw new OAuthError(
+      400,
+      "invalid_scope",
+      "scope is not a space-separated list of scope tokens",
+    );
+  }
+  const scopes = [...new Set(raw.split(" "))];
+  if (scopes.length > MAX_SCOPES)
+    throw new OAuthError(400, "invalid_scope", `at most ${MAX_SCOPES} scopes`);
+  return scopes;
+}
+
+export async function grantScopes(
+  gw: Gateway,
+  client: ClientRecord,
+  requested: string[] | null,
+): Promise<Grant> {
+  if (client.role !== "partner") {
+    const role = client.role;
+    if (requested?.some((s) => s !== role)) {
+      throw new OAuthError(400, "invalid_scope", `this client may only have the scope ${role}`);
+    }
+    return { scopes: [role], bind: {} };
+  }
+  const now = gw.clock();
+  const partner = (await gw.registry.getPartner(client.id))?.value;
+  if (partner === undefined)
+    throw new OAuthError(401, "invalid_client", "the partner no longer exists", true);
+  const status = partnerStatusAt(partner, now);
+  if (status === "suspended" || status === "revoked") {
+    throw new OAuthError(401, "invalid_client", `the partner is ${status}`, true);
+  }
+  if (status === "offboarded") {
+    if (requested?.some((s) => s !== "attestation")) {
+      throw new OAuthError(
+        400,
+        "invalid_scope",
+        "a phased-out partner may only have the scope attestation",
+      );
+    }
+    return { scopes: ["attestation"], bind: {} };
+  }
+  const ids = requested === null ? await partyAgreementIds(gw, client.id) : agreementIds(requested);
+  const agreements = await gw.registry.getAgreements(ids);
+  const parties = await gw.registry.getPartners(
+    [...agreements.values()].flatMap((a) => (a === undefined ? [] : [a.provider, a.consumer])),
+  );
+  const bind: Record<string, AgreementBinding> = {};
+  for (const id of ids) {
+    const a = agreements.get(id);
+    const problem =
+      a === undefined
+        ? `agreement ${id} does not exist`
+        : a.provider !== client.id && a.consumer !== client.id
+          ? `the client is no party to agreement ${id}`
+          : agreementStatusAt(a, [parties.get(a.provider), parties.get(a.consumer)], now) !==
+              "active"
+            ? `agreement ${id} is not active`
+            : null;
+    if (problem !== null && requested !== null) throw new OAuthError(400, "invalid_scope", problem);
+    if (problem === null && a !== undefined) {
+      bind[id] = { provider: a.provider, consumer: a.consumer, dataset: a.dataset };
+    }
+  }
+  const scopes = Object.keys(bind).map(agreementScope);
+  if (scopes.length === 0)
+    throw new OAuthError(400, "invalid_scope", "the partner has no active agreement");
+  return { scopes, bind };
+}
+
+function agreementIds(requested: string[]): string[] {
+  return requested.map((s) => {
+    if (s === "admin" || s === "metrics:read" || s === "attestation") {
+      throw new OAuthError(400, "invalid_scope", `a partner client may not have the scope ${s}`);
+    }
+    const id = s.startsWith("agreement:") ? s.slice("agreement:".length) : null;
+    if (id === null || !ID_PATTERN.test(id))
+      throw new OAuthError(400, "invalid_scope", `unknown scope ${s}`);
+    return id;
+  });
+}
+
+/** The partner's agreements (newest first), for a request without `scope`. */
+async function partyAgreementIds(gw: Gateway, partner: string): Promise<string[]> {
+  const page = await gw.registry.listAgreements(MAX_SCOPES, undefined, partner);
+  return page.items.map((a) => a.id);
+}
