@@ -77,8 +77,8 @@ export async function createTestGateway(
     (
       await issueAccessToken(
         gw.keys.signer,
-        { issuer: ISSUER, audience: ISSUER, maxLifetimeSeconds: 900 },
-        { sub, scopes, ttlSeconds: 900 },
+        { issuer: gw.settings.issuer, audience: gw.settings.audience, maxLifetimeSeconds: gw.settings.tokenTtlSeconds },
+        { sub, scopes, ttlSeconds: gw.settings.tokenTtlSeconds },
         gw.clock(),
       )
     ).token;
