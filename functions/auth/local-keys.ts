@@ -20,7 +20,7 @@ interface KeyFile {
   readonly previous?: JWK | undefined;
 }
 
-async function newPrivateJwk(): Promise<JWK> {
+export async function newPrivateJwk(): Promise<JWK> {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const jwk = privateKey.export({ format: "jwk" }) as JWK;
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256", use: "sig" };
