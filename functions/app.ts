@@ -1,10 +1,9 @@
 /**
- * createApp: the whole gateway as one Hono app, or only some surfaces of it
- * (each Lambda function serves one). Built once per process from a Gateway.
+ * createApp: the gateway as one Hono app made of the surfaces it is given.
+ * The local server gives it all of them; each Lambda function gives it one,
+ * so its bundle holds only that surface's code.
  */
 import { Hono } from "hono";
-import { adminApp } from "./admin/app.ts";
-import { exchangeApp } from "./exchange/app.ts";
 import { invalidPath } from "./exchange/path.ts";
 import type { Gateway } from "./gateway.ts";
 import type { AppEnv } from "./http/env.ts";
@@ -12,14 +11,14 @@ import { requestId } from "./http/middleware.ts";
 import { onError, onNotFound } from "./http/problem.ts";
 import { rawPathProblem } from "./http/raw-path.ts";
 import { rawTargetOf } from "./http/raw-target.ts";
-import { metricsApp } from "./metrics/app.ts";
-import { openapiApp } from "./openapi/app.ts";
-import { tokenApp } from "./token/app.ts";
 
-export const SURFACES = ["token", "exchange", "admin", "metrics"] as const;
-export type Surface = (typeof SURFACES)[number];
+/** A part of the public surface: token, exchange, admin or metrics. */
+export interface Surface {
+  readonly name: string;
+  mount(app: Hono<AppEnv>, gw: Gateway): void;
+}
 
-export function createApp(gw: Gateway, surfaces: readonly Surface[] = SURFACES): Hono<AppEnv> {
+export function createApp(gw: Gateway, surfaces: readonly Surface[]): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
   app.use("*", async function rejectPathTricks(c, next) {
@@ -29,19 +28,6 @@ export function createApp(gw: Gateway, surfaces: readonly Surface[] = SURFACES):
   });
   app.onError(onError(gw.log));
   app.notFound(onNotFound);
-
-  if (surfaces.includes("token")) {
-    app.route("/", tokenApp(gw));
-    app.get("/health", async (c) => {
-      await gw.registry.getTradeRules();
-      return c.json({ status: "ok" });
-    });
-  }
-  if (surfaces.includes("exchange")) app.route("/", exchangeApp(gw));
-  if (surfaces.includes("admin")) {
-    app.route("/admin", adminApp(gw));
-    app.route("/", openapiApp());
-  }
-  if (surfaces.includes("metrics")) app.route("/", metricsApp(gw));
+  for (const surface of surfaces) surface.mount(app, gw);
   return app;
 }

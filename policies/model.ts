@@ -4,7 +4,7 @@
  * operators send; stored schemas add what the gateway keeps (status, times,
  * versions). See ../shared/CONTRACT.md for the meaning of every field.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { COUNTRY_CODES, CURRENCY_CODES } from "./iso.ts";
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;

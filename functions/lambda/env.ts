@@ -3,7 +3,7 @@
  * In AWS the keys live in KMS (SIGNING_KEY_ID, PSEUDONYM_KEY_ID); a private
  * JWK and a secret in the environment serve tests and non-AWS deployments.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { TABLE_ENV, TABLES } from "../store/schema.ts";
 
 export const LambdaEnv = z

@@ -1,5 +1,6 @@
 /** Lambda entry point of the exchange surface: a thin shell around createApp. */
 import { createApp } from "../app.ts";
+import { exchangeSurface } from "../surfaces/exchange.ts";
 import { lazyHandler } from "./runtime.ts";
 
-export const handler = lazyHandler((gw) => createApp(gw, ["exchange"]));
+export const handler = lazyHandler((gw) => createApp(gw, [exchangeSurface]));

@@ -1,5 +1,6 @@
 /** Lambda entry point of the metrics surface: a thin shell around createApp. */
 import { createApp } from "../app.ts";
+import { metricsSurface } from "../surfaces/metrics.ts";
 import { lazyHandler } from "./runtime.ts";
 
-export const handler = lazyHandler((gw) => createApp(gw, ["metrics"]));
+export const handler = lazyHandler((gw) => createApp(gw, [metricsSurface]));

@@ -1,6 +1,6 @@
 /** The local server's settings (the contract's table), parsed once from the environment. */
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { Id } from "../../policies/model.ts";
 
 const flag = z.enum(["0", "1"]).transform((v) => v === "1");

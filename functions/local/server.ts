@@ -18,6 +18,7 @@ import { problemResponse } from "../http/problem.ts";
 import { rawPathProblem } from "../http/raw-path.ts";
 import { createLogger } from "../log.ts";
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
+import { ALL_SURFACES } from "../surfaces/index.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
 import { type DynamoLocal, startDynamoLocal } from "./dynamo-local.ts";
@@ -95,7 +96,7 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
       "metrics:read",
       config.FINANCE_CLIENT_SECRET,
     );
-    const app = createApp(gw);
+    const app = createApp(gw, ALL_SURFACES);
 
     let demo: { secrets: Record<string, string>; inbox: string } | undefined;
     if (config.DEMO) {

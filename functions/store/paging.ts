@@ -3,7 +3,7 @@
  * that carries DynamoDB's LastEvaluatedKey.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { z } from "zod";
+import * as z from "zod";
 import { InvalidRequestError } from "../errors.ts";
 
 export interface Page<T> {

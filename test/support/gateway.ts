@@ -19,6 +19,7 @@ import {
 import { localDynamoClient } from "../../functions/local/server.ts";
 import { silentLogger } from "../../functions/log.ts";
 import { ensureTables, localTableNames } from "../../functions/store/create-tables.ts";
+import { ALL_SURFACES } from "../../functions/surfaces/index.ts";
 
 export const ISSUER = "http://gateway.test";
 
@@ -70,14 +71,18 @@ export async function createTestGateway(
     clock: () => new Date(Date.now() + clock.offsetMs),
     ...overrides,
   });
-  const app = createApp(gw);
+  const app = createApp(gw, ALL_SURFACES);
   const operator = await ensureClient(gw, "operator", "admin", undefined);
   const finance = await ensureClient(gw, "finance", "metrics:read", undefined);
   const token = async (sub: string, scopes: string[]) =>
     (
       await issueAccessToken(
         gw.keys.signer,
-        { issuer: gw.settings.issuer, audience: gw.settings.audience, maxLifetimeSeconds: gw.settings.tokenTtlSeconds },
+        {
+          issuer: gw.settings.issuer,
+          audience: gw.settings.audience,
+          maxLifetimeSeconds: gw.settings.tokenTtlSeconds,
+        },
         { sub, scopes, ttlSeconds: gw.settings.tokenTtlSeconds },
         gw.clock(),
       )
