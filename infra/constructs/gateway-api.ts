@@ -1,0 +1,136 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+
+/** HTTP APIs give up on a Lambda integration after 29 s; the functions must answer first. */
+export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
+
+/** The functions behind the API (the events function is not one of them). */
+export type ApiFunctionName = "token" | "exchange" | "admin" | "metrics";
+
+export interface ApiRoute {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly target: ApiFunctionName;
+}
+
+/** Every route of the public contract; anything else hits `$default` (admin: problem+json 404). */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: HttpMethod.POST, path: "/oauth/token", target: "token" },
+  { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "token" },
+  { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "token" },
+  { method: HttpMethod.GET, path: "/health", target: "token" },
+  { method: HttpMethod.GET, path: "/v1/exchange/{proxy+}", target: "exchange" },
+  { method: HttpMethod.POST, path: "/v1/exchange/{proxy+}", target: "exchange" },
+  { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
+  { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
+  { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
+  { method: HttpMethod.ANY, path: "/admin/{proxy+}", target: "admin" },
+  { method: HttpMethod.GET, path: "/openapi.json", target: "admin" },
+  { method: HttpMethod.GET, path: "/docs", target: "admin" },
+  { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
+];
+
+/** One JSON object per request in the access log. */
+export const ACCESS_LOG_FIELDS = {
+  requestId: "$context.requestId",
+  ip: "$context.identity.sourceIp",
+  requestTime: "$context.requestTime",
+  method: "$context.httpMethod",
+  path: "$context.path",
+  route: "$context.routeKey",
+  status: "$context.status",
+  protocol: "$context.protocol",
+  responseLength: "$context.responseLength",
+  latency: "$context.responseLatency",
+  integrationLatency: "$context.integrationLatency",
+  integrationStatus: "$context.integrationStatus",
+  integrationError: "$context.integrationErrorMessage",
+  userAgent: "$context.identity.userAgent",
+} as const;
+
+export interface GatewayApiProps {
+  readonly functions: Readonly<Record<ApiFunctionName, IFunction>>;
+  /** Stage-wide steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Stage-wide burst. */
+  readonly burstLimit: number;
+  /**
+   * Retention of the access log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the access log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The public HTTP API (API Gateway v2): the contract's routes to their
+ * functions (payload format 2.0), `$default` to the admin function, one
+ * auto-deployed `$default` stage with throttling and JSON access logs.
+ * No API Gateway authorizer: every function verifies the bearer JWT itself,
+ * reading revocation state from the store on each request.
+ */
+export class GatewayApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: GatewayApiProps) {
+    super(scope, id);
+    const integrations = Object.fromEntries(
+      (Object.keys(props.functions) as ApiFunctionName[]).map((name) => [
+        name,
+        new HttpLambdaIntegration(`${name}Integration`, props.functions[name], {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+        }),
+      ]),
+    ) as Record<ApiFunctionName, HttpLambdaIntegration>;
+
+    this.api = new HttpApi(this, "HttpApi", {
+      description: "Data-sharing gateway public API",
+      createDefaultStage: false,
+      defaultIntegration: integrations.admin,
+    });
+    for (const route of API_ROUTES) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: integrations[route.target],
+      });
+    }
+
+    this.accessLogs = new LogGroup(this, "AccessLogs", {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.stage = new HttpStage(this, "DefaultStage", {
+      httpApi: this.api,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+  }
+
+  /** The base URL of the API (no trailing slash). */
+  get endpoint(): string {
+    return this.api.apiEndpoint;
+  }
+}

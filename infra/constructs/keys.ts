@@ -1,0 +1,124 @@
+import { RemovalPolicy } from "aws-cdk-lib";
+import {
+  AccountRootPrincipal,
+  Grant,
+  type IGrantable,
+  PolicyDocument,
+  PolicyStatement,
+} from "aws-cdk-lib/aws-iam";
+import { type CfnKey, Key, KeySpec, KeyUsage } from "aws-cdk-lib/aws-kms";
+import { Construct } from "constructs";
+import type { PseudonymKeyAction, SigningKeyAction } from "../access.ts";
+
+/** Pinned logical ids: a changed id would create a new key (new JWKS, new pseudonyms). */
+export const KEY_LOGICAL_IDS = {
+  signing: "TokenSigningKey",
+  pseudonym: "PseudonymKey",
+} as const;
+
+/**
+ * What the account (its IAM administrators and CloudFormation) may do with the
+ * keys: manage them, never use them. No kms:Sign / kms:GenerateMac and no
+ * kms:CreateGrant, so no IAM policy in the account can sign gateway tokens or
+ * derive pseudonyms; only the function roles named in the key policy can.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  "kms:DescribeKey",
+  "kms:GetKeyPolicy",
+  "kms:PutKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:GetPublicKey",
+  "kms:ListGrants",
+  "kms:ListKeyPolicies",
+  "kms:ListResourceTags",
+  "kms:RevokeGrant",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:UpdateKeyDescription",
+  "kms:EnableKey",
+  "kms:DisableKey",
+  "kms:ScheduleKeyDeletion",
+  "kms:CancelKeyDeletion",
+  "kms:CreateAlias",
+  "kms:DeleteAlias",
+  "kms:UpdateAlias",
+] as const;
+
+export interface KeysProps {
+  /**
+   * Description prefix of the keys (shown in the KMS console).
+   * @default "Data-sharing gateway"
+   */
+  readonly description?: string;
+}
+
+/**
+ * The gateway's KMS keys, both retained:
+ * - `signing`: ECC_NIST_P256 / SIGN_VERIFY, signs access tokens and the
+ *   gateway's own JWTs (ES256); its public key is published as JWKS.
+ * - `pseudonym`: HMAC_256 / GENERATE_VERIFY_MAC, derives per-agreement
+ *   pseudonymisation keys.
+ * Neither supports automatic rotation (KMS only rotates symmetric keys);
+ * see docs/deploy.md for the manual rotation procedure.
+ */
+export class Keys extends Construct {
+  readonly signing: Key;
+  readonly pseudonym: Key;
+
+  constructor(scope: Construct, id: string, props: KeysProps = {}) {
+    super(scope, id);
+    const prefix = props.description ?? "Data-sharing gateway";
+    this.signing = this.createKey(KEY_LOGICAL_IDS.signing, {
+      description: `${prefix}: ES256 token signing key`,
+      keySpec: KeySpec.ECC_NIST_P256,
+      keyUsage: KeyUsage.SIGN_VERIFY,
+    });
+    this.pseudonym = this.createKey(KEY_LOGICAL_IDS.pseudonym, {
+      description: `${prefix}: HMAC key deriving pseudonym keys`,
+      keySpec: KeySpec.HMAC_256,
+      keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
+    });
+  }
+
+  /** Let `grantee` use the signing key (key policy and identity policy). */
+  grantSigning(grantee: IGrantable, actions: readonly SigningKeyAction[]): Grant {
+    return this.grant(this.signing, grantee, actions);
+  }
+
+  /** Let `grantee` use the pseudonym key (key policy and identity policy). */
+  grantPseudonym(grantee: IGrantable, actions: readonly PseudonymKeyAction[]): Grant {
+    return this.grant(this.pseudonym, grantee, actions);
+  }
+
+  private grant(key: Key, grantee: IGrantable, actions: readonly string[]): Grant {
+    // The key policy does not delegate usage to IAM, so the principal must be
+    // named in it; the identity statement documents the grant on the role too.
+    return Grant.addToPrincipalAndResource({
+      grantee,
+      actions: [...actions],
+      resourceArns: [key.keyArn],
+      resource: key,
+      resourceSelfArns: ["*"],
+    });
+  }
+
+  private createKey(
+    logicalId: string,
+    spec: { description: string; keySpec: KeySpec; keyUsage: KeyUsage },
+  ): Key {
+    const admin = new PolicyStatement({
+      sid: "AccountAdministersButCannotUse",
+      principals: [new AccountRootPrincipal()],
+      actions: [...KEY_ADMIN_ACTIONS],
+      resources: ["*"],
+    });
+    const key = new Key(this, logicalId, {
+      ...spec,
+      enableKeyRotation: false,
+      policy: new PolicyDocument({ statements: [admin] }),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    (key.node.defaultChild as CfnKey).overrideLogicalId(logicalId);
+    return key;
+  }
+}

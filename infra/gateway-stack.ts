@@ -1,0 +1,183 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { Construct } from "constructs";
+import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
+import { FUNCTION_ACCESS, type FunctionAccess } from "./access.ts";
+import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts";
+import type { GatewayConfig } from "./config.ts";
+import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
+import { GatewayFunction } from "./constructs/gateway-function.ts";
+import { Keys } from "./constructs/keys.ts";
+import { Monitoring } from "./constructs/monitoring.ts";
+import { OutboxEvents } from "./constructs/outbox-events.ts";
+import { Tables } from "./constructs/tables.ts";
+import { acknowledgeNagFindings } from "./nag.ts";
+
+interface FunctionSettings {
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+}
+
+/** Timeouts stay below API Gateway's 29 s so the function, not the API, answers. */
+export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
+  token: {
+    description: "OAuth token endpoint, JWKS, authorization server metadata, health",
+    timeout: Duration.seconds(10),
+    memorySize: 512,
+  },
+  exchange: {
+    description: "Partner data exchange, agreements, usage, attestations",
+    timeout: Duration.seconds(25),
+    memorySize: 1024,
+  },
+  admin: {
+    description: "Operator API, OpenAPI document, docs, unknown routes",
+    timeout: Duration.seconds(10),
+    memorySize: 512,
+  },
+  metrics: {
+    description: "Finance flow metrics and attribution",
+    timeout: Duration.seconds(10),
+    memorySize: 1024,
+  },
+  events: {
+    description: "Outbox event deliveries to counterparties",
+    timeout: Duration.seconds(25),
+    memorySize: 512,
+  },
+};
+
+export interface GatewayStackProps extends StackProps {
+  readonly config: GatewayConfig;
+  /**
+   * Entry files of the functions.
+   * @default LAMBDA_ENTRIES (functions/lambda/*.ts)
+   */
+  readonly entries?: Readonly<Record<FunctionName, string>>;
+}
+
+/** The whole gateway for one stage. */
+export class GatewayStack extends Stack {
+  readonly tables: Tables;
+  readonly keys: Keys;
+  readonly functions: Readonly<Record<FunctionName, GatewayFunction>>;
+  readonly api: GatewayApi;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: GatewayStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRemovalPolicy =
+      config.logRemovalPolicy === "retain" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.tables = new Tables(this, "Tables");
+    this.keys = new Keys(this, "Keys");
+
+    const environment: Record<string, string> = {
+      ...Object.fromEntries(TABLES.map((t) => [TABLE_ENV[t], this.tables.byName[t].tableName])),
+      STAGE: config.stage,
+      TOKEN_TTL_SECONDS: String(config.tokenTtlSeconds),
+      SIGNING_KEY_ID: this.keys.signing.keyArn,
+      PSEUDONYM_KEY_ID: this.keys.pseudonym.keyArn,
+      LOCAL_BACKENDS: "0",
+    };
+    const functions = {} as Record<FunctionName, GatewayFunction>;
+    for (const name of FUNCTION_NAMES) {
+      const settings = FUNCTION_SETTINGS[name];
+      if (settings.timeout.toSeconds() >= API_GATEWAY_TIMEOUT.toSeconds()) {
+        throw new Error(`${name}: the timeout must stay below API Gateway's 29 s`);
+      }
+      const reserved = config.reservedConcurrency[name];
+      const fn = new GatewayFunction(this, `${name}Function`, {
+        entry: (props.entries ?? LAMBDA_ENTRIES)[name],
+        ...settings,
+        environment,
+        logRetention: config.logRetentionDays,
+        logRemovalPolicy,
+        ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
+      });
+      this.grantAccess(fn, FUNCTION_ACCESS[name]);
+      functions[name] = fn;
+    }
+    this.functions = functions;
+
+    const outboxEvents = new OutboxEvents(this, "OutboxEvents", {
+      handler: functions.events.function,
+      outbox: this.tables.byName.outbox,
+      removalPolicy: logRemovalPolicy,
+    });
+
+    this.api = new GatewayApi(this, "Api", {
+      functions: {
+        token: functions.token.function,
+        exchange: functions.exchange.function,
+        admin: functions.admin.function,
+        metrics: functions.metrics.function,
+      },
+      rateLimit: config.throttling.rateLimit,
+      burstLimit: config.throttling.burstLimit,
+      logRetention: config.logRetentionDays,
+      logRemovalPolicy,
+    });
+    const issuer = config.issuer ?? this.api.endpoint;
+    for (const fn of Object.values(functions)) fn.addEnvironment("ISSUER", issuer);
+
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      namespace: `DataSharingGateway/${config.stage}`,
+      api: this.api.api,
+      functions,
+      deadLetterQueue: outboxEvents.deadLetterQueue,
+      thresholds: config.alarms,
+    });
+
+    acknowledgeNagFindings({ functions, api: this.api, outboxEvents });
+    this.outputs(issuer, outboxEvents);
+  }
+
+  /** Exactly the DynamoDB and KMS actions of `access`, nothing broader. */
+  private grantAccess(fn: GatewayFunction, access: FunctionAccess): void {
+    for (const [name, grant] of Object.entries(access.tables) as [
+      TableName,
+      NonNullable<FunctionAccess["tables"][TableName]>,
+    ][]) {
+      if (grant.table?.length) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: grant.table.map((a) => `dynamodb:${a}`),
+            resources: [this.tables.byName[name].tableArn],
+          }),
+        );
+      }
+      if (grant.indexes?.length) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: grant.indexes.map((a) => `dynamodb:${a}`),
+            resources: this.tables.indexArns(name),
+          }),
+        );
+      }
+    }
+    if (access.signingKey?.length) this.keys.grantSigning(fn.role, access.signingKey);
+    if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
+  }
+
+  private outputs(issuer: string, outboxEvents: OutboxEvents): void {
+    new CfnOutput(this, "ApiUrl", { value: this.api.endpoint, description: "Base URL" });
+    new CfnOutput(this, "Issuer", { value: issuer, description: "iss of issued tokens" });
+    for (const name of TABLES) {
+      const label = `${name.charAt(0).toUpperCase()}${name.slice(1)}TableName`;
+      new CfnOutput(this, label, {
+        value: this.tables.byName[name].tableName,
+        description: `Environment variable ${TABLE_ENV[name]}`,
+      });
+    }
+    new CfnOutput(this, "SigningKeyArn", { value: this.keys.signing.keyArn });
+    new CfnOutput(this, "PseudonymKeyArn", { value: this.keys.pseudonym.keyArn });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, "OutboxFailedBatchesQueueUrl", {
+      value: outboxEvents.deadLetterQueue.queueUrl,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import type { App } from "aws-cdk-lib";
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import type { FunctionName } from "./bundling.ts";
+import type { GatewayApi } from "./constructs/gateway-api.ts";
+import type { GatewayFunction } from "./constructs/gateway-function.ts";
+import type { OutboxEvents } from "./constructs/outbox-events.ts";
+
+/**
+ * Registers the cdk-nag 3 rule packs (AwsSolutions, Serverless) as CDK
+ * policy-validation plugins: every synth runs them and fails on any finding
+ * that is not acknowledged in `acknowledgeNagFindings`.
+ */
+export function addNagPacks(app: App): NagPack[] {
+  const packs = [
+    new AwsSolutionsChecks(app, { verbose: true }),
+    new ServerlessChecks(app, { verbose: true }),
+  ];
+  Validations.of(app).addPlugins(...packs);
+  return packs;
+}
+
+export interface NagParts {
+  readonly functions: Readonly<Record<FunctionName, GatewayFunction>>;
+  readonly api: GatewayApi;
+  readonly outboxEvents: OutboxEvents;
+}
+
+/** Why each acknowledged rule does not apply, in one reviewable place. */
+export const NAG_REASONS = {
+  noApiAuthorizer:
+    "By design no API Gateway authorizer: every function verifies the bearer JWT itself " +
+    "(ES256 signature against the gateway's KMS key, issuer, audience, expiry, scope) and " +
+    "reads partner and agreement status from DynamoDB with a consistent read on every " +
+    "request, so suspension and revocation take effect instantly; an authorizer and its " +
+    "cache could only delay that. POST /oauth/token (client credentials in the request), " +
+    "JWKS, OAuth metadata, /health, /openapi.json, /docs and $default (problem+json 404) " +
+    "are public by contract.",
+  xrayResourceStar:
+    "Only the X-Ray statement added by active tracing uses Resource '*': " +
+    "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level " +
+    "permissions. All DynamoDB and KMS statements name their table, index or key ARN.",
+  eventsResourceStar:
+    "Two statements use Resource '*', both because the actions support no resource-level " +
+    "permissions: xray:PutTraceSegments/PutTelemetryRecords (active tracing) and " +
+    "dynamodb:ListStreams (added by the DynamoDB event source mapping). Stream reads " +
+    "(DescribeStream, GetRecords, GetShardIterator) are scoped to the outbox stream ARN.",
+  runtimePinned:
+    "Pinned to nodejs22.x on purpose: the bundle's esbuild target is node22 " +
+    "(infra/bundling.ts), Node 22 is an LTS line that Lambda supports, and moving to a newer " +
+    "runtime is a deliberate, reviewed change of runtime and esbuild target together, " +
+    "not an automatic one.",
+  synchronousOnly:
+    "The function is never invoked asynchronously: API Gateway invokes it synchronously " +
+    "and the caller gets the error (problem+json). An async dead-letter queue would never " +
+    "receive a message.",
+  eventsInvocations:
+    "Record-carrying invocations come from the DynamoDB event source mapping, whose " +
+    "failures go to its own encrypted SQS on-failure destination. The only asynchronous " +
+    "invocations are the scheduled retry ticks, which carry no data (the outbox table holds " +
+    "every delivery's state); a failed tick is superseded by the next one a minute later, " +
+    "so a dead-letter queue would only collect empty tick payloads.",
+  tickNeedsNoDlq:
+    "The rule is a schedule whose payload is a constant marker; a tick EventBridge fails to " +
+    "deliver loses nothing (delivery state lives in the outbox table) and the next tick " +
+    "follows a minute later, so a DLQ would only collect copies of the constant marker.",
+  queueIsTheDlq:
+    "This queue is itself the on-failure destination (dead-letter queue) of the outbox " +
+    "stream event source mapping; it has no consumer to redrive from, and operators " +
+    "inspect it when the OutboxFailedBatches alarm fires.",
+} as const;
+
+const ack = (scope: IConstruct, id: string, reason: string): void =>
+  Validations.of(scope).acknowledge({ id, reason });
+
+/** Acknowledges every cdk-nag finding the gateway accepts, each with its reason. */
+export function acknowledgeNagFindings(parts: NagParts): void {
+  ack(parts.api.api, "AwsSolutions-APIG4", NAG_REASONS.noApiAuthorizer);
+
+  for (const [name, fn] of Object.entries(parts.functions)) {
+    const star = name === "events" ? NAG_REASONS.eventsResourceStar : NAG_REASONS.xrayResourceStar;
+    ack(fn.role, "AwsSolutions-IAM5[Resource::*]", star);
+    ack(fn.function, "AwsSolutions-L1", NAG_REASONS.runtimePinned);
+    ack(fn.function, "Serverless-LambdaLatestVersion", NAG_REASONS.runtimePinned);
+    ack(
+      fn.function,
+      "Serverless-LambdaDLQ",
+      name === "events" ? NAG_REASONS.eventsInvocations : NAG_REASONS.synchronousOnly,
+    );
+  }
+
+  const dlq = parts.outboxEvents.deadLetterQueue;
+  ack(dlq, "AwsSolutions-SQS3", NAG_REASONS.queueIsTheDlq);
+  ack(dlq, "Serverless-SQSRedrivePolicy", NAG_REASONS.queueIsTheDlq);
+  ack(parts.outboxEvents.retryTick, "Serverless-EventBusDLQ", NAG_REASONS.tickNeedsNoDlq);
+  ack(
+    parts.functions.events.function,
+    "Serverless-LambdaAsyncFailureDestination",
+    NAG_REASONS.eventsInvocations,
+  );
+}

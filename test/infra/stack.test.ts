@@ -1,0 +1,500 @@
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { TABLE_SPECS, TABLES } from "../../functions/store/schema.ts";
+import { FUNCTION_NAMES, type FunctionName } from "../../infra/bundling.ts";
+import {
+  describeRef,
+  functionId,
+  logicalId,
+  type Resource,
+  resources,
+  type Synthesized,
+  synth,
+} from "./helpers.ts";
+
+let dev: Synthesized;
+let prod: Synthesized;
+beforeAll(() => {
+  dev = synth({ stage: "dev" });
+  prod = synth({ stage: "prod", config: '{"issuer":"https://gateway.example.com"}' });
+});
+
+const props = (r: Resource | undefined) => r?.Properties ?? {};
+
+describe("stateful resources", () => {
+  it("pins the logical ids of the tables and keys", () => {
+    for (const s of [dev, prod]) {
+      expect(Object.keys(resources(s.template, "AWS::DynamoDB::Table")).sort()).toEqual([
+        "AuditTable",
+        "CredentialsTable",
+        "MeterTable",
+        "OutboxTable",
+        "RegistryTable",
+      ]);
+      const keys = Object.keys(resources(s.template, "AWS::KMS::Key"));
+      expect(keys).toEqual(expect.arrayContaining(["TokenSigningKey", "PseudonymKey"]));
+    }
+  });
+
+  it.each(TABLES)(
+    "%s table: on-demand, PITR, deletion protection, KMS, retained, no name",
+    (name) => {
+      for (const s of [dev, prod]) {
+        const id = `${name.charAt(0).toUpperCase()}${name.slice(1)}Table`;
+        const table = resources(s.template, "AWS::DynamoDB::Table")[id];
+        expect(table?.DeletionPolicy).toBe("Retain");
+        expect(table?.UpdateReplacePolicy).toBe("Retain");
+        const p = props(table);
+        expect(p).toMatchObject({
+          BillingMode: "PAY_PER_REQUEST",
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          SSESpecification: { SSEEnabled: true },
+          KeySchema: [
+            { AttributeName: "pk", KeyType: "HASH" },
+            { AttributeName: "sk", KeyType: "RANGE" },
+          ],
+        });
+        expect(p.TableName).toBeUndefined();
+        const spec = TABLE_SPECS[name];
+        expect(p.TimeToLiveSpecification).toEqual(
+          spec.ttlAttribute ? { AttributeName: spec.ttlAttribute, Enabled: true } : undefined,
+        );
+        expect(p.StreamSpecification).toEqual(
+          spec.stream ? { StreamViewType: "NEW_IMAGE" } : undefined,
+        );
+        const gsis = (p.GlobalSecondaryIndexes ?? []) as {
+          IndexName: string;
+          KeySchema: unknown;
+        }[];
+        expect(gsis.map((g) => g.IndexName)).toEqual(spec.indexes.map((i) => i.name));
+      }
+    },
+  );
+
+  it("TTL exactly where the schema sets ttlAttribute (meter and outbox among them), a stream on the outbox only", () => {
+    const tables = resources(dev.template, "AWS::DynamoDB::Table");
+    const ttl = Object.entries(tables).filter(([, t]) => props(t).TimeToLiveSpecification);
+    const expected = TABLES.filter((t) => TABLE_SPECS[t].ttlAttribute).map(
+      (t) => `${t.charAt(0).toUpperCase()}${t.slice(1)}Table`,
+    );
+    expect(ttl.map(([id]) => id).sort()).toEqual(expected.sort());
+    expect(expected).toEqual(expect.arrayContaining(["MeterTable", "OutboxTable"]));
+    const streams = Object.entries(tables).filter(([, t]) => props(t).StreamSpecification);
+    expect(streams.map(([id]) => id)).toEqual(["OutboxTable"]);
+  });
+
+  it("signing key is ECC_NIST_P256/SIGN_VERIFY, pseudonym key HMAC_256/GENERATE_VERIFY_MAC, both retained", () => {
+    dev.template.hasResource("AWS::KMS::Key", {
+      Properties: Match.objectLike({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }),
+      DeletionPolicy: "Retain",
+      UpdateReplacePolicy: "Retain",
+    });
+    const keys = resources(dev.template, "AWS::KMS::Key");
+    expect(props(keys.TokenSigningKey)).toMatchObject({
+      KeySpec: "ECC_NIST_P256",
+      KeyUsage: "SIGN_VERIFY",
+    });
+    expect(props(keys.PseudonymKey)).toMatchObject({
+      KeySpec: "HMAC_256",
+      KeyUsage: "GENERATE_VERIFY_MAC",
+    });
+    for (const id of ["TokenSigningKey", "PseudonymKey"]) {
+      expect(keys[id]?.DeletionPolicy).toBe("Retain");
+      expect(keys[id]?.UpdateReplacePolicy).toBe("Retain");
+    }
+  });
+});
+
+describe("functions", () => {
+  const expectedTimeout: Record<FunctionName, number> = {
+    token: 10,
+    exchange: 25,
+    admin: 10,
+    metrics: 10,
+    events: 25,
+  };
+
+  it.each(FUNCTION_NAMES)(
+    "%s: nodejs22.x, arm64, ESM handler, X-Ray, timeout below 29 s",
+    (name) => {
+      const fn = props(resources(dev.template)[functionId(dev, name)]);
+      expect(fn).toMatchObject({
+        Runtime: "nodejs22.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        TracingConfig: { Mode: "Active" },
+        Timeout: expectedTimeout[name],
+      });
+      expect(fn.Timeout as number).toBeLessThan(29);
+      expect(fn.MemorySize).toEqual(expect.any(Number));
+      expect(fn.FunctionName).toBeUndefined();
+      // Text log format: the functions' raw JSON stdout lines reach CloudWatch
+      // unwrapped, so the `{ $.code = ... }` metric filters can match them.
+      expect((fn.LoggingConfig as { LogFormat?: string }).LogFormat).toBeUndefined();
+      expect((fn.LoggingConfig as { LogGroup: unknown }).LogGroup).toEqual({
+        Ref: logicalId(dev.stack.functions[name].logGroup),
+      });
+    },
+  );
+
+  it.each(FUNCTION_NAMES)("%s gets the full environment", (name) => {
+    const env = (
+      props(resources(dev.template)[functionId(dev, name)]).Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        "AUDIT_TABLE",
+        "CREDENTIALS_TABLE",
+        "ISSUER",
+        "LOCAL_BACKENDS",
+        "METER_TABLE",
+        "OUTBOX_TABLE",
+        "PSEUDONYM_KEY_ID",
+        "REGISTRY_TABLE",
+        "SIGNING_KEY_ID",
+        "STAGE",
+        "TOKEN_TTL_SECONDS",
+      ].sort(),
+    );
+    expect(env).toMatchObject({
+      REGISTRY_TABLE: { Ref: "RegistryTable" },
+      CREDENTIALS_TABLE: { Ref: "CredentialsTable" },
+      METER_TABLE: { Ref: "MeterTable" },
+      AUDIT_TABLE: { Ref: "AuditTable" },
+      OUTBOX_TABLE: { Ref: "OutboxTable" },
+      STAGE: "dev",
+      TOKEN_TTL_SECONDS: "900",
+      SIGNING_KEY_ID: { "Fn::GetAtt": ["TokenSigningKey", "Arn"] },
+      PSEUDONYM_KEY_ID: { "Fn::GetAtt": ["PseudonymKey", "Arn"] },
+      LOCAL_BACKENDS: "0",
+    });
+    // No source maps in the bundle, so no --enable-source-maps.
+    expect(env.NODE_OPTIONS).toBeUndefined();
+  });
+
+  it("ISSUER defaults to the API endpoint and follows the config override", () => {
+    const api = logicalId(dev.stack.api.api);
+    for (const name of FUNCTION_NAMES) {
+      const devEnv = props(resources(dev.template)[functionId(dev, name)]).Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(devEnv.Variables.ISSUER).toEqual({ "Fn::GetAtt": [api, "ApiEndpoint"] });
+      const prodEnv = props(resources(prod.template)[functionId(prod, name)]).Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(prodEnv.Variables.ISSUER).toBe("https://gateway.example.com");
+      expect(prodEnv.Variables.STAGE).toBe("prod");
+    }
+  });
+
+  it("reserved concurrency comes from the stage config", () => {
+    for (const name of FUNCTION_NAMES) {
+      expect(
+        props(resources(dev.template)[functionId(dev, name)]).ReservedConcurrentExecutions,
+      ).toBeUndefined();
+      expect(
+        props(resources(prod.template)[functionId(prod, name)]).ReservedConcurrentExecutions,
+      ).toBe(prod.config.reservedConcurrency[name]);
+    }
+  });
+
+  it("every log group has the stage's retention (dev 14 days, destroyed; prod 365, retained)", () => {
+    for (const [s, days, policy] of [
+      [dev, 14, "Delete"],
+      [prod, 365, "Retain"],
+    ] as const) {
+      const groups = Object.values(resources(s.template, "AWS::Logs::LogGroup"));
+      expect(groups).toHaveLength(FUNCTION_NAMES.length + 1); // + API access logs
+      for (const g of groups) {
+        expect(props(g).RetentionInDays).toBe(days);
+        expect(g.DeletionPolicy).toBe(policy);
+      }
+    }
+  });
+
+  it("the outbox stream feeds the events function with retries, bisection and an SQS DLQ", () => {
+    const queue = logicalId(
+      dev.stack.node.findChild("OutboxEvents").node.findChild("FailedBatches"),
+    );
+    dev.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": ["OutboxTable", "StreamArn"] },
+      FunctionName: { Ref: functionId(dev, "events") },
+      StartingPosition: "LATEST",
+      BatchSize: 10,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 21_600,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [queue, "Arn"] } } },
+      FilterCriteria: { Filters: [{ Pattern: '{"eventName":["INSERT"]}' }] },
+    });
+    dev.template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    // A retry tick attempts deliveries whose backoff has expired.
+    dev.template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [functionId(dev, "events"), "Arn"] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    dev.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: functionId(dev, "events") },
+      MaximumRetryAttempts: 0,
+    });
+    dev.template.hasResourceProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
+    dev.template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: "sqs:*",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("HTTP API", () => {
+  const EXPECTED_ROUTES: Record<string, FunctionName> = {
+    "POST /oauth/token": "token",
+    "GET /.well-known/jwks.json": "token",
+    "GET /.well-known/oauth-authorization-server": "token",
+    "GET /health": "token",
+    "GET /v1/exchange/{proxy+}": "exchange",
+    "POST /v1/exchange/{proxy+}": "exchange",
+    "GET /v1/agreements": "exchange",
+    "GET /v1/usage": "exchange",
+    "POST /v1/attestations": "exchange",
+    "ANY /admin/{proxy+}": "admin",
+    "GET /openapi.json": "admin",
+    "GET /docs": "admin",
+    $default: "admin",
+    "GET /metrics/{proxy+}": "metrics",
+  };
+
+  it("routes each contract path to its function (payload 2.0, no authorizer)", () => {
+    const all = resources(dev.template);
+    const fnById = Object.fromEntries(FUNCTION_NAMES.map((n) => [functionId(dev, n), n]));
+    const actual: Record<string, string> = {};
+    for (const route of Object.values(resources(dev.template, "AWS::ApiGatewayV2::Route"))) {
+      const p = props(route);
+      expect(p.AuthorizationType).toBe("NONE");
+      const target = describeRef(p.Target); // "integrations/<IntegrationId>"
+      const integration = props(all[target.replace("integrations/", "")]);
+      expect(integration).toMatchObject({
+        IntegrationType: "AWS_PROXY",
+        PayloadFormatVersion: "2.0",
+      });
+      const fnId = describeRef(integration.IntegrationUri);
+      actual[p.RouteKey as string] = fnById[fnId] ?? fnId;
+    }
+    expect(actual).toEqual(EXPECTED_ROUTES);
+  });
+
+  it("lets API Gateway invoke only the four API functions, EventBridge only the events one", () => {
+    const permissions = Object.values(resources(dev.template, "AWS::Lambda::Permission"));
+    const invokedBy = (principal: string) =>
+      new Set(
+        permissions
+          .filter((p) => props(p).Principal === principal)
+          .map((p) => describeRef(props(p).FunctionName)),
+      );
+    expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
+      (["token", "exchange", "admin", "metrics"] as const).map((n) => functionId(dev, n)).sort(),
+    );
+    expect([...invokedBy("events.amazonaws.com")]).toEqual([functionId(dev, "events")]);
+    expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);
+  });
+
+  it("has one auto-deployed $default stage with the stage's throttling", () => {
+    for (const s of [dev, prod]) {
+      s.template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
+      s.template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+        StageName: "$default",
+        AutoDeploy: true,
+        DefaultRouteSettings: {
+          ThrottlingRateLimit: s.config.throttling.rateLimit,
+          ThrottlingBurstLimit: s.config.throttling.burstLimit,
+        },
+      });
+    }
+    expect(prod.config.throttling).toEqual({ rateLimit: 500, burstLimit: 1_000 });
+  });
+
+  it("writes JSON access logs with requestId, ip, route, status and latency", () => {
+    const stage = Object.values(resources(dev.template, "AWS::ApiGatewayV2::Stage"))[0];
+    const settings = props(stage).AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual({
+      "Fn::GetAtt": [logicalId(dev.stack.api.accessLogs), "Arn"],
+    });
+    expect(JSON.parse(settings.Format)).toMatchObject({
+      requestId: "$context.requestId",
+      ip: "$context.identity.sourceIp",
+      route: "$context.routeKey",
+      status: "$context.status",
+      latency: "$context.responseLatency",
+    });
+  });
+});
+
+describe("observability", () => {
+  const alarms = (s: Synthesized) => Object.values(resources(s.template, "AWS::CloudWatch::Alarm"));
+  const topicRef = () => ({ Ref: logicalId(dev.stack.monitoring.topic) });
+
+  it("publishes every alarm to an encrypted, TLS-only SNS topic", () => {
+    dev.template.resourceCountIs("AWS::SNS::Topic", 1);
+    const topic = Object.values(resources(dev.template, "AWS::SNS::Topic"))[0];
+    expect(props(topic).KmsMasterKeyId).toBeDefined();
+    dev.template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
+        ]),
+      },
+    });
+    for (const alarm of alarms(dev)) {
+      expect(props(alarm).AlarmActions).toEqual([topicRef()]);
+      expect(props(alarm).OKActions).toEqual([topicRef()]);
+    }
+  });
+
+  it("alarms on Lambda errors and throttles for every function", () => {
+    for (const name of FUNCTION_NAMES) {
+      for (const metric of ["Errors", "Throttles"]) {
+        dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+          Namespace: "AWS/Lambda",
+          MetricName: metric,
+          Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId(dev, name) } }],
+        });
+      }
+    }
+  });
+
+  it("alarms on the API's 5xx rate and p99 latency, and the exchange p99 duration", () => {
+    const api = logicalId(dev.stack.api.api);
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Threshold: dev.config.alarms.api5xxRatePercent,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: Match.stringLikeRegexp("100 \\* errors / requests") }),
+        Match.objectLike({
+          Id: "errors",
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: "AWS/ApiGateway",
+              MetricName: "5xx",
+              Dimensions: [{ Name: "ApiId", Value: { Ref: api } }],
+            },
+          }),
+        }),
+      ]),
+    });
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/ApiGateway",
+      MetricName: "Latency",
+      ExtendedStatistic: "p99",
+      Threshold: dev.config.alarms.apiP99LatencyMs,
+    });
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Duration",
+      ExtendedStatistic: "p99",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId(dev, "exchange") } }],
+      Threshold: dev.config.alarms.exchangeP99LatencyMs,
+    });
+  });
+
+  it.each([
+    ["MeteringUnavailable", "metering_unavailable"],
+    ["LeakBlocked", "leak_blocked"],
+  ])("counts %s log lines on every function's log group and alarms on them", (metric, code) => {
+    const filters = Object.values(resources(dev.template, "AWS::Logs::MetricFilter")).filter(
+      (f) => props(f).FilterPattern === `{ $.code = "${code}" }`,
+    );
+    expect(filters.map((f) => describeRef(props(f).LogGroupName)).sort()).toEqual(
+      FUNCTION_NAMES.map((n) => logicalId(dev.stack.functions[n].logGroup)).sort(),
+    );
+    for (const f of filters) {
+      expect(props(f).MetricTransformations).toEqual([
+        { MetricName: metric, MetricNamespace: "DataSharingGateway/dev", MetricValue: "1" },
+      ]);
+    }
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "DataSharingGateway/dev",
+      MetricName: metric,
+      Statistic: "Sum",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
+  it("alarms on outbox delivery failures and stream lag", () => {
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+    });
+    dev.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "IteratorAge",
+      Threshold: dev.config.alarms.eventsIteratorAgeSeconds * 1000,
+    });
+    expect(alarms(dev)).toHaveLength(2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2);
+  });
+
+  it("has a dashboard with the key widgets", () => {
+    const dashboards = Object.values(resources(dev.template, "AWS::CloudWatch::Dashboard"));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(props(dashboards[0]).DashboardBody);
+    for (const needle of [
+      "Alarms",
+      "API requests and 5xx",
+      "API p99 latency",
+      "Exchange p99 duration",
+      "Invocations",
+      "Throttles",
+      "MeteringUnavailable",
+      "LeakBlocked",
+      "IteratorAge",
+    ]) {
+      expect(body).toContain(needle);
+    }
+  });
+
+  it("uses the prod thresholds in prod", () => {
+    prod.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Latency",
+      Threshold: prod.config.alarms.apiP99LatencyMs,
+    });
+    expect(prod.config.alarms.api5xxRatePercent).toBeLessThan(dev.config.alarms.api5xxRatePercent);
+  });
+});
+
+describe("outputs", () => {
+  it("exports what operators and the bootstrap command need", () => {
+    const outputs = Object.keys(dev.template.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        "ApiUrl",
+        "Issuer",
+        "RegistryTableName",
+        "CredentialsTableName",
+        "MeterTableName",
+        "AuditTableName",
+        "OutboxTableName",
+        "SigningKeyArn",
+        "PseudonymKeyArn",
+        "AlarmTopicArn",
+        "DashboardName",
+      ]),
+    );
+  });
+});
