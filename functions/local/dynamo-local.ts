@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -101,8 +102,11 @@ async function startOnce(options: {
       String(port),
       ...(options.dbPath === null ? ["-inMemory"] : ["-dbPath", options.dbPath]),
       "-sharedDb",
+      // DynamoDB Local 3 reports usage to AWS unless told not to.
+      "-disableTelemetry",
     ],
-    { stdio: "pipe" },
+    // It writes a metadata file into its working directory.
+    { stdio: "pipe", cwd: options.dbPath ?? tmpdir() },
   );
   let output = "";
   child.stdout?.on("data", (b: Buffer) => {

@@ -26,13 +26,25 @@ describe("local signing keys", () => {
     const path = join(dir, "signing.json");
     const old = await loadOrCreateLocalKeys(path);
     const now = new Date();
-    const { token: oldToken } = await issueAccessToken(old.signer, settings, { sub: "a", scopes: [], ttlSeconds: 60 }, now);
+    const { token: oldToken } = await issueAccessToken(
+      old.signer,
+      settings,
+      { sub: "a", scopes: [], ttlSeconds: 60 },
+      now,
+    );
     const rotated = await rotateLocalKeys(path);
     expect(rotated.signer.kid).not.toBe(old.signer.kid);
     expect(rotated.publicJwks.map((k) => k.kid)).toEqual([rotated.signer.kid, old.signer.kid]);
     const verifier = new TokenVerifier(settings, rotated.publicJwks);
     expect((await verifier.verify(oldToken, now)).sub).toBe("a");
-    const { token } = await issueAccessToken(rotated.signer, settings, { sub: "b", scopes: [], ttlSeconds: 60 }, now);
-    expect(JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()).kid).toBe(rotated.signer.kid);
+    const { token } = await issueAccessToken(
+      rotated.signer,
+      settings,
+      { sub: "b", scopes: [], ttlSeconds: 60 },
+      now,
+    );
+    expect(JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()).kid).toBe(
+      rotated.signer.kid,
+    );
   });
 });

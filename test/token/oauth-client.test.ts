@@ -23,7 +23,13 @@ beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
   t = await createTestGateway({
-    settings: { ...DEFAULT_SETTINGS, issuer, audience: issuer, localBackends: true, tokenTtlSeconds: 600 },
+    settings: {
+      ...DEFAULT_SETTINGS,
+      issuer,
+      audience: issuer,
+      localBackends: true,
+      tokenTtlSeconds: 600,
+    },
   });
   eco = await createEcosystem(t);
   server = await listen(t.app, "127.0.0.1", port);
@@ -44,7 +50,9 @@ async function clientFor(id: string, secret: string) {
 describe("token endpoint with openid-client", () => {
   it("discovers the server and issues an agreement-scoped access token that verifies against the JWKS", async () => {
     const config = await clientFor(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? "");
-    const tokens = await oauth.clientCredentialsGrant(config, { scope: `agreement:${eco.agreement}` });
+    const tokens = await oauth.clientCredentialsGrant(config, {
+      scope: `agreement:${eco.agreement}`,
+    });
     expect(tokens.token_type.toLowerCase()).toBe("bearer");
     expect(tokens.expires_in).toBe(600);
     expect(tokens.scope).toBe(`agreement:${eco.agreement}`);
@@ -60,7 +68,10 @@ describe("token endpoint with openid-client", () => {
     expect(typeof payload.jti).toBe("string");
     expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(600);
     const res = await fetch(`${issuer}/v1/exchange/${eco.agreement}`, {
-      headers: { Authorization: `Bearer ${tokens.access_token}`, "Data-Purpose": "insurance-pricing" },
+      headers: {
+        Authorization: `Bearer ${tokens.access_token}`,
+        "Data-Purpose": "insurance-pricing",
+      },
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-records")).toBe("2");
@@ -77,15 +88,21 @@ describe("token endpoint with openid-client", () => {
   it("answers RFC 6749 errors the library understands", async () => {
     const wrong = await clientFor(eco.ids.consumer, "not-the-secret");
     // RFC 6749 §5.2: a client that used Basic gets 401 with a Basic challenge, which the library surfaces as such.
-    const refused = await oauth.clientCredentialsGrant(wrong, { scope: `agreement:${eco.agreement}` }).catch((e: unknown) => e);
+    const refused = await oauth
+      .clientCredentialsGrant(wrong, { scope: `agreement:${eco.agreement}` })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);
     const challenge = refused as oauth.WWWAuthenticateChallengeError;
     expect(challenge.status).toBe(401);
     expect(challenge.cause[0]?.scheme).toBe("basic");
     expect(await challenge.response.json()).toMatchObject({ error: "invalid_client" });
     const right = await clientFor(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? "");
-    await expect(oauth.clientCredentialsGrant(right, { scope: "admin" })).rejects.toMatchObject({ error: "invalid_scope" });
-    await expect(oauth.clientCredentialsGrant(right, { scope: "agreement:agr-does-not-exist" })).rejects.toMatchObject({
+    await expect(oauth.clientCredentialsGrant(right, { scope: "admin" })).rejects.toMatchObject({
+      error: "invalid_scope",
+    });
+    await expect(
+      oauth.clientCredentialsGrant(right, { scope: "agreement:agr-does-not-exist" }),
+    ).rejects.toMatchObject({
       error: "invalid_scope",
     });
   });

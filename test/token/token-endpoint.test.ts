@@ -12,7 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => eco.close());
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
 
 function tokenRequest(body: string, headers: Record<string, string> = {}) {
   return t.app.request("/oauth/token", {
@@ -24,15 +25,24 @@ function tokenRequest(body: string, headers: Record<string, string> = {}) {
 
 describe("POST /oauth/token", () => {
   it("gives a partner exactly the agreements it is party to, bound to their parties", async () => {
-    const res = await tokenRequest(`grant_type=client_credentials&scope=agreement:${eco.agreement}`, {
-      Authorization: basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
-    });
+    const res = await tokenRequest(
+      `grant_type=client_credentials&scope=agreement:${eco.agreement}`,
+      {
+        Authorization: basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const body = (await res.json()) as { access_token: string; scope: string };
-    const claims = JSON.parse(Buffer.from(body.access_token.split(".")[1] ?? "", "base64url").toString());
+    const claims = JSON.parse(
+      Buffer.from(body.access_token.split(".")[1] ?? "", "base64url").toString(),
+    );
     expect(claims.scope).toBe(`agreement:${eco.agreement}`);
-    expect(claims.bind[eco.agreement]).toEqual([eco.ids.provider, eco.ids.consumer, eco.ids.dataset]);
+    expect(claims.bind[eco.agreement]).toEqual([
+      eco.ids.provider,
+      eco.ids.consumer,
+      eco.ids.dataset,
+    ]);
   });
 
   it("without a scope, grants every active agreement of the partner", async () => {
@@ -44,15 +54,69 @@ describe("POST /oauth/token", () => {
   });
 
   it.each([
-    ["a wrong secret", "grant_type=client_credentials", () => basic(eco.ids.consumer, "wrong"), 401, "invalid_client"],
-    ["an unknown client", "grant_type=client_credentials", () => basic("nobody-here", "x"), 401, "invalid_client"],
-    ["no client authentication", "grant_type=client_credentials", () => undefined, 401, "invalid_client"],
-    ["another grant type", "grant_type=password", () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""), 400, "unsupported_grant_type"],
-    ["no grant type", "scope=admin", () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""), 400, "invalid_request"],
-    ["a repeated parameter", "grant_type=client_credentials&grant_type=client_credentials", () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""), 400, "invalid_request"],
-    ["the secret in the body", "grant_type=client_credentials&client_id=x&client_secret=y", () => undefined, 400, "invalid_request"],
-    ["a scope of another role", "grant_type=client_credentials&scope=metrics:read", () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""), 400, "invalid_scope"],
-    ["a malformed scope", "grant_type=client_credentials&scope=%22bad%22", () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""), 400, "invalid_scope"],
+    [
+      "a wrong secret",
+      "grant_type=client_credentials",
+      () => basic(eco.ids.consumer, "wrong"),
+      401,
+      "invalid_client",
+    ],
+    [
+      "an unknown client",
+      "grant_type=client_credentials",
+      () => basic("nobody-here", "x"),
+      401,
+      "invalid_client",
+    ],
+    [
+      "no client authentication",
+      "grant_type=client_credentials",
+      () => undefined,
+      401,
+      "invalid_client",
+    ],
+    [
+      "another grant type",
+      "grant_type=password",
+      () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      400,
+      "unsupported_grant_type",
+    ],
+    [
+      "no grant type",
+      "scope=admin",
+      () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      400,
+      "invalid_request",
+    ],
+    [
+      "a repeated parameter",
+      "grant_type=client_credentials&grant_type=client_credentials",
+      () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      400,
+      "invalid_request",
+    ],
+    [
+      "the secret in the body",
+      "grant_type=client_credentials&client_id=x&client_secret=y",
+      () => undefined,
+      400,
+      "invalid_request",
+    ],
+    [
+      "a scope of another role",
+      "grant_type=client_credentials&scope=metrics:read",
+      () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      400,
+      "invalid_scope",
+    ],
+    [
+      "a malformed scope",
+      "grant_type=client_credentials&scope=%22bad%22",
+      () => basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+      400,
+      "invalid_scope",
+    ],
   ])("refuses %s", async (_name, body, auth, status, error) => {
     const header = auth();
     const res = await tokenRequest(body, header === undefined ? {} : { Authorization: header });
@@ -76,14 +140,20 @@ describe("POST /oauth/token", () => {
   it("refuses agreement scopes the partner is no party to, and operators asking for partner scopes", async () => {
     const other = await createEcosystem(t);
     try {
-      const res = await tokenRequest(`grant_type=client_credentials&scope=agreement:${other.agreement}`, {
-        Authorization: basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
-      });
+      const res = await tokenRequest(
+        `grant_type=client_credentials&scope=agreement:${other.agreement}`,
+        {
+          Authorization: basic(eco.ids.consumer, eco.secrets[eco.ids.consumer] ?? ""),
+        },
+      );
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: "invalid_scope" });
-      const op = await tokenRequest(`grant_type=client_credentials&scope=agreement:${eco.agreement}`, {
-        Authorization: basic("operator", t.operatorSecret),
-      });
+      const op = await tokenRequest(
+        `grant_type=client_credentials&scope=agreement:${eco.agreement}`,
+        {
+          Authorization: basic("operator", t.operatorSecret),
+        },
+      );
       expect(op.status).toBe(400);
       expect(await op.json()).toMatchObject({ error: "invalid_scope" });
     } finally {
@@ -95,11 +165,20 @@ describe("POST /oauth/token", () => {
     const e = await createEcosystem(t);
     try {
       const auth = { Authorization: basic(e.ids.consumer, e.secrets[e.ids.consumer] ?? "") };
-      expect((await t.admin("POST", `/admin/agreements/${e.agreement}/suspend`, { reason: "test" })).status).toBe(200);
-      const scoped = await tokenRequest(`grant_type=client_credentials&scope=agreement:${e.agreement}`, auth);
+      expect(
+        (await t.admin("POST", `/admin/agreements/${e.agreement}/suspend`, { reason: "test" }))
+          .status,
+      ).toBe(200);
+      const scoped = await tokenRequest(
+        `grant_type=client_credentials&scope=agreement:${e.agreement}`,
+        auth,
+      );
       expect(scoped.status).toBe(400);
       expect(await scoped.json()).toMatchObject({ error: "invalid_scope" });
-      expect((await t.admin("POST", `/admin/partners/${e.ids.consumer}/suspend`, { reason: "test" })).status).toBe(200);
+      expect(
+        (await t.admin("POST", `/admin/partners/${e.ids.consumer}/suspend`, { reason: "test" }))
+          .status,
+      ).toBe(200);
       const suspended = await tokenRequest("grant_type=client_credentials", auth);
       expect(suspended.status).toBe(401);
       expect(await suspended.json()).toMatchObject({ error: "invalid_client" });
@@ -112,13 +191,19 @@ describe("POST /oauth/token", () => {
     const client = await t.gw.credentials.get(eco.ids.consumer);
     const stored = JSON.stringify(client);
     expect(stored).not.toContain(eco.secrets[eco.ids.consumer]);
-    expect(client?.value.secretHash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+    expect(client?.value.secretHash).toMatch(
+      /^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/,
+    );
   });
 
   it("publishes the authorization server metadata and the JWKS", async () => {
-    const meta = (await (await t.app.request("/.well-known/oauth-authorization-server")).json()) as Record<string, unknown>;
+    const meta = (await (
+      await t.app.request("/.well-known/oauth-authorization-server")
+    ).json()) as Record<string, unknown>;
     expect(meta.token_endpoint).toMatch(/\/oauth\/token$/);
-    const jwks = (await (await t.app.request("/.well-known/jwks.json")).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await t.app.request("/.well-known/jwks.json")).json()) as {
+      keys: Record<string, unknown>[];
+    };
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     for (const k of jwks.keys) {
       expect(k).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256" });
