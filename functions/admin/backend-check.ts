@@ -1,7 +1,9 @@
 /**
  * Where a partner backend may be, checked when it is registered (and again at
- * every call by the transport): https, and every address the name resolves
- * to public, unless the gateway runs locally.
+ * every call by the transport, against the address it connects to): https,
+ * and every address the name resolves to public, unless the gateway runs
+ * locally. A name that resolves to nothing is refused too: there is nothing
+ * to check it against.
  */
 import { RuleViolationError } from "../errors.ts";
 import { addressProblem, baseUrlProblem, ipLiteral } from "../exchange/address.ts";
@@ -23,6 +25,7 @@ export async function checkBackend(gw: Gateway, baseUrl: string): Promise<void> 
   } catch {
     throw refuse(`names a host that does not resolve (${host})`);
   }
+  if (addresses.length === 0) throw refuse(`names a host without addresses (${host})`);
   for (const a of addresses) {
     const p = addressProblem(a, gw.addressPolicy);
     if (p !== null) throw refuse(`resolves to ${p}`);

@@ -2,8 +2,23 @@
  * Access tokens: issued by the token endpoint, verified on every call.
  * Verification is strict by design: an algorithm allow-list (ES256 only), a
  * header allow-list (no jku, x5u, jwk, x5c, crit), `typ` at+jwt, issuer,
- * audience, required exp/iat/sub/jti with finite values, a maximum lifetime,
- * at most 5 s of clock leeway, and no duplicate members anywhere.
+ * audience, required exp/iat/sub/jti with finite values (nbf too when
+ * present), a maximum lifetime, at most 5 s of clock leeway, no duplicate
+ * members anywhere, and canonical base64url in every part (so the only other
+ * spelling of a valid token is its ECDSA twin, below).
+ *
+ * Malleability, decided: an ECDSA signature (r, s) has a twin (r, n − s) that
+ * verifies just as well; ES256 does not require low-S and KMS does not produce
+ * it, so both are accepted. The consequence is that the token string is not
+ * an identity: anything that counts, denies or remembers tokens keys on
+ * issuer + jti (the client-assertion replay list does), never on the string.
+ * The verified-token cache below is the one thing keyed on the exact string,
+ * and must be: it only ever answers for the very bytes it verified (keying it
+ * on jti would let a forged token borrow a verified one's claims). Each entry
+ * answers exactly as a fresh verification would in time (not before
+ * max(iat, nbf) − leeway, not at or after exp + leeway), and a verifier is
+ * built from one key set, so a key dropped in a rotation takes its cache with
+ * it.
  */
 import { randomUUID } from "node:crypto";
 import { createLocalJWKSet, type JWK, errors as joseErrors, jwtVerify } from "jose";
@@ -69,14 +84,25 @@ export async function issueAccessToken(
   return { token, jti, exp };
 }
 
-const COMPACT = /^[A-Za-z0-9_-]{2,2048}\.[A-Za-z0-9_-]{2,6144}\.[A-Za-z0-9_-]{2,256}$/;
+const COMPACT = /^[A-Za-z0-9_-]{2,2048}\.[A-Za-z0-9_-]{2,6144}\.[A-Za-z0-9_-]{86}$/;
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
+/** An ES256 signature: r || s, 32 bytes each. */
+const SIGNATURE_BYTES = 64;
+
+/** The bytes of a base64url part, or null unless it is the one canonical spelling of them. */
+function canonicalBytes(part: string): Buffer | null {
+  const bytes = Buffer.from(part, "base64url");
+  return bytes.toString("base64url") === part ? bytes : null;
+}
 
 function decodePart(part: string, what: string): Record<string, unknown> {
+  const bytes = canonicalBytes(part);
+  if (bytes === null)
+    throw new InvalidTokenError(`the token ${what} is not canonical base64url`, "malformed");
   let value: unknown;
   try {
-    value = parseStrictJson(Buffer.from(part, "base64url").toString("utf8"));
+    value = parseStrictJson(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (err) {
     throw new InvalidTokenError(
       `the token ${what} is not valid JSON: ${(err as Error).message}`,
@@ -94,7 +120,10 @@ function precheck(token: string): void {
   if (token.length > MAX_TOKEN_CHARS || !COMPACT.test(token)) {
     throw new InvalidTokenError("the token is not a compact JWS", "malformed");
   }
-  const [h = "", p = ""] = token.split(".");
+  const [h = "", p = "", sig = ""] = token.split(".");
+  if (canonicalBytes(sig)?.length !== SIGNATURE_BYTES) {
+    throw new InvalidTokenError("the token signature is not an ES256 signature", "malformed");
+  }
   const header = decodePart(h, "header");
   for (const name of Object.keys(header)) {
     if (!ALLOWED_HEADER.has(name))
@@ -110,9 +139,16 @@ function precheck(token: string): void {
   decodePart(p, "claims");
 }
 
+interface CachedClaims {
+  readonly claims: AccessClaims;
+  /** max(iat, nbf): before this (minus leeway) a fresh verification refuses the token. */
+  readonly notBefore: number;
+}
+
 export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createLocalJWKSet>;
-  private readonly cache = new Map<string, AccessClaims>();
+  /** Keyed on the exact token string that was verified (see the file comment). */
+  private readonly cache = new Map<string, CachedClaims>();
 
   constructor(
     private readonly settings: TokenSettings,
@@ -132,19 +168,23 @@ export class TokenVerifier {
     const cached = this.cache.get(token);
     const t = Math.floor(now.getTime() / 1000);
     if (cached !== undefined) {
-      if (t < cached.exp + CLOCK_TOLERANCE_SECONDS) return cached;
-      this.cache.delete(token);
+      if (
+        t < cached.claims.exp + CLOCK_TOLERANCE_SECONDS &&
+        t >= cached.notBefore - CLOCK_TOLERANCE_SECONDS
+      )
+        return cached.claims;
+      if (t >= cached.claims.exp + CLOCK_TOLERANCE_SECONDS) this.cache.delete(token);
     }
-    const claims = await this.verifyFresh(token, now);
-    if (this.cache.size >= this.cacheSize) {
+    const entry = await this.verifyFresh(token, now);
+    if (!this.cache.has(token) && this.cache.size >= this.cacheSize) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(token, claims);
-    return claims;
+    this.cache.set(token, entry);
+    return entry.claims;
   }
 
-  private async verifyFresh(token: string, now: Date): Promise<AccessClaims> {
+  private async verifyFresh(token: string, now: Date): Promise<CachedClaims> {
     precheck(token);
     let payload: Record<string, unknown>;
     try {
@@ -164,7 +204,9 @@ export class TokenVerifier {
         err instanceof joseErrors.JOSEError ? err.code : "invalid",
       );
     }
-    return claimsOf(payload, this.settings.maxLifetimeSeconds);
+    const claims = claimsOf(payload, this.settings.maxLifetimeSeconds);
+    const nbf = typeof payload.nbf === "number" ? payload.nbf : claims.iat;
+    return { claims, notBefore: Math.max(claims.iat, nbf) };
   }
 }
 
@@ -180,12 +222,13 @@ function describe(err: unknown): string {
 }
 
 function claimsOf(payload: Record<string, unknown>, maxLifetime: number): AccessClaims {
-  const { exp, iat, sub, jti, scope } = payload;
+  const { exp, iat, nbf, sub, jti, scope } = payload;
   if (
     typeof exp !== "number" ||
     !Number.isFinite(exp) ||
     typeof iat !== "number" ||
-    !Number.isFinite(iat)
+    !Number.isFinite(iat) ||
+    (nbf !== undefined && (typeof nbf !== "number" || !Number.isFinite(nbf)))
   ) {
     throw new InvalidTokenError("the token times are not finite numbers", "claims");
   }

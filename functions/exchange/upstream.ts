@@ -2,7 +2,8 @@
  * Calls to partner backends: node:http(s) with a lookup that refuses
  * non-public addresses at connect time (so DNS cannot be rebound between a
  * check and the call), no redirects, a deadline for headers and body, and a
- * cap on the body read.
+ * cap on the body read. Every failure resolves to an answer with a `kind`;
+ * nothing here throws, and nothing partial is ever returned as `ok`.
  */
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
@@ -35,13 +36,32 @@ export type UpstreamResponse =
 
 export type UpstreamTransport = (req: UpstreamRequest) => Promise<UpstreamResponse>;
 
+/** The resolver the transport asks (node's dns.lookup unless a test injects one). */
+export type DnsLookup = (
+  hostname: string,
+  options: { all: true; family?: number },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+export interface TransportOptions {
+  readonly lookup?: DnsLookup | undefined;
+}
+
 class AddressRefused extends Error {
   override readonly name = "AddressRefused";
 }
 
-function safeLookup(policy: AddressPolicy): LookupFunction {
+const nodeLookup: DnsLookup = (hostname, options, callback) =>
+  dnsLookup(hostname, options, callback);
+
+/**
+ * A `lookup` for sockets that resolves every address of the name and refuses
+ * the connection if any of them is not allowed.
+ */
+export function safeLookup(policy: AddressPolicy, resolve: DnsLookup = nodeLookup): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+    const family = typeof options.family === "number" ? options.family : undefined;
+    resolve(hostname, { all: true, ...(family ? { family } : {}) }, (err, addresses) => {
       if (err) return callback(err, "", 4);
       const list = Array.isArray(addresses) ? addresses : [];
       for (const a of list) {
@@ -57,37 +77,59 @@ function safeLookup(policy: AddressPolicy): LookupFunction {
   };
 }
 
-export function createUpstreamTransport(policy: AddressPolicy): UpstreamTransport {
-  const lookup = safeLookup(policy);
+/** Why `url` may not be called under `policy` before any lookup, or null. */
+function urlProblem(url: URL, policy: AddressPolicy): string | null {
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    return `${url.protocol} is not http(s)`;
+  if (url.protocol === "http:" && !policy.allowLoopback)
+    return "plain http is only allowed locally";
+  if (url.username !== "" || url.password !== "") return "the URL carries credentials";
+  const ip = ipLiteral(url.hostname);
+  return ip === null ? null : addressProblem(ip, policy);
+}
+
+export function createUpstreamTransport(
+  policy: AddressPolicy,
+  options: TransportOptions = {},
+): UpstreamTransport {
+  const lookup = safeLookup(policy, options.lookup);
   const agents = {
     "http:": new http.Agent({ keepAlive: true, maxSockets: 256, lookup } as http.AgentOptions),
     "https:": new https.Agent({ keepAlive: true, maxSockets: 256, lookup } as https.AgentOptions),
   };
   return (req) =>
     new Promise((resolve) => {
-      const ip = ipLiteral(req.url.hostname);
-      const problem = ip === null ? null : addressProblem(ip, policy);
+      const problem = urlProblem(req.url, policy);
       if (problem !== null)
         return resolve({ ok: false, kind: "refused_address", message: problem });
       const protocol = req.url.protocol === "https:" ? "https:" : "http:";
       const mod = protocol === "https:" ? https : http;
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      // Settle first, then tear down: destroying a response emits `aborted`
+      // synchronously, which would otherwise settle as a cut-off answer.
       const finish = (r: UpstreamResponse) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         resolve(r);
       };
-      const call = mod.request(req.url, {
-        method: req.method,
-        headers: {
-          ...req.headers,
-          ...(req.body ? { "Content-Length": String(req.body.byteLength) } : {}),
-        },
-        agent: agents[protocol],
-        lookup,
-      });
-      const timer = setTimeout(() => {
+      let call: http.ClientRequest;
+      try {
+        call = mod.request(req.url, {
+          method: req.method,
+          headers: {
+            ...req.headers,
+            ...(req.body ? { "Content-Length": String(req.body.byteLength) } : {}),
+          },
+          agent: agents[protocol],
+          lookup,
+        });
+      } catch (err) {
+        // An invalid header or path: the request was never sent.
+        return finish({ ok: false, kind: "error", message: (err as Error).message });
+      }
+      timer = setTimeout(() => {
         finish({
           ok: false,
           kind: "timeout",
@@ -104,37 +146,40 @@ export function createUpstreamTransport(policy: AddressPolicy): UpstreamTranspor
         ),
       );
       call.on("response", (res) => {
+        const cutOff = () =>
+          finish({ ok: false, kind: "error", message: "the answer was cut off" });
         const declared = Number(res.headers["content-length"] ?? "0");
         if (declared > req.maxBytes) {
-          res.destroy();
-          return finish({
+          finish({
             ok: false,
             kind: "too_large",
             message: `the answer declares ${declared} bytes`,
           });
+          res.destroy();
+          return;
         }
         const chunks: Buffer[] = [];
         let total = 0;
         res.on("data", (chunk: Buffer) => {
           total += chunk.byteLength;
           if (total > req.maxBytes) {
-            res.destroy();
             finish({
               ok: false,
               kind: "too_large",
               message: `the answer is over ${req.maxBytes} bytes`,
             });
+            res.destroy();
             return;
           }
           chunks.push(chunk);
         });
         res.on("error", (err) => finish({ ok: false, kind: "error", message: err.message }));
-        res.on("aborted", () =>
-          finish({ ok: false, kind: "error", message: "the answer was cut off" }),
-        );
+        res.on("aborted", cutOff);
+        res.on("close", () => {
+          if (!res.complete) cutOff();
+        });
         res.on("end", () => {
-          if (!res.complete)
-            return finish({ ok: false, kind: "error", message: "the answer was cut off" });
+          if (!res.complete) return cutOff();
           finish({
             ok: true,
             status: res.statusCode ?? 502,
