@@ -2,8 +2,9 @@
  * Partners' surface: exchanges (read and deliver), their own agreements and
  * usage, and deletion attestations after a phase-out.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { AttestationInput, ID_PATTERN, Purpose } from "../../policies/model.ts";
+import { partnerStatusAt } from "../../policies/status.ts";
 import { dayKey, monthKey } from "../../policies/windows.ts";
 import { ForbiddenError, GatewayError, InvalidRequestError, NotFoundError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
@@ -107,24 +108,36 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
     );
   });
 
-  app.get("/v1/agreements", authenticate(gw), requireAgreementScope(), async (c) => {
-    const partner = c.get("claims").sub;
-    const page = await gw.registry.listAgreements(1000, undefined, partner);
-    const now = gw.clock();
-    const items = await Promise.all(
-      page.items.map(async (a) => ({ ...a, quotaUsed: await quotaUsed(gw, a.id, a.quota, now) })),
-    );
-    return c.json({ items, next: null });
-  });
+  app.get(
+    "/v1/agreements",
+    authenticate(gw),
+    requireAgreementScope(),
+    requireActivePartner(gw),
+    async (c) => {
+      const partner = c.get("claims").sub;
+      const page = await gw.registry.listAgreements(1000, undefined, partner);
+      const now = gw.clock();
+      const items = await Promise.all(
+        page.items.map(async (a) => ({ ...a, quotaUsed: await quotaUsed(gw, a.id, a.quota, now) })),
+      );
+      return c.json({ items, next: null });
+    },
+  );
 
-  app.get("/v1/usage", authenticate(gw), requireAgreementScope(), async (c) => {
-    const partner = c.get("claims").sub;
-    const window = parseWindow(c.req.query());
-    const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
-    const page = await gw.registry.listAgreements(1000, undefined, partner);
-    const items = await flowRows(gw.meterReader, page.items, window, granularity, groupBy);
-    return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
-  });
+  app.get(
+    "/v1/usage",
+    authenticate(gw),
+    requireAgreementScope(),
+    requireActivePartner(gw),
+    async (c) => {
+      const partner = c.get("claims").sub;
+      const window = parseWindow(c.req.query());
+      const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
+      const page = await gw.registry.listAgreements(1000, undefined, partner);
+      const items = await flowRows(gw.meterReader, page.items, window, granularity, groupBy);
+      return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
+    },
+  );
 
   app.post("/v1/attestations", authenticate(gw), requireScope("attestation"), async (c) => {
     const partner = c.get("claims").sub;
@@ -160,6 +173,24 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * A partner's own views are open while it is active: its status is read
+ * fresh, as for an exchange, so a revoked or phased-out partner holding an
+ * unexpired token sees nothing more.
+ */
+function requireActivePartner(gw: Gateway): MiddlewareHandler<AppEnv> {
+  return async function requireActivePartnerMiddleware(c, next) {
+    const partner = (await gw.registry.getPartner(c.get("claims").sub))?.value;
+    const status = partner === undefined ? "revoked" : partnerStatusAt(partner, gw.clock());
+    if (status === "suspended")
+      throw new ForbiddenError("partner_suspended", "the partner is suspended");
+    if (status === "revoked") throw new ForbiddenError("partner_revoked", "the partner is revoked");
+    if (status === "offboarded")
+      throw new ForbiddenError("partner_revoked", "the partner was phased out");
+    await next();
+  };
 }
 
 /** Today's requests and this month's records used, summed over the counter shards. */

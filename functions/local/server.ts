@@ -14,7 +14,7 @@ import { issueAccessToken } from "../auth/tokens.ts";
 import { ensureClient } from "../bootstrap.ts";
 import { startOutboxWorker } from "../events/worker.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
-import { problemResponse } from "../http/problem.ts";
+import { problemBody, problemResponse } from "../http/problem.ts";
 import { rawPathProblem } from "../http/raw-path.ts";
 import { createLogger } from "../log.ts";
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
@@ -176,6 +176,27 @@ export function listen(
       void listener(req, res);
     },
   );
+  // Requests node's own parser refuses (control bytes in the target or a
+  // header, oversized headers) still get problem details and a request id.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify(
+      problemBody(
+        tooLarge ? 431 : 400,
+        tooLarge ? "headers_too_large" : "invalid_request",
+        tooLarge ? "the request headers are too large" : "the request is not valid HTTP",
+      ),
+    );
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        "Content-Type: application/problem+json\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${crypto.randomUUID()}\r\n` +
+        "Connection: close\r\n\r\n" +
+        body,
+    );
+  });
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
