@@ -1,8 +1,15 @@
 /** Operators: agreements (JSON or ODRL), amendments as versions, and their lifecycle. */
 import { type Context, Hono } from "hono";
 import { type AgreementContext, checkAgreement, sharesOf } from "../../policies/agreement-rules.ts";
-import { type Agreement, AgreementInput, AgreementPatch, Id } from "../../policies/model.ts";
+import {
+  type Agreement,
+  AgreementInput,
+  AgreementPatch,
+  Id,
+  type Partner,
+} from "../../policies/model.ts";
 import { agreementToOdrl, odrlToAgreementInput } from "../../policies/odrl/index.ts";
+import { agreementStatusAt } from "../../policies/status.ts";
 import {
   ConflictError,
   InvalidRequestError,
@@ -20,13 +27,41 @@ type Transition = "suspend" | "resume" | "terminate";
 const TRANSITIONS: Readonly<
   Record<
     Transition,
-    { from: readonly Agreement["status"][]; to: Agreement["status"]; event: EventType }
+    {
+      from: readonly Agreement["status"][];
+      to: Agreement["status"];
+      event: EventType;
+      past: string;
+    }
   >
 > = {
-  suspend: { from: ["active"], to: "suspended", event: "agreement.suspended" },
-  resume: { from: ["suspended"], to: "active", event: "agreement.resumed" },
-  terminate: { from: ["active", "suspended"], to: "terminated", event: "agreement.terminated" },
+  suspend: { from: ["active"], to: "suspended", event: "agreement.suspended", past: "suspended" },
+  resume: { from: ["suspended"], to: "active", event: "agreement.resumed", past: "resumed" },
+  terminate: {
+    from: ["active", "suspended"],
+    to: "terminated",
+    event: "agreement.terminated",
+    past: "terminated",
+  },
 };
+
+/** An agreement as it stands now: one whose party was phased out reads `ended`. */
+export async function withEffectiveStatuses(
+  gw: Gateway,
+  agreements: readonly Agreement[],
+): Promise<Agreement[]> {
+  if (agreements.length === 0) return [];
+  const now = gw.clock();
+  const ids = [...new Set(agreements.flatMap((a) => [a.provider, a.consumer]))];
+  const parties = new Map<string, Partner | undefined>();
+  for (let i = 0; i < ids.length; i += 100) {
+    for (const [id, p] of await gw.registry.getPartners(ids.slice(i, i + 100))) parties.set(id, p);
+  }
+  return agreements.map((a) => {
+    const status = agreementStatusAt(a, [parties.get(a.provider), parties.get(a.consumer)], now);
+    return status === a.status ? a : ({ ...a, status } as unknown as Agreement);
+  });
+}
 
 export const AgreementListQuery = PageQuery.extend({ partner: Id.optional() });
 
@@ -123,7 +158,8 @@ export function agreementsApp(gw: Gateway): Hono<AppEnv> {
 
   app.get("/", async (c) => {
     const q = parseWith(AgreementListQuery, c.req.query());
-    return c.json(await gw.registry.listAgreements(q.limit, q.cursor, q.partner));
+    const page = await gw.registry.listAgreements(q.limit, q.cursor, q.partner);
+    return c.json({ ...page, items: await withEffectiveStatuses(gw, page.items) });
   });
 
   app.get("/:id", async (c) => {
@@ -133,7 +169,8 @@ export function agreementsApp(gw: Gateway): Hono<AppEnv> {
         "Content-Type": "application/ld+json",
       });
     }
-    return c.json(value);
+    const [effective] = await withEffectiveStatuses(gw, [value]);
+    return c.json(effective ?? value);
   });
 
   app.get("/:id/versions", async (c) => {
@@ -186,38 +223,48 @@ export function agreementsApp(gw: Gateway): Hono<AppEnv> {
     app.post(`/:id/${name}`, async (c) => {
       const { reason } = await readJsonWith(c, ReasonBody);
       const t = TRANSITIONS[name];
-      const { value, rev } = await loadAgreement(gw, c.req.param("id"));
-      if (value.status === t.to) return c.json(value);
-      if (!t.from.includes(value.status))
-        throw new ConflictError(`a ${value.status} agreement cannot be ${name}d`);
-      const now = gw.clock();
-      const updated: Agreement = {
-        ...value,
-        status: t.to,
-        statusReason: reason,
-        updatedAt: now.toISOString(),
-      };
-      const event = gw.outbox.newEvent(
-        t.event,
-        { kind: "agreement", id: value.id },
-        reason,
-        { status: t.to },
-        now,
-      );
-      await auditedWrite(
-        gw,
-        c,
-        {
-          action: `agreement.${name}`,
-          target: `agreement:${value.id}`,
+      for (let attempt = 0; ; attempt++) {
+        const { value, rev } = await loadAgreement(gw, c.req.param("id"));
+        const [effective = value] = await withEffectiveStatuses(gw, [value]);
+        const current = effective.status as Agreement["status"] | "ended";
+        if (current === t.to) return c.json(effective);
+        // An agreement that ended with a party's phase-out can only be marked terminated.
+        const allowed = current === "ended" ? name === "terminate" : t.from.includes(current);
+        if (!allowed) throw new ConflictError(`a ${current} agreement cannot be ${t.past}`);
+        const now = gw.clock();
+        const updated: Agreement = {
+          ...value,
+          status: t.to,
+          statusReason: reason,
+          updatedAt: now.toISOString(),
+        };
+        const event = gw.outbox.newEvent(
+          t.event,
+          { kind: "agreement", id: value.id },
           reason,
-          partners: [value.provider, value.consumer],
-          details: { from: value.status, to: t.to },
-        },
-        gw.registry.agreementOps(updated, rev, false),
-        [event],
-      );
-      return c.json(updated);
+          { status: t.to },
+          now,
+        );
+        try {
+          await auditedWrite(
+            gw,
+            c,
+            {
+              action: `agreement.${name}`,
+              target: `agreement:${value.id}`,
+              reason,
+              partners: [value.provider, value.consumer],
+              details: { from: current, to: t.to },
+            },
+            gw.registry.agreementOps(updated, rev, false),
+            [event],
+          );
+        } catch (err) {
+          if (err instanceof ConflictError && attempt < 3) continue;
+          throw err;
+        }
+        return c.json(updated);
+      }
     });
   }
 

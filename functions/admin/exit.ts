@@ -3,7 +3,7 @@
  * obligations), and attestations recorded for partners that cannot post them.
  */
 import type { Hono } from "hono";
-import { AttestationInput } from "../../policies/model.ts";
+import { type Agreement, AttestationInput } from "../../policies/model.ts";
 import { hourKey } from "../../policies/windows.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
@@ -16,7 +16,13 @@ export function registerExitRoutes(app: Hono<AppEnv>, gw: Gateway): void {
   app.get("/:id/exit", async (c) => {
     const now = gw.clock();
     const partner = withEffectiveStatus((await loadPartner(gw, c.req.param("id"))).value, now);
-    const agreements = (await gw.registry.listAgreements(1000, undefined, partner.id)).items;
+    const agreements: Agreement[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await gw.registry.listAgreements(1000, cursor, partner.id);
+      agreements.push(...page.items);
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
     const received = agreements.filter((a) => a.consumer === partner.id);
     const earliest = received.reduce((t, a) => Math.min(t, Date.parse(a.createdAt)), now.getTime());
     const rows = await gw.meterReader.hourRows(

@@ -18,7 +18,9 @@ interface Edge {
   readonly dataset: string;
   readonly status: string;
   readonly actions: readonly string[];
-  readonly fields: { shared: string[]; personal: string[] };
+  /** The agreement's fields by their classification in the dataset (core ones never flow). */
+  readonly fields: { shared: string[]; personal: string[]; core: string[] };
+  readonly pseudonymized: readonly string[];
   readonly value: Record<string, number>;
 }
 
@@ -65,11 +67,8 @@ export async function buildFlowMap(gw: Gateway) {
   }));
   const edges: Edge[] = agreements.map((a: Agreement) => {
     const ds = datasetById.get(a.dataset);
-    const fields = { shared: [] as string[], personal: [] as string[] };
-    for (const f of a.fields) {
-      const cls = ds === undefined ? "core" : classify(ds.fields, f);
-      if (cls !== "core") fields[cls].push(f);
-    }
+    const fields = { shared: [] as string[], personal: [] as string[], core: [] as string[] };
+    for (const f of a.fields) fields[ds === undefined ? "core" : classify(ds.fields, f)].push(f);
     return {
       agreement: a.id,
       from: a.provider,
@@ -78,6 +77,7 @@ export async function buildFlowMap(gw: Gateway) {
       status: agreementStatusAt(a, [byId.get(a.provider), byId.get(a.consumer)], now),
       actions: a.actions,
       fields,
+      pseudonymized: a.pseudonymize ?? [],
       value: value.get(a.id) ?? {},
     };
   });
@@ -85,7 +85,8 @@ export async function buildFlowMap(gw: Gateway) {
 }
 
 const mermaidId = (id: string) => `p_${id.replace(/-/g, "_")}`;
-const label = (s: string) => s.replace(/["<>{}[\]|]/g, " ");
+/** Text safe inside a quoted Mermaid label: no quotes, brackets, pipes, entities or line breaks. */
+const label = (s: string) => s.replace(/["<>{}[\]|#;`\\\p{Cc}]/gu, " ");
 
 export function toMermaid(map: Awaited<ReturnType<typeof buildFlowMap>>): string {
   const lines = ["flowchart LR"];

@@ -1,6 +1,8 @@
 /** Operators register a partner's public keys for RFC 7523 client assertions. */
 import type { Hono } from "hono";
+import { importJWK, type JWK } from "jose";
 import { z } from "zod";
+import { InvalidRequestError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
@@ -15,15 +17,43 @@ const PublicJwk = z
     use: z.literal("sig").optional(),
   })
   .refine(
-    (k) => !("d" in k) && !("p" in k) && !("q" in k) && !("k" in k),
+    (k) => !["d", "p", "q", "dp", "dq", "qi", "oth", "k"].some((m) => m in k),
     "must be a public key (no private members)",
   );
 
-export const KeysBody = z.strictObject({ keys: z.array(PublicJwk).min(1).max(5) });
+export const KeysBody = z.strictObject({
+  keys: z
+    .array(PublicJwk)
+    .min(1)
+    .max(5)
+    .refine((ks) => new Set(ks.map((k) => k.kid)).size === ks.length, "kids must not repeat"),
+});
+
+/** The algorithm a key is used with when it names none. */
+function algorithmOf(k: JWK): string {
+  if (k.alg !== undefined) return k.alg;
+  if (k.kty === "EC") return k.crv === "P-384" ? "ES384" : "ES256";
+  return k.kty === "OKP" ? "EdDSA" : "RS256";
+}
+
+/** Every key must be one the token endpoint can verify with: refused here, not at first use. */
+async function checkUsable(keys: readonly JWK[]): Promise<void> {
+  for (const [i, k] of keys.entries()) {
+    try {
+      await importJWK(k, algorithmOf(k));
+    } catch (err) {
+      throw new InvalidRequestError(
+        `keys.${i}`,
+        `is not a usable ${k.kty} public key (${(err as Error).message})`,
+      );
+    }
+  }
+}
 
 export function registerKeysRoute(app: Hono<AppEnv>, gw: Gateway): void {
   app.put("/:id/keys", async (c) => {
     const { keys } = await readJsonWith(c, KeysBody);
+    await checkUsable(keys as JWK[]);
     const { value } = await loadPartner(gw, c.req.param("id"));
     const client = await gw.credentials.get(value.id);
     if (client === undefined) throw new Error(`partner ${value.id} has no client`);

@@ -108,39 +108,48 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
     app.post(`/:id/${name}`, async (c) => {
       const { reason } = await readJsonWith(c, ReasonBody);
       const t = TRANSITIONS[name];
-      const { value, rev } = await loadPartner(gw, c.req.param("id"));
-      const current = partnerStatusAt(value, gw.clock());
-      if (current === t.to) return c.json(value);
-      if (!t.from.includes(current))
-        throw new ConflictError(`a ${current} partner cannot be ${name}d`);
-      const now = gw.clock();
-      const updated: Partner = {
-        ...value,
-        status: t.to,
-        statusReason: reason,
-        updatedAt: now.toISOString(),
-      };
-      const event = gw.outbox.newEvent(
-        t.event,
-        { kind: "partner", id: value.id },
-        reason,
-        { status: t.to },
-        now,
-      );
-      await auditedWrite(
-        gw,
-        c,
-        {
-          action: `partner.${name}`,
-          target: `partner:${value.id}`,
+      // A write that lost a race is tried again on what the winner left: a
+      // repeat of the same transition then answers as the idempotent no-op it is.
+      for (let attempt = 0; ; attempt++) {
+        const { value, rev } = await loadPartner(gw, c.req.param("id"));
+        const now = gw.clock();
+        const current = partnerStatusAt(value, now);
+        if (current === t.to) return c.json(withEffectiveStatus(value, now));
+        if (!t.from.includes(current))
+          throw new ConflictError(`a ${current} partner cannot be ${pastTense(name)}`);
+        const updated: Partner = {
+          ...value,
+          status: t.to,
+          statusReason: reason,
+          updatedAt: now.toISOString(),
+        };
+        const event = gw.outbox.newEvent(
+          t.event,
+          { kind: "partner", id: value.id },
           reason,
-          partners: [value.id],
-          details: { from: current, to: t.to },
-        },
-        gw.registry.partnerOps(updated, rev),
-        [event],
-      );
-      return c.json(updated);
+          { status: t.to },
+          now,
+        );
+        try {
+          await auditedWrite(
+            gw,
+            c,
+            {
+              action: `partner.${name}`,
+              target: `partner:${value.id}`,
+              reason,
+              partners: [value.id],
+              details: { from: current, to: t.to },
+            },
+            gw.registry.partnerOps(updated, rev),
+            [event],
+          );
+        } catch (err) {
+          if (err instanceof ConflictError && attempt < 3) continue;
+          throw err;
+        }
+        return c.json(withEffectiveStatus(updated, now));
+      }
     });
   }
 
@@ -190,6 +199,9 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
   registerKeysRoute(app, gw);
   return app;
 }
+
+const pastTense = (t: Transition) =>
+  ({ suspend: "suspended", resume: "resumed", revoke: "revoked", reinstate: "reinstated" })[t];
 
 /** The status a partner has right now: a passed phase-out date reads as offboarded. */
 export function withEffectiveStatus(p: Partner, now: Date): Partner {

@@ -1,27 +1,44 @@
 /**
  * Telling counterparties: an event is fanned out to the parties it concerns
  * and delivered to each backend as a JWS signed with the gateway's keys
- * (POST {baseUrl}/gateway-events, application/jose), with retries and
- * exponential backoff; every attempt's outcome is stored for operators.
+ * (POST {baseUrl}/gateway-events, application/jose, header typ
+ * `gateway-event+jwt`), with retries and exponential backoff; every
+ * attempt's outcome is stored for operators.
+ *
+ * Delivery is at least once: a worker takes a delivery for one attempt (a
+ * lease), so two workers do not send it together, and a worker that dies
+ * mid-attempt leaves it due again. The JWS `jti` is the delivery id, stable
+ * across attempts, so a backend drops repeats by it.
  */
 import { signJws } from "../auth/jws.ts";
 import type { Gateway } from "../gateway.ts";
 import type { Delivery, GatewayEvent } from "../store/outbox.ts";
 
 export const EVENTS_PATH = "/gateway-events";
+export const EVENT_JWT_TYPE = "gateway-event+jwt";
 export const MAX_ATTEMPTS = 8;
+/** How long a signed event is valid: a captured one cannot be replayed later. */
+export const EVENT_JWT_LIFETIME_SECONDS = 300;
 const TIMEOUT_MS = 5000;
+/** An attempt's lease: longer than the attempt's timeout. */
+const LEASE_MS = 4 * TIMEOUT_MS;
 
-/** Who must hear of an event: the other parties of the agreements it touches. */
+/** Who must hear of an event: both parties of an agreement; the counterparties of a partner. */
 export async function recipientsOf(gw: Gateway, event: GatewayEvent): Promise<string[]> {
   if (event.subject.kind === "agreement") {
     const a = (await gw.registry.getAgreement(event.subject.id))?.value;
-    return a === undefined ? [] : [a.provider, a.consumer];
+    return a === undefined ? [] : [...new Set([a.provider, a.consumer])];
   }
   const partner = event.subject.id;
-  const page = await gw.registry.listAgreements(1000, undefined, partner);
-  const others = page.items.map((a) => (a.provider === partner ? a.consumer : a.provider));
-  return [...new Set(others)].filter((p) => p !== partner);
+  const others = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await gw.registry.listAgreements(1000, cursor, partner);
+    for (const a of page.items) others.add(a.provider === partner ? a.consumer : a.provider);
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  others.delete(partner);
+  return [...others].sort();
 }
 
 export async function fanOutNewEvents(gw: Gateway): Promise<number> {
@@ -32,37 +49,57 @@ export async function fanOutNewEvents(gw: Gateway): Promise<number> {
   return events.length;
 }
 
-const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** attempts);
+/** Seconds to wait after the n-th failed attempt: 2, 4, 8, ... capped at an hour. */
+export const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** attempts);
 
-export async function attemptDelivery(gw: Gateway, d: Delivery): Promise<Delivery> {
-  const now = gw.clock();
+/** The event as its recipient receives it: a compact JWS with the gateway's key. */
+export function signEvent(gw: Gateway, d: Delivery, now: Date): Promise<string> {
+  const iat = Math.floor(now.getTime() / 1000);
+  return signJws(
+    gw.keys.signer,
+    { typ: EVENT_JWT_TYPE },
+    {
+      iss: gw.settings.issuer,
+      aud: d.recipient,
+      iat,
+      exp: iat + EVENT_JWT_LIFETIME_SECONDS,
+      jti: d.id,
+      event: d.event,
+    },
+  );
+}
+
+async function send(gw: Gateway, d: Delivery, now: Date): Promise<string | null> {
   const partner = (await gw.registry.getPartner(d.recipient))?.value;
-  let error: string | null = null;
-  if (partner === undefined) {
-    error = "the recipient is not a partner";
-  } else {
-    const jws = await signJws(
-      gw.keys.signer,
-      { typ: "gateway-event+jwt" },
-      {
-        iss: gw.settings.issuer,
-        aud: d.recipient,
-        iat: Math.floor(now.getTime() / 1000),
-        jti: d.id,
-        event: d.event,
-      },
-    );
-    const url = new URL(`${partner.baseUrl.replace(/\/+$/, "")}${EVENTS_PATH}`);
-    const res = await gw.transport({
-      method: "POST",
-      url,
-      headers: { "Content-Type": "application/jose", "User-Agent": "data-sharing-gateway/1" },
-      body: Buffer.from(jws),
-      timeoutMs: TIMEOUT_MS,
-      maxBytes: 16 * 1024,
-    });
-    if (!res.ok) error = `${res.kind}: ${res.message}`;
-    else if (res.status < 200 || res.status > 299) error = `the backend answered ${res.status}`;
+  if (partner === undefined) return "the recipient is not a partner";
+  const url = new URL(`${partner.baseUrl.replace(/\/+$/, "")}${EVENTS_PATH}`);
+  const res = await gw.transport({
+    method: "POST",
+    url,
+    headers: { "Content-Type": "application/jose", "User-Agent": "data-sharing-gateway/1" },
+    body: Buffer.from(await signEvent(gw, d, now)),
+    timeoutMs: TIMEOUT_MS,
+    maxBytes: 16 * 1024,
+  });
+  if (!res.ok) return `${res.kind}: ${res.message}`;
+  if (res.status < 200 || res.status > 299) return `the backend answered ${res.status}`;
+  return null;
+}
+
+/**
+ * One attempt at a due delivery; undefined when another worker has it. The
+ * outcome is stored: delivered, pending with the next attempt after a
+ * backoff, or failed after MAX_ATTEMPTS.
+ */
+export async function attemptDelivery(gw: Gateway, due: Delivery): Promise<Delivery | undefined> {
+  const now = gw.clock();
+  const d = await gw.outbox.claim(due, now, LEASE_MS);
+  if (d === undefined) return undefined;
+  let error: string | null;
+  try {
+    error = await send(gw, d, now);
+  } catch (err) {
+    error = `the attempt failed: ${err instanceof Error ? err.message : String(err)}`;
   }
   const attempts = d.attempts + 1;
   const after: Delivery =
@@ -91,6 +128,12 @@ export async function attemptDelivery(gw: Gateway, d: Delivery): Promise<Deliver
 export async function processOutbox(gw: Gateway): Promise<{ events: number; attempts: number }> {
   const events = await fanOutNewEvents(gw);
   const due = await gw.outbox.dueDeliveries(gw.clock());
-  await Promise.all(due.map((d) => attemptDelivery(gw, d)));
-  return { events, attempts: due.length };
+  const done = await Promise.allSettled(due.map((d) => attemptDelivery(gw, d)));
+  for (const r of done) {
+    if (r.status === "rejected") gw.log.warn("event_delivery_error", { message: String(r.reason) });
+  }
+  return {
+    events,
+    attempts: done.filter((r) => r.status === "fulfilled" && r.value !== undefined).length,
+  };
 }

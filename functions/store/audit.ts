@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
 import { canonicalJson } from "./canonical.ts";
-import { docOf, type Item, key, N, num, S, str } from "./codec.ts";
+import { type Item, key, N, num, S, str } from "./codec.ts";
 import { type CancelReason, type Db, sleep } from "./db.ts";
 import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
@@ -139,7 +139,10 @@ export class AuditLog {
       reason: draft.reason ?? null,
       requestId: draft.requestId ?? null,
       partners: [...new Set(draft.partners ?? [])].sort(),
-      ...(draft.details === undefined ? {} : { details: draft.details }),
+      // As it will read back from the store (dates as strings, no undefined members).
+      ...(draft.details === undefined
+        ? {}
+        : { details: JSON.parse(JSON.stringify(draft.details)) as Record<string, unknown> }),
       prevHash: head.hash,
     };
     return { ...body, hash: entryHash(body) };
@@ -185,7 +188,7 @@ export class AuditLog {
       let last: Item | undefined;
       for (const item of out.Items ?? []) {
         last = item;
-        const entry = docOf<AuditEntry>(item);
+        const entry = parseEntry(str(item, "doc"));
         if (entry === undefined) continue;
         const at = Date.parse(entry.at);
         if (filter.from !== undefined && at < filter.from.getTime()) return { items, next: null };
@@ -198,7 +201,13 @@ export class AuditLog {
     }
   }
 
-  /** Recomputes the chain from the first entry; names the first broken link. */
+  /**
+   * Recomputes the chain from the first entry and checks the head against its
+   * end. Names the first entry that does not continue the chain as it must
+   * (the id its position in the chain gives it, whatever its stored text says):
+   * a changed field, a removed or reordered entry, or a head that names
+   * another end than the entries do.
+   */
   async verify(): Promise<{ valid: boolean; entries: number; firstBroken: string | null }> {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
@@ -211,28 +220,34 @@ export class AuditLog {
           KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
           ExpressionAttributeValues: { ":c": S(CHAIN), ":e": S("E#") },
           ScanIndexForward: true,
+          ConsistentRead: true,
           ExclusiveStartKey: start,
         },
         "verify the audit trail",
       );
       for (const item of out.Items ?? []) {
         entries++;
-        const broken = brokenLink(item, prevHash, expectedSeq);
-        if (broken !== null) return { valid: false, entries, firstBroken: broken };
-        const entry = docOf<AuditEntry>(item) as AuditEntry;
-        prevHash = entry.hash;
+        const link = checkLink(item, prevHash, expectedSeq);
+        if (!link.ok) return { valid: false, entries, firstBroken: link.broken };
+        prevHash = link.hash;
         expectedSeq++;
       }
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
-    const head = await this.readHead();
-    if (head.seq !== expectedSeq - 1 || head.hash !== prevHash) {
-      return { valid: false, entries, firstBroken: String(expectedSeq).padStart(12, "0") };
-    }
-    return { valid: true, entries, firstBroken: null };
+    const last = expectedSeq - 1;
+    const head = await this.db.get("audit", headKey(), "read the audit head");
+    const headSeq = num(head, "seq") ?? 0;
+    const headHash = str(head, "hash") ?? GENESIS_HASH;
+    if (headSeq === last && headHash === prevHash)
+      return { valid: true, entries, firstBroken: null };
+    // The head names more entries than there are (the last ones were removed), fewer (entries
+    // were added past it), or another hash for the last one.
+    const broken = headSeq > last ? last + 1 : headSeq < last ? headSeq + 1 : Math.max(1, last);
+    return { valid: false, entries, firstBroken: entryId(broken) };
   }
 }
 
+const entryId = (seq: number) => String(seq).padStart(12, "0");
 /** The key attributes of an item (a cursor resumes after it). */
 const pick = (item: Item): Item => ({ pk: item.pk ?? S(""), sk: item.sk ?? S("") });
 
@@ -243,20 +258,52 @@ function matches(entry: AuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-/** The id of the entry if it does not continue the chain as it must, else null. */
-function brokenLink(item: Item, prevHash: string, expectedSeq: number): string | null {
-  const sk = str(item, "sk") ?? "";
-  const id = sk.slice(2);
-  let entry: AuditEntry | undefined;
+type Link =
+  | { readonly ok: true; readonly hash: string }
+  | { readonly ok: false; readonly broken: string };
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isNullableString = (v: unknown) => v === null || typeof v === "string";
+
+/** The stored doc as an entry, if it has an entry's shape. */
+function parseEntry(raw: string | undefined): AuditEntry | undefined {
+  if (raw === undefined) return undefined;
+  let v: unknown;
   try {
-    entry = docOf<AuditEntry>(item);
+    v = JSON.parse(raw);
   } catch {
-    return id;
+    return undefined;
   }
-  if (entry === undefined || sk !== entrySk(expectedSeq) || entry.seq !== expectedSeq) {
-    return String(expectedSeq).padStart(12, "0");
-  }
-  if (entry.prevHash !== prevHash || str(item, "at") !== entry.at) return entry.id;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const e = v as Record<string, unknown>;
+  const ok =
+    isString(e.id) &&
+    typeof e.seq === "number" &&
+    isString(e.at) &&
+    isString(e.actor) &&
+    isString(e.action) &&
+    isString(e.target) &&
+    isNullableString(e.reason) &&
+    isNullableString(e.requestId) &&
+    Array.isArray(e.partners) &&
+    isString(e.prevHash) &&
+    isString(e.hash);
+  return ok ? (e as unknown as AuditEntry) : undefined;
+}
+
+/**
+ * Whether the item at this position continues the chain: it sits where the
+ * chain's next entry must sit, its doc is an entry naming that position and
+ * the hash before it, its stored `at` is the doc's, and its hash is the hash
+ * of its content. A failure names the entry by its position.
+ */
+function checkLink(item: Item, prevHash: string, expectedSeq: number): Link {
+  const id = entryId(expectedSeq);
+  if (str(item, "sk") !== entrySk(expectedSeq)) return { ok: false, broken: id };
+  const entry = parseEntry(str(item, "doc"));
+  if (entry === undefined) return { ok: false, broken: id };
+  if (entry.seq !== expectedSeq || entry.id !== id) return { ok: false, broken: id };
+  if (entry.prevHash !== prevHash || str(item, "at") !== entry.at) return { ok: false, broken: id };
   const { hash, ...body } = entry;
-  return entryHash(body) === hash ? null : entry.id;
+  return entryHash(body) === hash ? { ok: true, hash } : { ok: false, broken: id };
 }

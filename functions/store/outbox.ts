@@ -7,8 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { StoreUnavailableError } from "../errors.ts";
 import { docOf, type Item, key, S } from "./codec.ts";
-import type { Db } from "./db.ts";
+import { type Db, sleep } from "./db.ts";
 import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
 export const EVENT_TYPES = [
@@ -50,6 +51,8 @@ export interface Delivery {
 
 const eventKey = (id: string) => key(`EV#${id}`, "EV");
 const deliveryKey = (eventId: string, recipient: string) => key(`DL#${eventId}`, recipient);
+/** Deliveries created per transaction (DynamoDB takes 100 items, one is the event's). */
+const FAN_OUT_CHUNK = 99;
 
 export class Outbox {
   constructor(private readonly db: Db) {}
@@ -94,26 +97,18 @@ export class Outbox {
     return (out.Items ?? []).map((i) => docOf<GatewayEvent>(i) as GatewayEvent);
   }
 
-  /** Creates one pending delivery per recipient and marks the event fanned out, atomically. */
-  async fanOut(event: GatewayEvent, recipients: readonly string[], now: Date): Promise<void> {
-    const items: TransactWriteItem[] = recipients.slice(0, 99).map((recipient) => ({
-      Put: {
-        TableName: this.db.name("outbox"),
-        Item: this.deliveryItem({
-          id: `${event.id}:${recipient}`,
-          event,
-          recipient,
-          state: "pending",
-          attempts: 0,
-          createdAt: now.toISOString(),
-          nextAttemptAt: now.toISOString(),
-          lastError: null,
-          deliveredAt: null,
-        }),
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    }));
-    items.push({
+  /**
+   * Creates one pending delivery per recipient, then marks the event fanned
+   * out. Each delivery is created at most once (its key is event and
+   * recipient), and the event leaves the "new" list only after every
+   * delivery exists: a crash in between leaves the event new, and the next
+   * pass creates only the deliveries still missing. Up to 99 recipients this
+   * is one transaction. Two workers fanning out the same event cannot create
+   * a delivery twice. Returns the deliveries this call created.
+   */
+  async fanOut(event: GatewayEvent, recipients: readonly string[], now: Date): Promise<number> {
+    const all = [...new Set(recipients)];
+    const markDone: TransactWriteItem = {
       Update: {
         TableName: this.db.name("outbox"),
         Key: eventKey(event.id),
@@ -121,8 +116,69 @@ export class Outbox {
         ConditionExpression: "gsi1pk = :new",
         ExpressionAttributeValues: { ":done": S("EVENTS#done"), ":new": S("EVENTS#new") },
       },
-    });
-    await this.db.transact(items, "fan out the event");
+    };
+    const stillNew: TransactWriteItem = {
+      ConditionCheck: {
+        TableName: this.db.name("outbox"),
+        Key: eventKey(event.id),
+        ConditionExpression: "gsi1pk = :new",
+        ExpressionAttributeValues: { ":new": S("EVENTS#new") },
+      },
+    };
+    let created = 0;
+    for (let i = 0; i === 0 || i < all.length; i += FAN_OUT_CHUNK) {
+      const chunk = all.slice(i, i + FAN_OUT_CHUNK);
+      const last = i + FAN_OUT_CHUNK >= all.length;
+      const outcome = await this.createDeliveries(event, chunk, now, last ? markDone : stillNew);
+      if (outcome === "gone") return created;
+      created += outcome;
+    }
+    return created;
+  }
+
+  /**
+   * Creates the deliveries of `recipients` that do not exist yet, together
+   * with `guard` (the event is still new; the last chunk also marks it done).
+   * "gone": another worker fanned the event out already.
+   */
+  private async createDeliveries(
+    event: GatewayEvent,
+    recipients: readonly string[],
+    now: Date,
+    guard: TransactWriteItem,
+  ): Promise<number | "gone"> {
+    let left = [...recipients];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const puts: TransactWriteItem[] = left.map((recipient) => ({
+        Put: {
+          TableName: this.db.name("outbox"),
+          Item: this.deliveryItem({
+            id: `${event.id}:${recipient}`,
+            event,
+            recipient,
+            state: "pending",
+            attempts: 0,
+            createdAt: now.toISOString(),
+            nextAttemptAt: now.toISOString(),
+            lastError: null,
+            deliveredAt: null,
+          }),
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      }));
+      const result = await this.db.transact([...puts, guard], "fan out the event");
+      if (result.ok) return left.length;
+      const reasons = result.reasons;
+      if (reasons[puts.length] === "ConditionalCheckFailed") return "gone";
+      // Deliveries that exist already (an earlier, interrupted pass) are kept as they are.
+      const existing = new Set(left.filter((_, j) => reasons[j] === "ConditionalCheckFailed"));
+      if (existing.size > 0) {
+        left = left.filter((r) => !existing.has(r));
+        continue;
+      }
+      await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+    }
+    throw new StoreUnavailableError("fan out the event", new Error("the event stayed contended"));
   }
 
   private deliveryItem(d: Delivery): Item {
@@ -150,6 +206,20 @@ export class Outbox {
       "list due deliveries",
     );
     return (out.Items ?? []).map((i) => docOf<Delivery>(i) as Delivery);
+  }
+
+  /**
+   * Takes a due delivery for one attempt: its next attempt moves `leaseMs`
+   * ahead, so no other worker attempts it meanwhile, and a worker that dies
+   * during the attempt leaves it due again once the lease ends. Undefined when
+   * another worker took or settled it first.
+   */
+  async claim(d: Delivery, now: Date, leaseMs: number): Promise<Delivery | undefined> {
+    const claimed: Delivery = {
+      ...d,
+      nextAttemptAt: new Date(now.getTime() + leaseMs).toISOString(),
+    };
+    return (await this.settle(d, claimed)) ? claimed : undefined;
   }
 
   async getDeliveries(eventId: string): Promise<Delivery[]> {

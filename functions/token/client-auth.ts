@@ -85,6 +85,7 @@ async function authenticateAssertion(
   }
   const now = gw.clock();
   let exp: number;
+  let iat: unknown;
   let jti: string;
   try {
     const { payload } = await jwtVerify(assertion, createLocalJWKSet({ keys: [...jwks] }), {
@@ -96,12 +97,21 @@ async function authenticateAssertion(
       clockTolerance: 5,
       currentDate: now,
     });
+    if (typeof payload.jti !== "string" || payload.jti === "" || payload.jti.length > 256)
+      throw new Error("jti is not a string of at most 256 characters");
     exp = payload.exp as number;
-    jti = payload.jti as string;
+    iat = payload.iat;
+    jti = payload.jti;
   } catch {
     throw new OAuthError(401, "invalid_client", "the client assertion does not verify");
   }
-  if (!Number.isFinite(exp) || exp - now.getTime() / 1000 > MAX_ASSERTION_LIFETIME) {
+  // An assertion is short-lived (RFC 7523 §3): at most 300 s from its issue, and from now.
+  const issuedFor = typeof iat === "number" && Number.isFinite(iat) ? exp - iat : 0;
+  if (
+    !Number.isFinite(exp) ||
+    issuedFor > MAX_ASSERTION_LIFETIME ||
+    exp - now.getTime() / 1000 > MAX_ASSERTION_LIFETIME
+  ) {
     throw new OAuthError(401, "invalid_client", "the client assertion lives too long");
   }
   if (!(await gw.credentials.rememberAssertion(claimed, jti, new Date(exp * 1000)))) {
