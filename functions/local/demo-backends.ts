@@ -53,6 +53,38 @@ function verifier(partnerId: string, issuer: string, jwks: readonly JWK[]) {
   };
 }
 
+/** Events from the gateway are JWS signed with its published keys, addressed to this partner. */
+function eventVerifier(partnerId: string, issuer: string, jwks: readonly JWK[]) {
+  const keys = createLocalJWKSet({ keys: [...jwks] });
+  return async (jws: string): Promise<unknown> => {
+    try {
+      const { payload } = await jwtVerify(jws, keys, {
+        issuer,
+        audience: partnerId,
+        typ: "gateway-event+jwt",
+        algorithms: ["ES256"],
+      });
+      return payload.event;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** POST /gateway-events: keeps verified events, refuses anything else with 401. */
+function acceptEvents(
+  app: Hono,
+  received: unknown[],
+  verify: (jws: string) => Promise<unknown>,
+): void {
+  app.post("/gateway-events", async (c) => {
+    const event = await verify(await c.req.text());
+    if (event === undefined) return c.json({ error: "not a gateway event for this partner" }, 401);
+    received.push({ event });
+    return c.body(null, 204);
+  });
+}
+
 async function listen(app: Hono): Promise<{ url: string; close(): Promise<void> }> {
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) =>
@@ -73,10 +105,7 @@ export async function startProviderBackend(
   const verify = verifier(partnerId, issuer, jwks);
   const received: unknown[] = [];
   const app = new Hono();
-  app.post("/gateway-events", async (c) => {
-    received.push({ event: await c.req.text() });
-    return c.body(null, 204);
-  });
+  acceptEvents(app, received, eventVerifier(partnerId, issuer, jwks));
   app.use("*", async (c, next) => {
     if (!(await verify(c.req.header("Authorization"))))
       return c.json({ error: "gateway token required" }, 401);
@@ -119,10 +148,7 @@ export async function startConsumerBackend(
   const verify = verifier(partnerId, issuer, jwks);
   const received: unknown[] = [];
   const app = new Hono();
-  app.post("/gateway-events", async (c) => {
-    received.push({ event: await c.req.text() });
-    return c.body(null, 204);
-  });
+  acceptEvents(app, received, eventVerifier(partnerId, issuer, jwks));
   app.post("*", async (c) => {
     if (!(await verify(c.req.header("Authorization"))))
       return c.json({ error: "gateway token required" }, 401);
