@@ -1,0 +1,522 @@
+/**
+ * The OpenAPI 3.1 document of the whole gateway, built once (lazily) from the
+ * operation table and the zod schemas, then handed out with `servers` set to
+ * the origin the caller reached us at.
+ */
+import { z } from "zod";
+import {
+  Agreement,
+  AgreementInput,
+  AgreementPatch,
+  AttestationInput,
+  Currency,
+  Dataset,
+  DatasetInput,
+  Id,
+  Jurisdiction,
+  Partner,
+  PartnerInput,
+  PartnerPatch,
+  TradeRules,
+  TradeRulesInput,
+} from "../../policies/model.ts";
+import { ClientInput } from "../admin/clients.ts";
+import { ReasonBody } from "../admin/common.ts";
+import { DecisionInput } from "../admin/decisions.ts";
+import { KeysBody } from "../admin/partner-keys.ts";
+import { PhaseOutBody } from "../admin/partners.ts";
+import {
+  componentSchemas,
+  inlineSchema,
+  type JsonSchema,
+  type Parameter,
+  ref,
+} from "./generate.ts";
+import { type Guard, type OperationSpec, operationSpecs } from "./operations.ts";
+import {
+  Attestation,
+  Attribution,
+  AuditEntry,
+  AuditVerification,
+  AuthorizationServerMetadata,
+  ClientCreated,
+  ClientCredentials,
+  DecisionResult,
+  DeliverResult,
+  Delivery,
+  ExitReport,
+  FlowMap,
+  FlowRow,
+  FlowsReport,
+  GatewayEvent,
+  Health,
+  Jwk,
+  Jwks,
+  OAuthErrorBody,
+  PartnerKeys,
+  Problem,
+  QuotaUsed,
+  Reconciliation,
+  TokenForm,
+  TokenResponse,
+} from "./schemas.ts";
+
+export type OpenApiDocument = { readonly [key: string]: unknown };
+
+/** Request bodies: converted on their input side, straight from the validating schemas. */
+const REQUEST_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  PartnerInput,
+  PartnerPatch,
+  DatasetInput,
+  AgreementInput,
+  AgreementPatch,
+  TradeRulesInput,
+  AttestationInput,
+  ReasonBody,
+  ClientInput,
+  DecisionInput,
+  KeysBody,
+  PhaseOutBody,
+  TokenForm,
+  Jurisdiction,
+  Currency,
+};
+
+const listOf = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    next: z.string().nullable().describe("cursor of the next page, or null on the last one"),
+  });
+
+/** Answers: converted on their output side. */
+const RESPONSE_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  Problem,
+  OAuthError: OAuthErrorBody,
+  TokenResponse,
+  Jwk,
+  Jwks,
+  AuthorizationServerMetadata,
+  Health,
+  Partner,
+  PartnerList: listOf(Partner),
+  PartnerCreated: z.object({ partner: Partner, ...ClientCredentials.shape }),
+  ClientCredentials,
+  ClientCreated,
+  PartnerKeys,
+  Dataset,
+  DatasetList: listOf(Dataset),
+  Agreement,
+  AgreementList: listOf(Agreement),
+  QuotaUsed,
+  PartnerAgreement: Agreement.extend({ quotaUsed: QuotaUsed }),
+  PartnerAgreementList: listOf(Agreement.extend({ quotaUsed: QuotaUsed })),
+  TradeRules,
+  AuditEntry,
+  AuditList: listOf(AuditEntry),
+  AuditVerification,
+  GatewayEvent,
+  Delivery,
+  DeliveryList: listOf(Delivery),
+  DecisionResult,
+  FlowMap,
+  Attestation,
+  ExitReport,
+  FlowRow,
+  FlowsReport,
+  Attribution,
+  Reconciliation,
+  DeliverResult,
+  Jurisdiction,
+  Currency,
+};
+
+const TAGS: readonly { name: string; description: string }[] = [
+  { name: "Token", description: "OAuth 2.0 client credentials, the gateway's keys and metadata." },
+  {
+    name: "Exchange",
+    description:
+      "Partners exchanging data under an agreement: the consumer reads, the provider delivers. Token scope agreement:<id>.",
+  },
+  {
+    name: "Partner self-service",
+    description: "A partner's own agreements, usage and deletion attestations.",
+  },
+  { name: "Admin: partners", description: "Operators: partners and their lifecycle." },
+  { name: "Admin: datasets", description: "Operators: datasets and their field classification." },
+  { name: "Admin: agreements", description: "Operators: agreements, amendments, lifecycle." },
+  { name: "Admin: clients", description: "Operators: named operator and finance clients." },
+  { name: "Admin: audit", description: "Operators: the audit trail and its hash chain." },
+  { name: "Admin: trade rules", description: "Operators: embargoes and denied parties." },
+  { name: "Admin: decisions", description: "Operators: explain a hypothetical exchange." },
+  { name: "Admin: flows", description: "Operators: the ecosystem as a graph." },
+  { name: "Admin: deliveries", description: "Operators: event deliveries to counterparties." },
+  { name: "Metrics", description: "Finance: usage, value and its attribution." },
+  { name: "Meta", description: "Health and this documentation." },
+];
+
+/** What each code means, as the contract words it. */
+export const CODE_NOTES: Readonly<Record<string, string>> = {
+  invalid_request: "a malformed request; the detail and `errors` name the field",
+  invalid_path:
+    "a path with dot segments, encoded separators, control characters, or one that would leave the dataset's path",
+  invalid_token:
+    "missing, malformed, forged, expired, wrong issuer or audience, algorithm not allowed",
+  scope_missing: "the token does not carry the scope this call needs",
+  agreement_not_found: "no such agreement (or not one of the caller's)",
+  not_party: "the caller is not the consumer (read) or the provider (deliver)",
+  partner_revoked: "either party is revoked",
+  partner_suspended: "either party is suspended",
+  agreement_inactive: "the agreement is suspended or terminated",
+  agreement_not_yet_valid: "before validFrom",
+  agreement_expired: "after validUntil",
+  action_not_permitted: "the agreement does not allow this action",
+  purpose_not_permitted: "Data-Purpose missing or not among the agreement's purposes",
+  jurisdiction_blocked: "trade compliance: export control, embargo or denied party",
+  quota_exceeded: "a quota of the agreement is used up; see Retry-After",
+  payload_too_large: "the body is over the size cap",
+  unsupported_media_type: "a body the gateway cannot inspect (type or encoding)",
+  leak_blocked: "the payload holds data that must not leave",
+  uninspectable_content:
+    "a backend's answer the gateway cannot inspect (type, encoding, size, depth)",
+  upstream_error: "the backend could not be reached or answered an error",
+  upstream_timeout: "the backend did not answer in time",
+  metering_unavailable: "the flow could not be metered: nothing was released",
+  store_unavailable: "the store did not answer; retry (see Retry-After)",
+  method_not_allowed: "exchanges are GET (read) or POST (deliver)",
+  conflict: "the id is taken, or the target changed meanwhile or cannot make this transition",
+  backend_not_allowed:
+    "the baseUrl is not https or resolves to a loopback, private or link-local address",
+  partner_not_found: "no such partner",
+  dataset_not_found: "no such dataset",
+  client_not_found: "no such client",
+  provider_not_owner: "the provider does not own the dataset (or a dataset's owner would change)",
+  partner_not_active: "a party is not active",
+  core_field_not_shareable: "a granted field is classified core",
+  personal_field_needs_purpose: "a personal field is granted without purposes",
+  pseudonymize_not_granted: "pseudonymize names a field that is not granted",
+  invalid_shares: "valueShares do not sum to 10000 bps or name unknown partners",
+  invalid_validity: "validFrom is not before validUntil",
+  unsafe_pattern: "a core marker could backtrack catastrophically",
+  unsupported_odrl_term: "the ODRL policy uses a term the gateway cannot enforce",
+  invalid_client: "unknown client, wrong secret, or the partner is suspended or revoked",
+  invalid_scope:
+    "an agreement that does not exist, is not active or not the client's; a role the client does not hold",
+  unsupported_grant_type: "only client_credentials",
+  temporarily_unavailable: "the store is unavailable; retry",
+};
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  451: "Unavailable For Legal Reasons",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+const AUTHENTICATED: Readonly<Record<number, readonly string[]>> = {
+  400: ["invalid_request", "invalid_path"],
+  401: ["invalid_token"],
+  403: ["scope_missing"],
+  503: ["store_unavailable"],
+};
+
+/** The problems every call behind a guard can meet (the app-wide path check included). */
+const GUARD_PROBLEMS: Readonly<Record<Guard, Readonly<Record<number, readonly string[]>>>> = {
+  public: { 400: ["invalid_path"] },
+  client: { 400: ["invalid_path"] },
+  admin: { ...AUTHENTICATED, 413: ["payload_too_large"] },
+  metrics: AUTHENTICATED,
+  partner: AUTHENTICATED,
+  attestation: AUTHENTICATED,
+  exchange: {},
+};
+
+export const OAUTH_SCOPES: Readonly<Record<string, string>> = {
+  admin: "operators: every /admin call",
+  "metrics:read": "finance: /metrics",
+  attestation: "a phased-out partner: POST /v1/attestations only",
+  "agreement:{id}":
+    "a party of agreement {id} (replace {id}): its exchanges, and /v1/agreements and /v1/usage",
+};
+
+const SECURITY: Readonly<Record<Guard, readonly Record<string, string[]>[]>> = {
+  public: [],
+  client: [{ clientBasic: [] }, {}],
+  admin: [{ oauth2: ["admin"] }],
+  metrics: [{ oauth2: ["metrics:read"] }],
+  partner: [{ oauth2: ["agreement:{id}"] }],
+  attestation: [{ oauth2: ["attestation"] }],
+  exchange: [{ oauth2: ["agreement:{id}"] }],
+};
+
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+
+const HEADERS: Readonly<Record<string, JsonSchema>> = {
+  XRequestId: {
+    description: "The request's id: the caller's X-Request-Id if well-formed, else a new one.",
+    schema: { type: "string" },
+  },
+  RetryAfter: { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
+  WwwAuthenticate: { description: "The authentication challenge.", schema: { type: "string" } },
+  Allow: { description: "The methods the path allows.", schema: { type: "string" } },
+};
+
+const extraHeaders = (status: number): Record<string, unknown> => ({
+  ...(status === 401 ? { "WWW-Authenticate": headerRef("WwwAuthenticate") } : {}),
+  ...(status === 429 || status === 503 ? { "Retry-After": headerRef("RetryAfter") } : {}),
+  ...(status === 405 ? { Allow: headerRef("Allow") } : {}),
+});
+
+const asTuple = (codes: readonly string[]) => codes as [string, ...string[]];
+
+const codeList = (codes: readonly string[]) =>
+  codes
+    .map((c) => `- \`${c}\`${CODE_NOTES[c] === undefined ? "" : `: ${CODE_NOTES[c]}`}`)
+    .join("\n");
+
+function problemMedia(status: number, codes: readonly string[]): JsonSchema {
+  return {
+    schema: {
+      allOf: [
+        ref("Problem"),
+        inlineSchema(
+          z.looseObject({ status: z.literal(status), code: z.enum(asTuple(codes)) }),
+          "output",
+        ),
+      ],
+    },
+  };
+}
+
+function oauthMedia(codes: readonly string[]): JsonSchema {
+  return {
+    schema: {
+      allOf: [
+        ref("OAuthError"),
+        inlineSchema(z.looseObject({ error: z.enum(asTuple(codes)) }), "output"),
+      ],
+    },
+  };
+}
+
+function mergeCodes(
+  ...sources: (Readonly<Record<number, readonly string[]>> | undefined)[]
+): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const source of sources) {
+    for (const [status, codes] of Object.entries(source ?? {})) {
+      const list = out.get(Number(status)) ?? [];
+      for (const c of codes) if (!list.includes(c)) list.push(c);
+      out.set(Number(status), list);
+    }
+  }
+  return out;
+}
+
+function pathParameters(path: string): Parameter[] {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map(([, name = ""]) =>
+    name === "subpath"
+      ? {
+          name,
+          in: "path",
+          required: true,
+          description:
+            "One or more path segments under the dataset's path, separated by plain `/` (an encoded %2F, a dot segment or a control character: 400 invalid_path).",
+          schema: { type: "string" },
+        }
+      : {
+          name,
+          in: "path",
+          required: true,
+          schema: inlineSchema(Id, "input"),
+        },
+  );
+}
+
+/** Error answers shared by several operations live once under components.responses. */
+class SharedResponses {
+  private readonly uses = new Map<string, { response: unknown; count: number }>();
+
+  note(name: string, response: unknown): string {
+    const seen = this.uses.get(name);
+    if (seen === undefined) this.uses.set(name, { response, count: 1 });
+    else seen.count++;
+    return name;
+  }
+
+  /** The operations' responses with every shared one replaced by a $ref. */
+  resolve(
+    responses: Record<string, unknown>,
+    names: Record<string, string>,
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(responses)) {
+      const name = names[status];
+      const shared = name === undefined ? undefined : this.uses.get(name);
+      out[status] =
+        name !== undefined && shared !== undefined && shared.count > 1
+          ? { $ref: `#/components/responses/${name}` }
+          : response;
+    }
+    return out;
+  }
+
+  components(): Record<string, unknown> {
+    return Object.fromEntries(
+      [...this.uses].filter(([, u]) => u.count > 1).map(([name, u]) => [name, u.response]),
+    );
+  }
+}
+
+function responsesOf(
+  op: OperationSpec,
+  shared: SharedResponses,
+): { responses: Record<string, unknown>; names: Record<string, string> } {
+  const responses: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  for (const [status, s] of Object.entries(op.success)) {
+    responses[status] = {
+      description: s.description,
+      headers: { "X-Request-Id": headerRef("XRequestId"), ...s.headers },
+      ...(s.content === undefined ? {} : { content: s.content }),
+    };
+  }
+  const problems = mergeCodes(GUARD_PROBLEMS[op.guard], op.problems);
+  const oauth = mergeCodes(op.oauthErrors);
+  const statuses = [...new Set([...problems.keys(), ...oauth.keys()])].sort((a, b) => a - b);
+  for (const status of statuses) {
+    const p = problems.get(status) ?? [];
+    const o = oauth.get(status) ?? [];
+    const content: Record<string, unknown> = {};
+    if (o.length > 0) content["application/json"] = oauthMedia(o);
+    if (p.length > 0) content["application/problem+json"] = problemMedia(status, p);
+    const response = {
+      description: `${TITLES[status] ?? "Error"}:\n${codeList([...o, ...p])}`,
+      headers: { "X-Request-Id": headerRef("XRequestId"), ...extraHeaders(status) },
+      content,
+    };
+    // The name says everything the response depends on: its status and its codes.
+    names[String(status)] = shared.note(
+      [status, ...(o.length > 0 ? ["oauth", ...o] : []), ...p].join("-"),
+      response,
+    );
+    responses[String(status)] = response;
+  }
+  return { responses, names };
+}
+
+function operationOf(
+  op: OperationSpec,
+  shared: SharedResponses,
+): { operation: Record<string, unknown>; names: Record<string, string> } {
+  const parameters = [...pathParameters(op.path), ...(op.parameters ?? [])];
+  const { responses, names } = responsesOf(op, shared);
+  const operation = {
+    tags: [op.tag],
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.description === undefined ? {} : { description: op.description }),
+    security: SECURITY[op.guard],
+    ...(parameters.length === 0 ? {} : { parameters }),
+    ...(op.body === undefined ? {} : { requestBody: op.body }),
+    responses,
+  };
+  return { operation, names };
+}
+
+function mergeComponents(...groups: Record<string, JsonSchema>[]): Record<string, JsonSchema> {
+  const out: Record<string, JsonSchema> = {};
+  for (const group of groups) {
+    for (const [name, schema] of Object.entries(group)) {
+      const seen = out[name];
+      if (seen !== undefined && JSON.stringify(seen) !== JSON.stringify(schema)) {
+        throw new Error(`component ${name} differs between requests and responses`);
+      }
+      out[name] = schema;
+    }
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function buildDocument(): OpenApiDocument {
+  const shared = new SharedResponses();
+  const built = operationSpecs().map((op) => ({ op, ...operationOf(op, shared) }));
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const { op, operation, names } of built) {
+    const item = paths[op.path] ?? {};
+    if (item[op.method] !== undefined) throw new Error(`${op.method} ${op.path} is listed twice`);
+    item[op.method] = {
+      ...operation,
+      responses: shared.resolve(operation.responses as Record<string, unknown>, names),
+    };
+    paths[op.path] = item;
+  }
+  return deepFreeze({
+    openapi: "3.1.0",
+    info: {
+      title: "Data-sharing gateway",
+      version: "1.0.0",
+      summary: "Partners exchange data under agreements; the gateway enforces, meters and audits.",
+      description:
+        "Every route of the gateway (contract v1). Errors are RFC 9457 problem details with a stable `code`; " +
+        "the token endpoint answers RFC 6749 errors. Every response carries X-Request-Id. Times are ISO 8601 in UTC; " +
+        "money is an integer number of micro-units next to an ISO 4217 currency. Lists answer { items, next } and take limit and cursor.",
+    },
+    tags: TAGS,
+    paths,
+    components: {
+      schemas: mergeComponents(
+        componentSchemas(REQUEST_SCHEMAS, "input"),
+        componentSchemas(RESPONSE_SCHEMAS, "output"),
+      ),
+      responses: shared.components(),
+      headers: HEADERS,
+      securitySchemes: {
+        oauth2: {
+          type: "oauth2",
+          description:
+            "Access tokens from the gateway's own token endpoint; the scope decides the role.",
+          flows: { clientCredentials: { tokenUrl: "/oauth/token", scopes: OAUTH_SCOPES } },
+        },
+        clientBasic: {
+          type: "http",
+          scheme: "basic",
+          description:
+            "The token endpoint's client authentication: client id and secret, each form-urlencoded (RFC 6749 §2.3.1). " +
+            "Instead, a client with registered keys may send a client assertion in the form.",
+        },
+      },
+    },
+  });
+}
+
+let cached: OpenApiDocument | undefined;
+
+/** The document, built on first use and kept. */
+export function openapiDocument(): OpenApiDocument {
+  cached ??= buildDocument();
+  return cached;
+}
+
+/** The document with `servers` naming the origin the caller used. */
+export function documentFor(origin: string): OpenApiDocument {
+  const { openapi, info, ...rest } = openapiDocument();
+  return { openapi, info, servers: [{ url: origin }], ...rest };
+}
