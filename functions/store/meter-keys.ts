@@ -3,19 +3,50 @@
  * is spread over shards in the partition key, so no item (and no partition
  * key) takes more than 1/shards of a flow's writes. See docs/metering.md.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import { key } from "./codec.ts";
 
-/** Shards per flow for rollups and quota counters; fixed, since readers sum them all. */
+/**
+ * Shards per flow for rollups and quota counters. Readers sum them all, so
+ * the number is fixed: raising it later needs readers that sum the new range
+ * too (they read 0..FLOW_SHARDS-1); lowering it would hide data.
+ */
 export const FLOW_SHARDS = 8;
-/** Shards per hour for metering events (across all flows). */
-export const EVENT_SHARDS = 16;
+/**
+ * Shards per hour for metering events (across all flows): 32 x ~500 events/s
+ * per partition key (2 WCU each) is more than the meter table's default
+ * on-demand quota allows, see docs/metering.md. Only ever raise it: the
+ * reconciliation reads shards 0..EVENT_SHARDS-1, which still covers events
+ * written under a smaller value.
+ */
+export const EVENT_SHARDS = 32;
 
-export const eventKey = (hour: string, shard: number, agreement: string, requestKey: string) =>
-  key(`E#${hour}#${shard}`, `${agreement}#${requestKey}`);
+export const eventPk = (hour: string, shard: number) => `E#${hour}#${shard}`;
 
-export const idempotencyKey = (agreement: string, idempotencyKey: string) =>
-  key(`I#${agreement}#${createHash("sha256").update(idempotencyKey).digest("base64url")}`, "I");
+/**
+ * A metering event. `eventId` is made by the meter for each exchange (never
+ * the caller's X-Request-Id, which a caller chooses and could repeat).
+ */
+export const eventKey = (hour: string, shard: number, agreement: string, eventId: string) =>
+  key(eventPk(hour, shard), `${agreement}#${eventId}`);
+
+/**
+ * The claim of an Idempotency-Key on an agreement. The action (and, when the
+ * caller passes one, a fingerprint of the request) is part of the key: the
+ * same key on a different exchange is a different exchange, and is counted.
+ */
+export const idempotencyKey = (
+  agreement: string,
+  idempotencyKey: string,
+  action = "read",
+  fingerprint = "",
+) =>
+  key(
+    `I#${agreement}#${createHash("sha256")
+      .update(`${action}\u0000${fingerprint}\u0000${idempotencyKey}`)
+      .digest("base64url")}`,
+    "I",
+  );
 
 export const rollupPk = (agreement: string, shard: number) => `R#${agreement}#${shard}`;
 export const rollupKey = (agreement: string, shard: number, hour: string, currency: string) =>
@@ -26,4 +57,9 @@ export const quotaKey = (agreement: string, counter: QuotaCounter, window: strin
   key(`Q#${agreement}#${counter === "requestsPerDay" ? "D" : "M"}#${window}#${shard}`, "Q");
 
 /** Uniform in [0, n). */
-export const randomShard = (n: number): number => Math.floor(Math.random() * n);
+export const randomShard = (n: number): number => (n <= 1 ? 0 : randomInt(n));
+
+/** A stable shard in [0, n) for an id (the same id always lands on the same shard). */
+export function shardOf(id: string, n: number): number {
+  return createHash("sha256").update(id).digest().readUInt32BE(0) % n;
+}

@@ -2,15 +2,16 @@
  * Exactly-once metering. One transaction per released exchange:
  *   - re-checks both parties and the agreement (a revocation stored before the
  *     commit stops the release),
- *   - writes the metering event under the request's key (never twice),
+ *   - writes the metering event under a key made here, once per exchange
+ *     (never twice: `attribute_not_exists`),
  *   - claims the Idempotency-Key for 24 h (a retry is served, not counted),
  *   - adds to one rollup shard and takes the quota from counter shards whose
  *     conditions make the quota exact under any concurrency.
  * Either all of it commits or none of it does; the caller releases only after
  * it committed. See docs/metering.md for why the counts are exact.
  */
-import { createHash } from "node:crypto";
-import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { createHash, randomUUID } from "node:crypto";
+import { type TransactWriteItem, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
@@ -24,7 +25,7 @@ import {
 } from "../../policies/windows.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import { epochSeconds, type Item, N, num, S } from "./codec.ts";
-import { type Db, sleep } from "./db.ts";
+import { type CancelReason, type Db, sleep, type TransactResult } from "./db.ts";
 import {
   EVENT_SHARDS,
   eventKey,
@@ -34,6 +35,7 @@ import {
   quotaKey,
   randomShard,
   rollupKey,
+  shardOf,
 } from "./meter-keys.ts";
 import type { Registry } from "./registry.ts";
 
@@ -41,9 +43,15 @@ export interface MeteringRequest {
   /** The agreement version read when the exchange started: its price applies. */
   readonly agreement: Agreement;
   readonly action: Action;
-  /** Unique per exchange (the request id): the event's key. */
+  /** The request id (X-Request-Id), kept on the event for tracing; not a key. */
   readonly requestKey: string;
   readonly idempotencyKey?: string | undefined;
+  /**
+   * What the exchange asked for (e.g. a hash of subpath, query and deliver
+   * body). When given, an Idempotency-Key reused on a different request is a
+   * different exchange and is counted.
+   */
+  readonly fingerprint?: string | undefined;
   readonly records: number;
   readonly bytes: number;
   readonly now: Date;
@@ -75,9 +83,37 @@ type PlanOrRefusal =
   | { readonly kind: "plan"; readonly plan: ShardPlan }
   | Extract<MeteringOutcome, { kind: "quota_exceeded" }>;
 
+interface Built {
+  readonly items: TransactWriteItem[];
+  readonly event: Item;
+  readonly value: number;
+  readonly plan: ShardPlan;
+  readonly at: {
+    readonly status: readonly number[];
+    readonly event: number;
+    readonly idempotency?: number | undefined;
+    readonly day?: number | undefined;
+    readonly month: readonly number[];
+  };
+}
+
 const IDEMPOTENCY_SECONDS = 24 * 3600;
 const EVENT_RETENTION_SECONDS = 400 * 24 * 3600;
-const MAX_ATTEMPTS = 8;
+/** Rounds lost to transaction conflicts or throttling inside a transaction, with backoff. */
+const MAX_CONFLICT_ROUNDS = 10;
+/**
+ * Rounds lost to a quota shard that filled meanwhile. Each such loss means
+ * another exchange took quota (progress), so the bound is generous: running
+ * out of rounds must not refuse an exchange that still fits.
+ */
+const MAX_QUOTA_ROUNDS = 64;
+/** Cancellation reasons worth another round; anything else is a store fault. */
+const RETRYABLE = new Set([
+  "TransactionConflict",
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
 
 export class Meter {
   constructor(
@@ -86,65 +122,86 @@ export class Meter {
   ) {}
 
   async meter(req: MeteringRequest): Promise<MeteringOutcome> {
+    // Made here, once per exchange, and the same in every round: the caller
+    // picks X-Request-Id and could send the same one twice.
+    const eventId = randomUUID();
+    const eventShard = shardOf(eventId, EVENT_SHARDS);
     let plan: PlanOrRefusal = this.fastPlan(req);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let conflicts = 0;
+    let quotaRounds = 0;
+    for (let round = 0; ; round++) {
       if (plan.kind === "quota_exceeded") return plan;
-      const built = this.build(req, plan.plan);
-      const token = createHash("sha256")
-        .update(`${req.requestKey}#${attempt}`)
-        .digest("base64url")
-        .slice(0, 36);
-      const result = await this.db.transact(built.items, "meter the exchange", token);
-      if (result.ok)
-        return { kind: "metered", value: built.value, event: built.event, plan: plan.plan };
-      const r = result.reasons;
+      const built = this.build(req, plan.plan, eventId, eventShard);
+      // One token per round: the SDK's own retries of this call resend it, and
+      // DynamoDB applies a token at most once (for 10 minutes).
+      const token = digest(`${eventId}#${round}`).slice(0, 36);
+      let result: TransactResult;
+      try {
+        result = await this.db.transact(built.items, "meter the exchange", token);
+      } catch (err) {
+        // The write may have landed before the failure (a timeout after the
+        // commit): make sure it counts for nothing, since nothing is released.
+        throw await this.settleUnknown(req, built, err);
+      }
+      if (result.ok) return metered(built);
+      const reasons = result.reasons;
       const failed = (i: number | undefined) =>
-        i !== undefined && r[i] === "ConditionalCheckFailed";
-      if (failed(0) || failed(1) || failed(2)) return { kind: "status_changed" };
-      // The event exists: an earlier attempt of this very request committed.
-      if (failed(built.at.event)) return { kind: "duplicate" };
+        i !== undefined && reasons[i] === "ConditionalCheckFailed";
+      const statusFailed = built.at.status.some(failed);
+      if (failed(built.at.event)) {
+        // The event exists: this very round committed already (an SDK retry
+        // the token did not absorb). It is ours, counted once.
+        if (!statusFailed) return metered(built);
+        await this.reverse(req, built.plan, built.event, built.value).catch(() => false);
+        return { kind: "status_changed" };
+      }
+      if (statusFailed) return { kind: "status_changed" };
       if (failed(built.at.idempotency)) return { kind: "duplicate" };
       if (failed(built.at.day) || built.at.month.some(failed)) {
+        if (++quotaRounds > MAX_QUOTA_ROUNDS)
+          throw contended("the quota counters stayed contended");
         plan = await this.slowPlan(req, plan.plan);
         continue;
       }
-      await sleep(Math.random() * Math.min(250, 10 * 2 ** attempt));
+      if (!reasons.every((r) => r === "None" || RETRYABLE.has(r)) || reasons.every(isNone)) {
+        throw new StoreUnavailableError(
+          "meter the exchange",
+          new Error(`the metering transaction was cancelled: ${reasons.join(", ")}`),
+        );
+      }
+      if (++conflicts > MAX_CONFLICT_ROUNDS)
+        throw contended("the metering transaction stayed contended");
+      await sleep(Math.random() * Math.min(200, 10 * 2 ** conflicts));
     }
-    throw new StoreUnavailableError(
-      "meter the exchange",
-      new Error("the metering transaction stayed contended"),
-    );
   }
 
-  /** Counts a refused exchange (policy deny or leak block) on the flow. */
+  /** Counts a refused exchange (policy deny, quota or leak block) on the flow; best effort. */
   async countRefusal(agreement: Agreement, kind: "denied" | "blocked", now: Date): Promise<void> {
-    const k = rollupKey(
-      agreement.id,
-      randomShard(FLOW_SHARDS),
-      hourKey(now),
-      agreement.price.currency,
-    );
-    await this.db
-      .transact(
-        [
-          {
-            Update: {
-              TableName: this.db.name("meter"),
-              Key: k,
-              UpdateExpression: `ADD ${kind} :one SET ${FLOW_ATTRS}`,
-              ExpressionAttributeNames: { "#hour": "hour" },
-              ExpressionAttributeValues: { ":one": N(1), ...flowValues(agreement, now) },
-            },
-          },
-        ],
-        `count the ${kind} exchange`,
+    // A plain ADD (1 WCU, not a transaction): refusals release nothing, so
+    // they need no atomicity with anything else.
+    await this.db.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.db.name("meter"),
+          Key: rollupKey(
+            agreement.id,
+            randomShard(FLOW_SHARDS),
+            hourKey(now),
+            agreement.price.currency,
+          ),
+          UpdateExpression: `ADD ${kind} :one SET ${FLOW_ATTRS}`,
+          ExpressionAttributeNames: { "#hour": "hour" },
+          ExpressionAttributeValues: { ":one": N(1), ...flowValues(agreement, now) },
+        }),
       )
       .catch(() => undefined);
   }
 
   /**
-   * Takes back a metered deliver the consumer's backend did not accept: the
-   * event is marked reversed (once) and its counts and quota are given back.
+   * Takes back a metered exchange that did not happen (a deliver the
+   * consumer's backend did not accept): the event goes metered → reversed
+   * (once: the condition), and its counts and quota are given back. `req.now`
+   * must be the event's time, so the same hour and windows are adjusted.
    */
   async reverse(
     req: MeteringRequest,
@@ -171,7 +228,7 @@ export class Meter {
       items.push({
         Update: {
           TableName: this.db.name("meter"),
-          Key: idempotencyKey(agreement.id, req.idempotencyKey),
+          Key: idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
           UpdateExpression: "SET expiresAt = :zero",
           ExpressionAttributeValues: { ":zero": N(0) },
         },
@@ -182,8 +239,53 @@ export class Meter {
     for (const [shard, k] of Object.entries(plan.month ?? {})) {
       items.push(this.takeQuota(req, "recordsPerMonth", Number(shard), -k, null));
     }
-    const result = await this.db.transact(items, "reverse the metering event");
+    // A token of this call only: SDK retries of a reversal that landed are
+    // absorbed; the state condition makes a second call a no-op anyway.
+    const token = digest(`reverse#${event.sk?.S}#${randomUUID()}`).slice(0, 36);
+    const result = await this.db.transact(items, "reverse the metering event", token);
     return result.ok;
+  }
+
+  // ------------------------------------------------------------ unknown outcomes
+
+  /**
+   * After a metering write failed without an answer (timeouts, faults), it
+   * may or may not have committed. Nothing is released, so it must count for
+   * nothing: a tombstone under the event's key stops a late commit (its
+   * `attribute_not_exists` fails), and an event that did commit is reversed.
+   */
+  private async settleUnknown(
+    req: MeteringRequest,
+    built: Built,
+    cause: unknown,
+  ): Promise<StoreUnavailableError> {
+    const outcome = await this.voidOrReverse(req, built).catch(() => "unknown");
+    return new StoreUnavailableError(`meter the exchange (write ${outcome})`, cause);
+  }
+
+  private async voidOrReverse(req: MeteringRequest, built: Built): Promise<string> {
+    try {
+      await this.db.client.send(
+        new UpdateItemCommand({
+          TableName: this.db.name("meter"),
+          Key: { pk: built.event.pk as Item[string], sk: built.event.sk as Item[string] },
+          UpdateExpression: "SET #st = :void, expiresAt = :exp, requestId = :rid",
+          ConditionExpression: "attribute_not_exists(pk)",
+          ExpressionAttributeNames: { "#st": "state" },
+          ExpressionAttributeValues: {
+            ":void": S("void"),
+            ":exp": N(epochSeconds(req.now) + IDEMPOTENCY_SECONDS),
+            ":rid": S(req.requestKey),
+          },
+        }),
+      );
+      return "never committed";
+    } catch (err) {
+      if ((err as Error)?.name !== "ConditionalCheckFailedException") return "unknown";
+    }
+    return (await this.reverse(req, built.plan, built.event, built.value))
+      ? "committed and reversed"
+      : "unknown";
   }
 
   // ------------------------------------------------------------ plans
@@ -192,6 +294,8 @@ export class Meter {
     const quota = req.agreement.quota;
     const day = quota?.requestsPerDay;
     const month = quota?.recordsPerMonth;
+    // Shards with an index below the limit are the only ones with a budget
+    // when the limit is smaller than the shard count.
     const plan: ShardPlan = {
       rollup: randomShard(FLOW_SHARDS),
       day: day === undefined ? undefined : randomShard(Math.min(FLOW_SHARDS, day)),
@@ -204,66 +308,97 @@ export class Meter {
   }
 
   /**
-   * Reads every shard of the exhausted counters (consistently) and plans where
-   * the exchange fits; refuses only when the shards together have no room.
-   * Counters only grow within a window, so "no room" read now stays true.
+   * Reads every shard of the counters (consistently, one round trip) and
+   * plans where the exchange fits; refuses only when the shards together have
+   * no room. Counters only grow within a window (but for reversals of
+   * exchanges that did not happen), so "no room" read now stays true.
    */
   private async slowPlan(req: MeteringRequest, previous: ShardPlan): Promise<PlanOrRefusal> {
     const quota = req.agreement.quota ?? {};
+    const wantDay = quota.requestsPerDay !== undefined;
+    const wantMonth = quota.recordsPerMonth !== undefined && req.records > 0;
+    const counters: { counter: QuotaCounter; limit: number }[] = [];
+    if (wantDay) counters.push({ counter: "requestsPerDay", limit: quota.requestsPerDay ?? 0 });
+    if (wantMonth) counters.push({ counter: "recordsPerMonth", limit: quota.recordsPerMonth ?? 0 });
+    const rooms = await this.rooms(req, counters);
+    const exceeded: QuotaCounter[] = [];
     let day = previous.day;
     let month = previous.month;
-    if (quota.requestsPerDay !== undefined) {
-      const rooms = await this.rooms(req, "requestsPerDay", quota.requestsPerDay);
-      const open = rooms.flatMap((room, shard) => (room >= 1 ? [shard] : []));
-      if (open.length === 0) return this.exceeded(req, "requestsPerDay");
-      day = open[randomShard(open.length)];
+    const dayRooms = rooms.get("requestsPerDay");
+    if (dayRooms !== undefined) {
+      const open = dayRooms.flatMap((room, shard) => (room >= 1 ? [shard] : []));
+      if (open.length === 0) exceeded.push("requestsPerDay");
+      else day = open[randomShard(open.length)];
     }
-    if (quota.recordsPerMonth !== undefined && req.records > 0) {
-      const rooms = await this.rooms(req, "recordsPerMonth", quota.recordsPerMonth);
-      if (rooms.reduce((a, b) => a + b, 0) < req.records)
-        return this.exceeded(req, "recordsPerMonth");
-      month = spread(req.records, rooms);
+    const monthRooms = rooms.get("recordsPerMonth");
+    if (monthRooms !== undefined) {
+      if (monthRooms.reduce((a, b) => a + b, 0) < req.records) exceeded.push("recordsPerMonth");
+      else month = spread(req.records, monthRooms);
     }
+    if (exceeded.length > 0) return this.exceeded(req, exceeded);
     return { kind: "plan", plan: { rollup: previous.rollup, day, month } };
   }
 
   private async rooms(
     req: MeteringRequest,
-    counter: QuotaCounter,
-    limit: number,
-  ): Promise<number[]> {
-    const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
+    counters: readonly { counter: QuotaCounter; limit: number }[],
+  ): Promise<Map<QuotaCounter, number[]>> {
     const shards = Array.from({ length: FLOW_SHARDS }, (_, i) => i);
-    const items = await this.db.getMany(
-      shards.map((i) => ({
+    const refs = counters.flatMap(({ counter }) => {
+      const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
+      return shards.map((i) => ({
         table: "meter" as const,
         key: quotaKey(req.agreement.id, counter, window, i),
-      })),
-      "read the quota counters",
-    );
-    return shards.map((i) =>
-      Math.max(0, shardBudget(limit, FLOW_SHARDS, i) - (num(items[i], "n") ?? 0)),
-    );
+      }));
+    });
+    const items = refs.length === 0 ? [] : await this.db.getMany(refs, "read the quota counters");
+    const out = new Map<QuotaCounter, number[]>();
+    counters.forEach(({ counter, limit }, c) => {
+      out.set(
+        counter,
+        shards.map((i) =>
+          Math.max(
+            0,
+            shardBudget(limit, FLOW_SHARDS, i) - (num(items[c * FLOW_SHARDS + i], "n") ?? 0),
+          ),
+        ),
+      );
+    });
+    return out;
   }
 
-  private exceeded(req: MeteringRequest, counter: QuotaCounter) {
-    const end = counter === "requestsPerDay" ? nextDayStart(req.now) : nextMonthStart(req.now);
-    return { kind: "quota_exceeded" as const, counter, retryAfter: secondsUntil(req.now, end) };
+  /** Refuses; with several counters exhausted, Retry-After is when the last of them opens again. */
+  private exceeded(
+    req: MeteringRequest,
+    counters: readonly QuotaCounter[],
+  ): Extract<MeteringOutcome, { kind: "quota_exceeded" }> {
+    let best: { counter: QuotaCounter; retryAfter: number } | undefined;
+    for (const counter of counters) {
+      const end = counter === "requestsPerDay" ? nextDayStart(req.now) : nextMonthStart(req.now);
+      const retryAfter = secondsUntil(req.now, end);
+      if (best === undefined || retryAfter > best.retryAfter) best = { counter, retryAfter };
+    }
+    const chosen = best ?? { counter: "requestsPerDay" as const, retryAfter: 1 };
+    return { kind: "quota_exceeded", ...chosen };
   }
 
   // ------------------------------------------------------------ items
 
-  private build(req: MeteringRequest, plan: ShardPlan) {
+  private build(req: MeteringRequest, plan: ShardPlan, eventId: string, eventShard: number): Built {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const hour = hourKey(now);
-    const items: TransactWriteItem[] = [
-      this.registry.partnerActiveCheck(agreement.provider, now),
-      this.registry.partnerActiveCheck(agreement.consumer, now),
-      this.registry.agreementActiveCheck(agreement.id, now),
-    ];
+    const items: TransactWriteItem[] = [this.registry.partnerActiveCheck(agreement.provider, now)];
+    // One item may appear once in a transaction: a partner that is both
+    // provider and consumer is checked once.
+    if (agreement.consumer !== agreement.provider)
+      items.push(this.registry.partnerActiveCheck(agreement.consumer, now));
+    items.push(this.registry.agreementActiveCheck(agreement.id, now));
+    const status = items.map((_, i) => i);
     const event: Item = {
-      ...eventKey(hour, randomShard(EVENT_SHARDS), agreement.id, req.requestKey),
+      ...eventKey(hour, eventShard, agreement.id, eventId),
+      eventId: S(eventId),
+      requestId: S(req.requestKey),
       agreement: S(agreement.id),
       provider: S(agreement.provider),
       consumer: S(agreement.consumer),
@@ -280,9 +415,12 @@ export class Meter {
       plan: S(JSON.stringify(plan)),
       expiresAt: N(epochSeconds(now) + EVENT_RETENTION_SECONDS),
     };
-    const at: { event: number; idempotency?: number; day?: number; month: number[] } = {
+    const at = {
+      status,
       event: items.length,
-      month: [],
+      idempotency: undefined as number | undefined,
+      day: undefined as number | undefined,
+      month: [] as number[],
     };
     items.push({
       Put: {
@@ -297,10 +435,11 @@ export class Meter {
         Put: {
           TableName: this.db.name("meter"),
           Item: {
-            ...idempotencyKey(agreement.id, req.idempotencyKey),
+            ...idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
             event: S(`${event.pk?.S}|${event.sk?.S}`),
             expiresAt: N(epochSeconds(now) + IDEMPOTENCY_SECONDS),
           },
+          // TTL deletes lazily: an expired claim still present is free.
           ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
           ExpressionAttributeValues: { ":now": N(epochSeconds(now)) },
         },
@@ -322,7 +461,7 @@ export class Meter {
         );
       }
     }
-    return { items, event, value, at };
+    return { items, event, value, plan, at };
   }
 
   private addToRollup(
@@ -365,10 +504,14 @@ export class Meter {
     let condition: string | undefined;
     if (limit !== null) {
       const room = shardBudget(limit, FLOW_SHARDS, shard) - amount;
-      condition = "attribute_not_exists(n) OR n <= :room";
-      values[":room"] = N(room);
-      // More than the shard's whole budget: a condition that never holds sends it to the slow path.
-      if (room < 0) condition = "attribute_not_exists(pk) AND attribute_exists(pk)";
+      if (room >= 0) {
+        condition = "attribute_not_exists(n) OR n <= :room";
+        values[":room"] = N(room);
+      } else {
+        // More than the shard's whole budget: a condition that never holds
+        // sends it to the slow path. (No :room then: DynamoDB refuses unused values.)
+        condition = "attribute_not_exists(pk) AND attribute_exists(pk)";
+      }
     }
     return {
       Update: {
@@ -394,8 +537,21 @@ function flowValues(agreement: Agreement, now: Date): Item {
   };
 }
 
+const digest = (s: string): string => createHash("sha256").update(s).digest("base64url");
+
+const isNone = (r: CancelReason): boolean => r === "None";
+
+const metered = (built: Built): MeteringOutcome => ({
+  kind: "metered",
+  value: built.value,
+  event: built.event,
+  plan: built.plan,
+});
+
+const contended = (why: string) => new StoreUnavailableError("meter the exchange", new Error(why));
+
 /** Spreads `need` over shards by their room, largest rooms first. */
-function spread(need: number, rooms: readonly number[]): Record<string, number> {
+export function spread(need: number, rooms: readonly number[]): Record<string, number> {
   const order = rooms.map((room, shard) => ({ room, shard })).sort((a, b) => b.room - a.room);
   const out: Record<string, number> = {};
   let left = need;
