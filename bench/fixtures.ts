@@ -59,7 +59,10 @@ export const agreement: Agreement = {
   updatedAt: at,
 };
 
-export function typicalState(): { request: ExchangeRequest; state: ExchangeState } {
+/** The state of a flow that may run: every part present. */
+export type FullState = { [K in keyof ExchangeState]-?: NonNullable<ExchangeState[K]> };
+
+export function typicalState(): { request: ExchangeRequest; state: FullState } {
   return {
     request: {
       caller: "insureco",

@@ -4,12 +4,14 @@
  * or as a Mermaid diagram.
  */
 import { Hono } from "hono";
+import * as z from "zod";
 import { classify } from "../../policies/fields.ts";
 import type { Agreement, Dataset, Partner } from "../../policies/model.ts";
 import { agreementStatusAt, partnerStatusAt } from "../../policies/status.ts";
 import { hourKey } from "../../policies/windows.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
+import { parseWith } from "../http/validate.ts";
 
 interface Edge {
   readonly agreement: string;
@@ -105,11 +107,14 @@ export function toMermaid(map: Awaited<ReturnType<typeof buildFlowMap>>): string
   return `${lines.join("\n")}\n`;
 }
 
+export const FlowMapQuery = z.object({ format: z.enum(["json", "mermaid"]).default("json") });
+
 export function flowMapApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/", async (c) => {
     const map = await buildFlowMap(gw);
-    if (c.req.query("format") === "mermaid") return c.text(toMermaid(map));
+    const { format } = parseWith(FlowMapQuery, c.req.query());
+    if (format === "mermaid") return c.text(toMermaid(map));
     return c.json(map);
   });
   return app;

@@ -19,7 +19,8 @@ import { FLOW_SHARDS, quotaKey } from "../store/meter-keys.ts";
 import { checkQuery, invalidPath, subpathSegments } from "./path.ts";
 import { ExchangeService } from "./service.ts";
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What an Idempotency-Key may be (the OpenAPI document states the same pattern). */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const PREFIX = "/v1/exchange/";
 
 /** Splits the raw target into agreement id, raw subpath and raw query. */
@@ -131,7 +132,7 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
     requireActivePartner(gw),
     async (c) => {
       const partner = c.get("claims").sub;
-      const window = parseWindow(c.req.query());
+      const window = parseWindow(c.req.query(), gw.clock());
       const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
       const page = await gw.registry.listAgreements(1000, undefined, partner);
       const items = await flowRows(gw.meterReader, page.items, window, granularity, groupBy);

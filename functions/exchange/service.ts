@@ -4,6 +4,7 @@
  * exactly once while re-checking every status atomically, and only then
  * release. Any failure on the way releases nothing.
  */
+import { createHash } from "node:crypto";
 import { type DenialReason, decide, type ExchangeState } from "../../policies/decide.ts";
 import {
   type GuardResult,
@@ -59,6 +60,10 @@ interface Permitted {
   readonly dataset: Dataset;
   readonly provider: Partner;
   readonly consumer: Partner;
+  /** The registry copy the state was read from: metering re-checks that copy. */
+  readonly replica: number | undefined;
+  /** What was asked: an Idempotency-Key reused for another request is another exchange. */
+  readonly fingerprint: string;
 }
 
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
@@ -106,10 +111,17 @@ export class ExchangeService {
     const { agreement, dataset, provider, consumer } = state;
     if (!agreement || !dataset || !provider || !consumer)
       throw new Error("a permit without its state");
-    return { agreement, dataset, provider, consumer };
+    return {
+      agreement,
+      dataset,
+      provider,
+      consumer,
+      replica: state.replica,
+      fingerprint: fingerprintOf(input),
+    };
   }
 
-  private async loadState(input: ExchangeInput): Promise<ExchangeState> {
+  private async loadState(input: ExchangeInput): Promise<ExchangeState & { replica?: number }> {
     try {
       return await this.gw.registry.loadExchangeState(
         input.agreementId,
@@ -168,21 +180,31 @@ export class ExchangeService {
     }
     const guarded = await this.guard(input, p, decoded.text, kind, "deliver");
     const bytes = Buffer.byteLength(guarded.body);
-    const metered = await this.meterOrRefuse(input, p, guarded.records, bytes);
+    // Everything that can fail before the send is done before metering, so a
+    // metered deliver is either sent or reversed.
     const url = upstreamUrl(p.consumer.baseUrl, p.dataset.path, input.segments, "");
     const token = await this.backendToken(input, p, p.consumer, p.provider);
-    const res = await this.gw.transport({
-      method: "POST",
-      url,
-      headers: {
-        ...this.commonHeaders(input, token),
-        "Content-Type": CONTENT_TYPES[kind],
-        ...(input.idempotencyKey === undefined ? {} : { "Idempotency-Key": input.idempotencyKey }),
-      },
-      body: Buffer.from(guarded.body),
-      timeoutMs: this.gw.settings.upstreamTimeoutMs,
-      maxBytes: 64 * 1024,
-    });
+    const metered = await this.meterOrRefuse(input, p, guarded.records, bytes);
+    let res: UpstreamResponse;
+    try {
+      res = await this.gw.transport({
+        method: "POST",
+        url,
+        headers: {
+          ...this.commonHeaders(input, token),
+          "Content-Type": CONTENT_TYPES[kind],
+          ...(input.idempotencyKey === undefined
+            ? {}
+            : { "Idempotency-Key": input.idempotencyKey }),
+        },
+        body: Buffer.from(guarded.body),
+        timeoutMs: this.gw.settings.upstreamTimeoutMs,
+        maxBytes: 64 * 1024,
+      });
+    } catch (err) {
+      if (metered.kind === "metered") await this.reverse(input, p, guarded.records, bytes, metered);
+      throw err;
+    }
     const accepted = res.ok && res.status >= 200 && res.status < 300;
     if (!accepted) {
       if (metered.kind === "metered") await this.reverse(input, p, guarded.records, bytes, metered);
@@ -301,9 +323,11 @@ export class ExchangeService {
       action: input.action,
       requestKey: input.requestId,
       idempotencyKey: input.idempotencyKey,
+      fingerprint: p.fingerprint,
       records,
       bytes,
       now: this.gw.clock(),
+      replica: p.replica,
     };
     try {
       outcome = await this.gw.meter.meter(request);
@@ -322,7 +346,7 @@ export class ExchangeService {
     }
     if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
       // A duplicate is served again only if the flow may still run right now.
-      const state = await this.loadState({ ...input, claims: { ...input.claims, bind: {} } });
+      const state = await this.loadState(input);
       const decision = decide(
         {
           caller: input.claims.sub,
@@ -339,6 +363,7 @@ export class ExchangeService {
         throw denialError(decision.reasons);
       }
       if (outcome.kind === "status_changed") {
+        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
         const reason: DenialReason = {
           code: "agreement_inactive",
           message: "the flow changed while it ran",
@@ -361,9 +386,11 @@ export class ExchangeService {
       action: input.action,
       requestKey: input.requestId,
       idempotencyKey: input.idempotencyKey,
+      fingerprint: p.fingerprint,
       records,
       bytes,
       now: new Date(metered.event.at?.S ?? this.gw.clock().toISOString()),
+      replica: p.replica,
     };
     const done = await this.gw.meter
       .reverse(request, metered.plan, metered.event, metered.value)
@@ -374,4 +401,13 @@ export class ExchangeService {
         agreement: p.agreement.id,
       });
   }
+}
+
+/** What an exchange asked for: action, subpath, query and, for a deliver, the body. */
+function fingerprintOf(input: ExchangeInput): string {
+  const h = createHash("sha256").update(
+    `${input.action}\n${input.segments.join("/")}\n${input.rawQuery}\n`,
+  );
+  if (input.body !== undefined) h.update(input.body.bytes);
+  return h.digest("base64url");
 }

@@ -34,6 +34,16 @@ export type UpstreamResponse =
       readonly message: string;
     };
 
+type Attempt =
+  | Extract<UpstreamResponse, { ok: true }>
+  | (Extract<UpstreamResponse, { ok: false }> & { readonly staleSocket?: boolean });
+
+const strip = (a: Attempt): UpstreamResponse => {
+  if (a.ok || !("staleSocket" in a)) return a;
+  const { staleSocket: _stale, ...rest } = a;
+  return rest;
+};
+
 export type UpstreamTransport = (req: UpstreamRequest) => Promise<UpstreamResponse>;
 
 /** The resolver the transport asks (node's dns.lookup unless a test injects one). */
@@ -97,7 +107,7 @@ export function createUpstreamTransport(
     "http:": new http.Agent({ keepAlive: true, maxSockets: 256, lookup } as http.AgentOptions),
     "https:": new https.Agent({ keepAlive: true, maxSockets: 256, lookup } as https.AgentOptions),
   };
-  return (req) =>
+  const once = (req: UpstreamRequest): Promise<Attempt> =>
     new Promise((resolve) => {
       const problem = urlProblem(req.url, policy);
       if (problem !== null)
@@ -108,7 +118,7 @@ export function createUpstreamTransport(
       let timer: NodeJS.Timeout | undefined;
       // Settle first, then tear down: destroying a response emits `aborted`
       // synchronously, which would otherwise settle as a cut-off answer.
-      const finish = (r: UpstreamResponse) => {
+      const finish = (r: Attempt) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -137,15 +147,26 @@ export function createUpstreamTransport(
         });
         call.destroy();
       }, req.timeoutMs);
-      call.on("error", (err) =>
+      let responded = false;
+      call.on("error", (err: NodeJS.ErrnoException) =>
         finish(
           err instanceof AddressRefused ||
             (err as { cause?: unknown }).cause instanceof AddressRefused
             ? { ok: false, kind: "refused_address", message: err.message }
-            : { ok: false, kind: "error", message: err.message },
+            : {
+                ok: false,
+                kind: "error",
+                message: err.message,
+                // A kept-alive socket the backend had already closed: nothing was answered.
+                staleSocket:
+                  !responded &&
+                  call.reusedSocket &&
+                  (err.code === "ECONNRESET" || err.code === "EPIPE"),
+              },
         ),
       );
       call.on("response", (res) => {
+        responded = true;
         const cutOff = () =>
           finish({ ok: false, kind: "error", message: "the answer was cut off" });
         const declared = Number(res.headers["content-length"] ?? "0");
@@ -191,4 +212,14 @@ export function createUpstreamTransport(
       });
       call.end(req.body === undefined ? undefined : Buffer.from(req.body));
     });
+  // A GET that met a stale kept-alive socket is tried once more on a fresh
+  // one, within what is left of its deadline.
+  return async (req) => {
+    const started = Date.now();
+    const first = await once(req);
+    if (first.ok || first.staleSocket !== true || req.method !== "GET") return strip(first);
+    const left = req.timeoutMs - (Date.now() - started);
+    if (left <= 0) return strip(first);
+    return strip(await once({ ...req, timeoutMs: left }));
+  };
 }

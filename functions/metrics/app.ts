@@ -11,7 +11,7 @@ export function metricsApp(gw: Gateway): Hono<AppEnv> {
   app.use("/metrics/*", authenticate(gw), requireScope("metrics:read"));
 
   app.get("/metrics/flows", async (c) => {
-    const window = parseWindow(c.req.query());
+    const window = parseWindow(c.req.query(), gw.clock());
     const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
     const rows = await flowRows(
       gw.meterReader,
@@ -27,7 +27,7 @@ export function metricsApp(gw: Gateway): Hono<AppEnv> {
   });
 
   app.get("/metrics/attribution", async (c) => {
-    const window = parseWindow(c.req.query());
+    const window = parseWindow(c.req.query(), gw.clock());
     const agreements = await gw.registry.allAgreements();
     const { fromHour, toHour } = hourRange(window.from, window.to);
     const rows = await gw.meterReader.hourRows(
@@ -40,7 +40,12 @@ export function metricsApp(gw: Gateway): Hono<AppEnv> {
   });
 
   app.get("/metrics/reconcile", async (c) => {
-    const window = parseWindow(c.req.query());
+    // Recounting reads every event of the window: by default the last day, at most 31 days.
+    const query = c.req.query();
+    const now = gw.clock();
+    const to = query.to ?? now.toISOString();
+    const from = query.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
+    const window = parseWindow({ ...query, from, to }, now, 31);
     const agreements = await gw.registry.allAgreements();
     const { fromHour, toHour } = hourRange(window.from, window.to);
     const [rollups, recount] = await Promise.all([

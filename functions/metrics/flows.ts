@@ -25,22 +25,8 @@ const MAX_RANGE_DAYS = 400;
 
 const instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
 
-export const WindowQuery = z
-  .object({ from: instant.optional(), to: instant.optional() })
-  .transform(({ from, to }, ctx) => {
-    const end = to ?? new Date();
-    const start = from ?? new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
-    if (start >= end)
-      ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
-    if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * 86_400_000) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["to"],
-        message: `the window may span at most ${MAX_RANGE_DAYS} days`,
-      });
-    }
-    return { from: start, to: end };
-  });
+/** `from` and `to` (ISO 8601); by default from the start of the current UTC month until now. */
+export const WindowQuery = z.object({ from: instant.optional(), to: instant.optional() });
 
 export const FlowsQuery = z.object({
   granularity: z.enum(GRANULARITIES).default("hour"),
@@ -238,11 +224,21 @@ export function attribute(
   return [...out.values()].sort((a, b) => a.partner.localeCompare(b.partner));
 }
 
-export function parseWindow(query: Record<string, string>) {
+/**
+ * The time window of a finance or usage call, with its defaults taken from
+ * the gateway's clock. `maxDays` bounds how much one call may read.
+ */
+export function parseWindow(query: Record<string, string>, now: Date, maxDays = MAX_RANGE_DAYS) {
   const result = WindowQuery.safeParse(query);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new InvalidRequestError(String(issue?.path[0] ?? "from"), issue?.message ?? "is invalid");
   }
-  return result.data;
+  const to = result.data.to ?? now;
+  const from = result.data.from ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
+  if (from >= to) throw new InvalidRequestError("from", "must be before to");
+  if (to.getTime() - from.getTime() > maxDays * 86_400_000) {
+    throw new InvalidRequestError("to", `the window may span at most ${maxDays} days`);
+  }
+  return { from, to };
 }

@@ -55,6 +55,8 @@ export interface MeteringRequest {
   readonly records: number;
   readonly bytes: number;
   readonly now: Date;
+  /** The registry copy the exchange read; its statuses are re-checked in the same copy. */
+  readonly replica?: number | undefined;
 }
 
 /** Which counter shards an event took, so a reversal gives back exactly that. */
@@ -388,12 +390,14 @@ export class Meter {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const hour = hourKey(now);
-    const items: TransactWriteItem[] = [this.registry.partnerActiveCheck(agreement.provider, now)];
+    const items: TransactWriteItem[] = [
+      this.registry.partnerActiveCheck(agreement.provider, now, req.replica),
+    ];
     // One item may appear once in a transaction: a partner that is both
     // provider and consumer is checked once.
     if (agreement.consumer !== agreement.provider)
-      items.push(this.registry.partnerActiveCheck(agreement.consumer, now));
-    items.push(this.registry.agreementActiveCheck(agreement.id, now));
+      items.push(this.registry.partnerActiveCheck(agreement.consumer, now, req.replica));
+    items.push(this.registry.agreementActiveCheck(agreement.id, now, req.replica));
     const status = items.map((_, i) => i);
     const event: Item = {
       ...eventKey(hour, eventShard, agreement.id, eventId),

@@ -32,6 +32,22 @@ export const agreementVersionKey = (id: string, version: number) =>
 export const tradeRulesKey = () => key("TRADE", "TRADE");
 const edgeKey = (partner: string, a: Agreement) => key(`P#${partner}`, `A#${a.createdAt}#${a.id}`);
 
+/**
+ * Every exchange reads its agreement, both partners, the dataset and the
+ * trade rules with a consistent read, and condition-checks the statuses when
+ * it meters. So that no single item carries all of that for a busy flow (or,
+ * for the trade rules, for the whole gateway), each of these entities is
+ * kept in REPLICAS identical copies (sk `R#<n>`), written in the same
+ * transaction as the entity; an exchange reads and checks one copy, chosen
+ * at random. A change is in every copy at once or in none.
+ */
+export const REPLICAS = 8;
+export const replicaKey = (main: Item, n: number): Item => ({
+  pk: main.pk as Item[string],
+  sk: S(`R#${n}`),
+});
+export const randomReplica = (): number => Math.floor(Math.random() * REPLICAS);
+
 const ms = (iso: string) => Date.parse(iso);
 
 function stored<T>(item: Item | undefined): Stored<T> | undefined {
@@ -105,43 +121,71 @@ export class Registry {
 
   /**
    * Everything one exchange decides on, in one consistent round trip when the
-   * binding is known (from the token); otherwise the agreement is read first.
+   * binding is known (from the token): one replica of the agreement, both
+   * partners, the dataset and the trade rules. `replica` says which copy was
+   * read, so the metering step checks the same one; it is undefined when the
+   * state had to be read from the entities themselves (no binding, or
+   * entities written before replicas existed).
    */
-  async loadExchangeState(agreementId: string, binding?: AgreementBinding): Promise<ExchangeState> {
-    let agreement: Agreement | undefined;
-    let bound = binding;
-    if (bound === undefined) {
-      agreement = (await this.getAgreement(agreementId))?.value;
-      if (agreement === undefined) return { tradeRules: (await this.getTradeRules()).value };
-      bound = agreement;
+  async loadExchangeState(
+    agreementId: string,
+    binding?: AgreementBinding,
+  ): Promise<ExchangeState & { replica?: number }> {
+    if (binding !== undefined) {
+      const replica = randomReplica();
+      const keys = [
+        agreementKey(agreementId),
+        partnerKey(binding.provider),
+        partnerKey(binding.consumer),
+        datasetKey(binding.dataset),
+        tradeRulesKey(),
+      ];
+      const found = await this.db.getMany(
+        keys.map((k) => this.ref(replicaKey(k, replica))),
+        "read the exchange state",
+      );
+      const [a, provider, consumer, dataset, trade] = found;
+      const agreement = docOf<Agreement>(a);
+      if (
+        found.every((i) => i !== undefined) &&
+        agreement !== undefined &&
+        agreement.provider === binding.provider &&
+        agreement.consumer === binding.consumer &&
+        agreement.dataset === binding.dataset
+      ) {
+        return {
+          agreement,
+          provider: docOf<Partner>(provider),
+          consumer: docOf<Partner>(consumer),
+          dataset: docOf<Dataset>(dataset),
+          tradeRules: docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES,
+          replica,
+        };
+      }
+      // A copy is missing (an entity older than the replicas, rules never set)
+      // or the binding is stale: read the entities themselves.
     }
-    const [a, provider, consumer, dataset, trade] = await this.db.getMany(
+    return this.loadFromEntities(agreementId);
+  }
+
+  private async loadFromEntities(agreementId: string): Promise<ExchangeState> {
+    const agreement = (await this.getAgreement(agreementId))?.value;
+    if (agreement === undefined) return { tradeRules: (await this.getTradeRules()).value };
+    const [provider, consumer, dataset, trade] = await this.db.getMany(
       [
-        this.ref(agreementKey(agreementId)),
-        this.ref(partnerKey(bound.provider)),
-        this.ref(partnerKey(bound.consumer)),
-        this.ref(datasetKey(bound.dataset)),
+        this.ref(partnerKey(agreement.provider)),
+        this.ref(partnerKey(agreement.consumer)),
+        this.ref(datasetKey(agreement.dataset)),
         this.ref(tradeRulesKey()),
       ],
       "read the exchange state",
     );
-    agreement = docOf<Agreement>(a);
-    const tradeRules = docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES;
-    if (agreement === undefined) return { tradeRules };
-    if (
-      agreement.provider !== bound.provider ||
-      agreement.consumer !== bound.consumer ||
-      agreement.dataset !== bound.dataset
-    ) {
-      // The hint was wrong (an agreement id reused after a restore): read by the agreement.
-      return this.loadExchangeState(agreementId);
-    }
     return {
       agreement,
       provider: docOf<Partner>(provider),
       consumer: docOf<Partner>(consumer),
       dataset: docOf<Dataset>(dataset),
-      tradeRules,
+      tradeRules: docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES,
     };
   }
 
@@ -268,6 +312,13 @@ export class Registry {
     };
   }
 
+  /** The copies an exchange reads, written with the entity (see REPLICAS). */
+  private replicaPuts(main: Item, attrs: Item): TransactWriteItem[] {
+    return Array.from({ length: REPLICAS }, (_, n) => ({
+      Put: { TableName: this.db.name("registry"), Item: { ...replicaKey(main, n), ...attrs } },
+    }));
+  }
+
   private guardRev(rev: number | null): { condition: string; values?: Item } {
     return rev === null
       ? { condition: "attribute_not_exists(pk)" }
@@ -285,7 +336,11 @@ export class Registry {
       gsi1sk: S(`${partner.createdAt}#${partner.id}`),
       ...(partner.phaseOutAt === undefined ? {} : { phaseOutAt: N(ms(partner.phaseOutAt)) }),
     };
-    return [this.put(partnerKey(partner.id), attrs, g.condition, g.values)];
+    const { gsi1pk: _p, gsi1sk: _s, ...copy } = attrs;
+    return [
+      this.put(partnerKey(partner.id), attrs, g.condition, g.values),
+      ...this.replicaPuts(partnerKey(partner.id), copy),
+    ];
   }
 
   datasetOps(dataset: Dataset, rev: number | null): TransactWriteItem[] {
@@ -296,7 +351,10 @@ export class Registry {
       gsi1pk: S("DATASETS"),
       gsi1sk: S(`${dataset.createdAt}#${dataset.id}`),
     };
-    return [this.put(datasetKey(dataset.id), attrs, g.condition, g.values)];
+    return [
+      this.put(datasetKey(dataset.id), attrs, g.condition, g.values),
+      ...this.replicaPuts(datasetKey(dataset.id), { doc: attrs.doc as Item[string] }),
+    ];
   }
 
   /**
@@ -306,15 +364,18 @@ export class Registry {
   agreementOps(agreement: Agreement, rev: number | null, newVersion: boolean): TransactWriteItem[] {
     const g = this.guardRev(rev);
     const doc = S(JSON.stringify(agreement));
+    const copy: Item = {
+      doc,
+      status: S(agreement.status),
+      version: N(agreement.version),
+      validFrom: N(ms(agreement.validFrom)),
+      validUntil: N(ms(agreement.validUntil)),
+    };
     const ops = [
       this.put(
         agreementKey(agreement.id),
         {
-          doc,
-          status: S(agreement.status),
-          version: N(agreement.version),
-          validFrom: N(ms(agreement.validFrom)),
-          validUntil: N(ms(agreement.validUntil)),
+          ...copy,
           rev: N((rev ?? 0) + 1),
           gsi1pk: S("AGREEMENTS"),
           gsi1sk: S(`${agreement.createdAt}#${agreement.id}`),
@@ -322,6 +383,7 @@ export class Registry {
         g.condition,
         g.values,
       ),
+      ...this.replicaPuts(agreementKey(agreement.id), copy),
     ];
     if (newVersion) {
       ops.push(
@@ -352,10 +414,10 @@ export class Registry {
 
   tradeRulesOps(rules: TradeRules, rev: number): TransactWriteItem[] {
     const condition = rev === 0 ? "attribute_not_exists(pk) OR rev = :rev" : "rev = :rev";
+    const doc = S(JSON.stringify(rules));
     return [
-      this.put(tradeRulesKey(), { doc: S(JSON.stringify(rules)), rev: N(rev + 1) }, condition, {
-        ":rev": N(rev),
-      }),
+      this.put(tradeRulesKey(), { doc, rev: N(rev + 1) }, condition, { ":rev": N(rev) }),
+      ...this.replicaPuts(tradeRulesKey(), { doc }),
     ];
   }
 
@@ -374,11 +436,11 @@ export class Registry {
    * The atomic re-check of the metering step: the party is active and not
    * phased out at `now`.
    */
-  partnerActiveCheck(id: string, now: Date): TransactWriteItem {
+  partnerActiveCheck(id: string, now: Date, replica?: number): TransactWriteItem {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
-        Key: partnerKey(id),
+        Key: replica === undefined ? partnerKey(id) : replicaKey(partnerKey(id), replica),
         ConditionExpression:
           "#s = :active AND (attribute_not_exists(phaseOutAt) OR phaseOutAt > :now)",
         ExpressionAttributeNames: { "#s": "status" },
@@ -387,11 +449,11 @@ export class Registry {
     };
   }
 
-  agreementActiveCheck(id: string, now: Date): TransactWriteItem {
+  agreementActiveCheck(id: string, now: Date, replica?: number): TransactWriteItem {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
-        Key: agreementKey(id),
+        Key: replica === undefined ? agreementKey(id) : replicaKey(agreementKey(id), replica),
         ConditionExpression: "#s = :active AND validFrom <= :now AND validUntil > :now",
         ExpressionAttributeNames: { "#s": "status" },
         ExpressionAttributeValues: { ":active": S("active"), ":now": N(now.getTime()) },

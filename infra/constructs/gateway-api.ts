@@ -30,8 +30,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "token" },
   { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "token" },
   { method: HttpMethod.GET, path: "/health", target: "token" },
-  { method: HttpMethod.GET, path: "/v1/exchange/{proxy+}", target: "exchange" },
-  { method: HttpMethod.POST, path: "/v1/exchange/{proxy+}", target: "exchange" },
+  // ANY: other methods reach the function and get its 405, as locally.
+  { method: HttpMethod.ANY, path: "/v1/exchange/{proxy+}", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
