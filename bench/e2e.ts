@@ -24,6 +24,7 @@ import { countDynamoCalls } from "./load/dynamo-counter.ts";
 import { accessToken, httpRequest, keepAliveAgent } from "./load/http.ts";
 import { type LoadTarget, startLoadTarget } from "./load/local.ts";
 import { percentileOf } from "./load/percentiles.ts";
+import { mainThreadCpuMs } from "./load/thread-cpu.ts";
 import { nextMessage, startTsWorker } from "./load/threads.ts";
 import { emit, round } from "./stats.ts";
 
@@ -184,6 +185,36 @@ export async function run(): Promise<void> {
     const direct = await httpRequest(agent, new URL(directUrl), { headers: directHeaders });
     if (direct.status !== 200) throw new Error(`the backend answered ${direct.status}`);
 
+    // DynamoDB calls of one exchange, sequentially, on a fresh store (trade
+    // rules never set, as after a first `npm start`) and once trade rules
+    // exist (the typical state of bench/fixtures.ts, used for the load below).
+    const callsOf = async (tradeRules: string) => {
+      const n = 30;
+      counter.reset();
+      for (let i = 0; i < n; i++) {
+        const r = await httpRequest(agent, new URL(gatewayUrl), { headers: gatewayHeaders });
+        if (r.status !== 200) throw new Error(`the gateway answered ${r.status}`);
+      }
+      const c = counter.snapshot();
+      emit({
+        bench: "e2e.dynamoCallsPerExchange",
+        tradeRules,
+        concurrency: 1,
+        reads: round(c.reads / n, 3),
+        writes: round(c.writes / n, 3),
+        attempts: round(c.attempts / n, 3),
+        byCommand: Object.fromEntries(
+          Object.entries(c.byCommand).map(([k, v]) => [k, round(v / n, 3)]),
+        ),
+        keysPerBatchGet: round(c.batchKeys / Math.max(1, c.byCommand.BatchGetItemCommand ?? 0), 2),
+        itemsPerTransaction: round(
+          c.transactItems / Math.max(1, c.byCommand.TransactWriteItemsCommand ?? 0),
+          2,
+        ),
+        exchanges: n,
+      });
+    };
+
     const loader = startTsWorker(new URL("./load/load-worker.ts", import.meta.url), {});
     stops.push(async () => {
       loader.postMessage("stop");
@@ -200,9 +231,17 @@ export async function run(): Promise<void> {
       upstreamBodyBytes: Buffer.byteLength(body),
       releasedBodyBytes: probe.body.byteLength,
       recordsPerExchange: records,
+      tradeRules: "set (embargoes and a denied party, as in bench/fixtures.ts)",
       seconds,
       warmupSeconds,
     });
+
+    await callsOf("never set");
+    await target.operator.expect(200, "PUT", "/admin/trade-rules", {
+      embargoedJurisdictions: ["KP", "IR"],
+      deniedParties: ["shadyco"],
+    });
+    await callsOf("set");
 
     // DynamoDB Local is a JVM: its first thousands of calls run before the JIT
     // has compiled them and are many times slower. Warm it through the gateway.
@@ -222,7 +261,11 @@ export async function run(): Promise<void> {
       const common = { concurrency, warmupMs: warmupSeconds * 1000, durationMs: seconds * 1000 };
       const d = figures(await load(loader, { url: directUrl, headers: directHeaders, ...common }));
       counter.reset();
+      const elu0 = performance.eventLoopUtilization();
+      const cpu0 = mainThreadCpuMs();
       const gr = await load(loader, { url: gatewayUrl, headers: gatewayHeaders, ...common });
+      const elu = performance.eventLoopUtilization(elu0);
+      const cpu1 = mainThreadCpuMs();
       const calls = counter.snapshot();
       const g = figures(gr);
       // Every request of the run, warm-up included, went through the counter.
@@ -248,9 +291,17 @@ export async function run(): Promise<void> {
         // What the gateway adds besides waiting on DynamoDB (means add up; percentiles do not).
         storeWaitMeanMs: round(storeWait, 3),
         meanExcludingStoreMs: round(g.meanMs - d.meanMs - storeWait, 3),
+        // The gateway's thread (this one) per exchange, its own work with the SDK's:
+        // CPU time, and event-loop active time (which also counts waiting for a core).
+        gatewayThreadCpuMsPerExchange:
+          cpu0 === undefined || cpu1 === undefined
+            ? null
+            : round((cpu1 - cpu0) / Math.max(1, gr.answeredAll), 3),
+        gatewayThreadBusyMsPerExchange: round(elu.active / Math.max(1, gr.answeredAll), 3),
+        gatewayThreadUtilization: round(elu.utilization, 3),
       });
       emit({
-        bench: "e2e.dynamoCallsPerExchange",
+        bench: "e2e.dynamoUnderLoad",
         concurrency,
         reads: round(calls.reads / total, 3),
         writes: round(calls.writes / total, 3),

@@ -20,6 +20,7 @@ import { createGateway, DEFAULT_SETTINGS } from "../functions/gateway.ts";
 import { silentLogger } from "../functions/log.ts";
 import type { Item } from "../functions/store/codec.ts";
 import { localTableNames } from "../functions/store/create-tables.ts";
+import { EMPTY_TRADE_RULES } from "../policies/model.ts";
 import { agreement, dataset, partner, telemetryBody } from "./fixtures.ts";
 import { emit, sampleMicros, summary } from "./stats.ts";
 
@@ -51,6 +52,11 @@ function memoryStore(client: DynamoDBClient, seed: readonly TransactWriteItem[])
       writes++;
       return {};
     }
+    console.error(
+      "unanswered",
+      (command as object).constructor.name,
+      JSON.stringify((command as { input?: unknown }).input).slice(0, 300),
+    );
     throw new Error(`the benchmark store does not answer ${(command as object).constructor.name}`);
   };
   (client as unknown as { send: typeof send }).send = send;
@@ -83,6 +89,7 @@ export async function run(): Promise<void> {
     ...gw.registry.partnerOps(partner("insureco", "DE"), null),
     ...gw.registry.datasetOps(dataset, null),
     ...gw.registry.agreementOps(agreement, null, false),
+    ...gw.registry.tradeRulesOps(EMPTY_TRADE_RULES, 0),
   ]);
   const service = new ExchangeService(gw);
   const settings = { issuer: ISSUER, audience: ISSUER, maxLifetimeSeconds: 900 };
@@ -115,6 +122,15 @@ export async function run(): Promise<void> {
     if (out.records === 0) throw new Error("nothing released");
   };
 
+  // The issue states its goals on a machine where parsing and printing the
+  // same 8 KB body costs about 75 µs; the ratios make them portable.
+  const parse = await sampleMicros(
+    () => JSON.stringify(JSON.parse(body.toString("utf8"))),
+    3000,
+    300,
+  );
+  const baseline = summary(parse).medianUs;
+  emit({ bench: "exchange.baseline.parseAndPrint8KB", ...summary(parse) });
   const repeat = await mint();
   const repeatSamples = await sampleMicros(() => exchange(repeat), 3000, 300);
   const fresh = await Promise.all(Array.from({ length: 1500 }, mint));
@@ -125,30 +141,25 @@ export async function run(): Promise<void> {
     300,
   );
   const calls = store.counts();
-  emit({
-    bench: "exchange.policyWork",
-    token: "repeat",
-    bodyBytes: body.length,
-    ...summary(repeatSamples),
-    goalUs: 100,
-  });
-  emit({
-    bench: "exchange.policyWork",
-    token: "first",
-    bodyBytes: body.length,
-    ...summary(firstSamples),
-    goalUs: 300,
-  });
+  for (const [token, samples, goalUs] of [
+    ["repeat", repeatSamples, 100],
+    ["first", firstSamples, 300],
+  ] as const) {
+    const s = summary(samples);
+    emit({
+      bench: "exchange.policyWork",
+      token,
+      bodyBytes: body.length,
+      ...s,
+      ratioToParsePrint: Math.round((s.medianUs / baseline) * 100) / 100,
+      goalUs,
+      goalRatio: Math.round((goalUs / 75) * 100) / 100,
+    });
+  }
   emit({
     bench: "exchange.dynamoCallsPerExchange",
     readRoundTrips: calls.reads / n,
     writeRoundTrips: calls.writes / n,
     exchanges: n,
   });
-  const parse = await sampleMicros(
-    () => JSON.stringify(JSON.parse(body.toString("utf8"))),
-    3000,
-    300,
-  );
-  emit({ bench: "exchange.baseline.parseAndPrint8KB", ...summary(parse) });
 }

@@ -4,6 +4,8 @@
  * AWS deployment. With no secret given, a new one is issued (and returned):
  * only hashes are stored, so an old one cannot be shown again.
  */
+
+import { EMPTY_TRADE_RULES } from "../policies/model.ts";
 import { hashSecret, newClientSecret, verifySecret } from "./auth/secrets.ts";
 import type { Gateway } from "./gateway.ts";
 import type { ClientRole } from "./store/credentials.ts";
@@ -57,4 +59,18 @@ export async function ensureClient(
   );
   if (!result.ok) throw new Error(`client ${id} could not be written (its id may be a partner's)`);
   return { clientId: id, clientSecret, created: found === undefined };
+}
+
+/**
+ * Writes the ecosystem's trade rules (empty) with their copies if they were
+ * never set, so that every exchange finds them in one round trip.
+ */
+export async function ensureTradeRules(gw: Gateway, actor = "bootstrap"): Promise<void> {
+  const { rev } = await gw.registry.getTradeRules();
+  if (rev !== 0) return;
+  const rules = { ...EMPTY_TRADE_RULES, updatedAt: gw.clock().toISOString() };
+  await gw.audit.append(
+    { actor, action: "trade_rules.update", target: "trade-rules", details: { rules } },
+    gw.registry.tradeRulesOps(rules, 0),
+  );
 }

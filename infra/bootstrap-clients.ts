@@ -11,7 +11,7 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ephemeralKeys } from "../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
-import { ensureClient } from "../functions/bootstrap.ts";
+import { ensureClient, ensureTradeRules } from "../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS } from "../functions/gateway.ts";
 import { createLogger } from "../functions/log.ts";
 import { TABLES, type TableName } from "../functions/store/schema.ts";
@@ -80,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     settings: { ...DEFAULT_SETTINGS, issuer, audience: issuer },
     log: createLogger({ level: "warn" }),
   });
+  await ensureTradeRules(gw);
   const results = [
     await ensureClient(gw, operator, "admin", undefined, "bootstrap"),
     await ensureClient(gw, finance, "metrics:read", undefined, "bootstrap"),

@@ -6,7 +6,7 @@
  * `ConfigError` that names the offending field.
  */
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
-import { z } from "zod";
+import * as z from "zod";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling.ts";
 
 export const STAGES = ["dev", "prod"] as const;

@@ -32,7 +32,7 @@ export function httpRequest(
   agent: http.Agent,
   url: URL,
   options: {
-    method?: "GET" | "POST";
+    method?: "GET" | "POST" | "PUT";
     headers?: Record<string, string>;
     body?: string | Buffer;
     timeoutMs?: number;
@@ -101,7 +101,7 @@ export class JsonApi {
     public bearer: string | undefined = undefined,
   ) {}
 
-  async call(method: "GET" | "POST", path: string, body?: unknown): Promise<HttpAnswer> {
+  async call(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<HttpAnswer> {
     return httpRequest(this.agent, new URL(path, this.base), {
       method,
       headers: {
@@ -115,7 +115,7 @@ export class JsonApi {
 
   async expect<T = unknown>(
     status: number,
-    method: "GET" | "POST",
+    method: "GET" | "POST" | "PUT",
     path: string,
     body?: unknown,
   ): Promise<T> {

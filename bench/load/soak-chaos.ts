@@ -17,7 +17,6 @@ export interface ChaosOptions {
   readonly agent: http.Agent;
   readonly operator: JsonApi;
   readonly loops: number;
-  readonly until: number;
   readonly random: () => number;
   /** Entities ("partner:<id>", "agreement:<id>") the chaos leaves alone. */
   readonly exclude?: ReadonlySet<string>;
@@ -29,19 +28,22 @@ export class Chaos {
   /** Transport failures of chaos calls (no answer). */
   readonly failures: string[] = [];
   private readonly busy = new Set<string>();
+  /** performance.now() after which no episode starts. */
+  private until = 0;
 
   constructor(
     private readonly world: SoakWorld,
     private readonly options: ChaosOptions,
   ) {}
 
-  async run(): Promise<void> {
+  async run(until: number): Promise<void> {
+    this.until = until;
     await Promise.all(Array.from({ length: this.options.loops }, () => this.loop()));
   }
 
   private async loop(): Promise<void> {
     const r = this.options.random;
-    while (performance.now() < this.options.until) {
+    while (performance.now() < this.until) {
       await sleep(50 + r() * 250);
       const x = r();
       try {

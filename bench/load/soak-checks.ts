@@ -410,7 +410,7 @@ export function checkMemory(
   samples: readonly HeapSample[],
   thresholdMBPerMin: number,
   gc: string,
-  exchangesPerSecond: number,
+  servedPerSecond: number,
 ): CheckResult {
   const mb = samples.map((s) => s.heapUsed / 2 ** 20);
   const ts = samples.map((s) => s.t);
@@ -431,10 +431,8 @@ export function checkMemory(
       thresholdMBPerMin,
       leastSquaresMBPerMin: Number(leastSquares.toFixed(3)),
       codeSpaceMBPerMin: Number((code * 60).toFixed(3)),
-      bytesPerExchange:
-        exchangesPerSecond > 0
-          ? Math.round((perSecond * 2 ** 20) / exchangesPerSecond)
-          : Number.NaN,
+      bytesPerServedExchange:
+        servedPerSecond > 0 ? Math.round((perSecond * 2 ** 20) / servedPerSecond) : Number.NaN,
       heapFirstMB: Number((mb[0] ?? Number.NaN).toFixed(1)),
       heapLastMB: Number((mb[mb.length - 1] ?? Number.NaN).toFixed(1)),
       heapMaxMB: Number(Math.max(...mb).toFixed(1)),
@@ -486,6 +484,7 @@ export function throughput(log: ExchangeLog, seconds: number): Record<string, un
 export function checkCoverage(
   log: ExchangeLog,
   revocation: CheckResult,
+  counts: CheckResult,
   changes: readonly StatusChange[],
 ): CheckResult {
   let served = 0;
@@ -499,17 +498,26 @@ export function checkCoverage(
   }
   const refusedInWindow = Number(revocation.figures.refusedInWindow ?? 0);
   const rotations = changes.filter((c) => c.direction === "rotate" && c.status === 200).length;
+  const quotaRefusals = Number(counts.figures.quotaRefusals ?? 0);
   const missing = [
     served === 0 ? "no exchange was served" : "",
     delivers === 0 ? "no deliver was served" : "",
     grouped === 0 ? "no Idempotency-Key retry was served" : "",
     refusedInWindow === 0 ? "no exchange met a revoked or suspended party" : "",
     rotations === 0 ? "no credential was rotated" : "",
+    quotaRefusals === 0 ? "no quota was used up (lower --quota)" : "",
   ].filter((m) => m !== "");
   return {
     check: "coverage",
     pass: missing.length === 0,
-    figures: { served, delivers, idempotentServed: grouped, refusedInWindow, rotations },
+    figures: {
+      served,
+      delivers,
+      idempotentServed: grouped,
+      refusedInWindow,
+      rotations,
+      quotaRefusals,
+    },
     violations: missing,
   };
 }

@@ -13,8 +13,6 @@ import { PURPOSE, type SoakAgreement, type SoakWorld } from "./soak-world.ts";
 export interface DriverOptions {
   readonly base: string;
   readonly concurrency: number;
-  /** performance.now() after which no request starts. */
-  readonly until: number;
   readonly tokenRefreshMs: number;
   readonly random: () => number;
 }
@@ -29,6 +27,8 @@ export class SoakDriver {
   private readonly agent: http.Agent;
   private readonly tokens = new Map<string, CachedToken>();
   private groups = 0;
+  /** performance.now() after which no request starts. */
+  private until = 0;
 
   constructor(
     private readonly world: SoakWorld,
@@ -48,7 +48,8 @@ export class SoakDriver {
     }
   }
 
-  async run(): Promise<void> {
+  async run(until: number): Promise<void> {
+    this.until = until;
     await Promise.all(Array.from({ length: this.options.concurrency }, () => this.caller()));
   }
 
@@ -62,7 +63,7 @@ export class SoakDriver {
 
   private async caller(): Promise<void> {
     const r = this.options.random;
-    while (performance.now() < this.options.until && !this.log.full) {
+    while (performance.now() < this.until && !this.log.full) {
       const a = this.world.agreements[Math.floor(r() * this.world.agreements.length)];
       if (a === undefined) return;
       const x = r();

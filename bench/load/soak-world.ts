@@ -87,7 +87,7 @@ function startBackend(body: Buffer, flaky: () => boolean, onFailure: () => void)
 
 export async function buildWorld(
   target: LoadTarget,
-  options: { partners: number; quota: number; random: () => number },
+  options: { partners: number; quota: number; tradeRules: boolean; random: () => number },
 ): Promise<SoakWorld> {
   const runId = Date.now().toString(36);
   const providers = Math.max(1, Math.ceil(options.partners / 2));
@@ -103,6 +103,13 @@ export async function buildWorld(
     }
   };
   try {
+    if (options.tradeRules) {
+      // As a deployment would have them (and as bench/fixtures.ts's typical state does).
+      await target.operator.expect(200, "PUT", "/admin/trade-rules", {
+        embargoedJurisdictions: ["KP", "IR"],
+        deniedParties: ["shadyco"],
+      });
+    }
     for (let i = 0; i < providers + consumers; i++) {
       const role = i < providers ? "provider" : "consumer";
       const flaky = i === 0 ? () => options.random() < FLAKY_SHARE : () => false;

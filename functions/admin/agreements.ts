@@ -5,7 +5,6 @@ import {
   type Agreement,
   AgreementInput,
   AgreementPatch,
-  Id,
   type Partner,
 } from "../../policies/model.ts";
 import { agreementToOdrl, odrlToAgreementInput } from "../../policies/odrl/index.ts";
@@ -20,7 +19,8 @@ import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith, readJson, readJsonWith } from "../http/validate.ts";
 import type { EventType } from "../store/outbox.ts";
-import { auditedWrite, PageQuery, ReasonBody } from "./common.ts";
+import { auditedWrite, ReasonBody } from "./common.ts";
+import { AgreementListQuery } from "./schemas.ts";
 
 type Transition = "suspend" | "resume" | "terminate";
 
@@ -62,8 +62,6 @@ export async function withEffectiveStatuses(
     return status === a.status ? a : ({ ...a, status } as unknown as Agreement);
   });
 }
-
-export const AgreementListQuery = PageQuery.extend({ partner: Id.optional() });
 
 export async function loadAgreement(gw: Gateway, id: string) {
   const found = await gw.registry.getAgreement(id);

@@ -1,22 +1,9 @@
 /** Operators: the audit trail, filtered, and the verification of its hash chain. */
 import { Hono } from "hono";
-import { z } from "zod";
-import { Id } from "../../policies/model.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
-import { PageQuery } from "./common.ts";
-
-const instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
-export const AuditQuery = PageQuery.extend({
-  from: instant.optional(),
-  to: instant.optional(),
-  partner: Id.optional(),
-  action: z
-    .string()
-    .regex(/^[a-z_]+\.[a-z_]+$/, "is not an action name")
-    .optional(),
-});
+import { AuditQuery } from "./schemas.ts";
 
 export function auditApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,15 +1,12 @@
 /** Operators: named operator and finance clients, so the audit trail names who acted. */
 import { Hono } from "hono";
-import { z } from "zod";
-import { Id } from "../../policies/model.ts";
 import { hashSecret, newClientSecret } from "../auth/secrets.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
 import { auditedWrite } from "./common.ts";
 import { rotateSecret } from "./partners.ts";
-
-export const ClientInput = z.strictObject({ id: Id, role: z.enum(["admin", "metrics:read"]) });
+import { ClientInput } from "./schemas.ts";
 
 export function clientsApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,17 +1,13 @@
 /** What every operator action shares: a reason, an audited write, the actor. */
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import type { Context } from "hono";
-import { z } from "zod";
 import { ConflictError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import type { AuditDraft, AuditEntry } from "../store/audit.ts";
 import type { GatewayEvent } from "../store/outbox.ts";
-import { PageQuery } from "../store/paging.ts";
 
-export const ReasonBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
-
-export { PageQuery };
+export { PageQuery, ReasonBody } from "./schemas.ts";
 
 export const actorOf = (c: Context<AppEnv>): string => c.get("claims").sub;
 

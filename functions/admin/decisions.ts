@@ -1,19 +1,10 @@
 /** Operators: explain a hypothetical exchange ("why was this partner refused?"). */
 import { Hono } from "hono";
-import { z } from "zod";
 import { agreementScope, decide } from "../../policies/decide.ts";
-import { Action, Id, Purpose, Timestamp } from "../../policies/model.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
-
-export const DecisionInput = z.strictObject({
-  partner: Id,
-  agreement: Id,
-  action: Action,
-  purpose: Purpose.optional(),
-  at: Timestamp.optional(),
-});
+import { DecisionInput } from "./schemas.ts";
 
 export function decisionsApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -4,7 +4,6 @@
  * or as a Mermaid diagram.
  */
 import { Hono } from "hono";
-import * as z from "zod";
 import { classify } from "../../policies/fields.ts";
 import type { Agreement, Dataset, Partner } from "../../policies/model.ts";
 import { agreementStatusAt, partnerStatusAt } from "../../policies/status.ts";
@@ -12,6 +11,7 @@ import { hourKey } from "../../policies/windows.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
+import { FlowMapQuery } from "./schemas.ts";
 
 interface Edge {
   readonly agreement: string;
@@ -106,8 +106,6 @@ export function toMermaid(map: Awaited<ReturnType<typeof buildFlowMap>>): string
   }
   return `${lines.join("\n")}\n`;
 }
-
-export const FlowMapQuery = z.object({ format: z.enum(["json", "mermaid"]).default("json") });
 
 export function flowMapApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

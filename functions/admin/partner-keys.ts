@@ -1,33 +1,13 @@
 /** Operators register a partner's public keys for RFC 7523 client assertions. */
 import type { Hono } from "hono";
 import { importJWK, type JWK } from "jose";
-import { z } from "zod";
 import { InvalidRequestError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
 import { auditedWrite } from "./common.ts";
 import { loadPartner } from "./partners.ts";
-
-const PublicJwk = z
-  .looseObject({
-    kty: z.enum(["EC", "RSA", "OKP"]),
-    kid: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/),
-    alg: z.enum(["ES256", "ES384", "PS256", "RS256", "EdDSA"]).optional(),
-    use: z.literal("sig").optional(),
-  })
-  .refine(
-    (k) => !["d", "p", "q", "dp", "dq", "qi", "oth", "k"].some((m) => m in k),
-    "must be a public key (no private members)",
-  );
-
-export const KeysBody = z.strictObject({
-  keys: z
-    .array(PublicJwk)
-    .min(1)
-    .max(5)
-    .refine((ks) => new Set(ks.map((k) => k.kid)).size === ks.length, "kids must not repeat"),
-});
+import { KeysBody } from "./schemas.ts";
 
 /** The algorithm a key is used with when it names none. */
 function algorithmOf(k: JWK): string {

@@ -1,7 +1,6 @@
 /** Operators: partners and their lifecycle (phase in, suspend, revoke, reinstate, phase out). */
 import { Hono } from "hono";
-import { z } from "zod";
-import { type Partner, PartnerInput, PartnerPatch, Timestamp } from "../../policies/model.ts";
+import { type Partner, PartnerInput, PartnerPatch } from "../../policies/model.ts";
 import { partnerStatusAt } from "../../policies/status.ts";
 import { hashSecret, newClientSecret } from "../auth/secrets.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
@@ -13,6 +12,7 @@ import type { Stored } from "../store/registry.ts";
 import { checkBackend } from "./backend-check.ts";
 import { auditedWrite, PageQuery, ReasonBody } from "./common.ts";
 import { registerKeysRoute } from "./partner-keys.ts";
+import { PhaseOutBody } from "./schemas.ts";
 
 type Transition = "suspend" | "resume" | "revoke" | "reinstate";
 
@@ -27,11 +27,6 @@ const TRANSITIONS: Readonly<
   revoke: { from: ["active", "suspended", "offboarded"], to: "revoked", event: "partner.revoked" },
   reinstate: { from: ["revoked"], to: "active", event: "partner.reinstated" },
 };
-
-export const PhaseOutBody = z.strictObject({
-  at: Timestamp,
-  reason: z.string().trim().min(1).max(1000),
-});
 
 export async function loadPartner(gw: Gateway, id: string): Promise<Stored<Partner>> {
   const found = await gw.registry.getPartner(id);

@@ -11,7 +11,7 @@ import { createApp } from "../app.ts";
 import { loadOrCreateLocalKeys } from "../auth/local-keys.ts";
 import { loadOrCreatePseudonymSecret, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { issueAccessToken } from "../auth/tokens.ts";
-import { ensureClient } from "../bootstrap.ts";
+import { ensureClient, ensureTradeRules } from "../bootstrap.ts";
 import { startOutboxWorker } from "../events/worker.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import { problemBody, problemResponse } from "../http/problem.ts";
@@ -84,6 +84,7 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
       },
       log,
     });
+    await ensureTradeRules(gw);
     const operator = await ensureClient(
       gw,
       config.OPERATOR_CLIENT_ID,

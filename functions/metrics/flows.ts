@@ -3,7 +3,7 @@
  * requested dimensions, one row per currency. The same function answers
  * partners' /v1/usage, so both always see the same numbers.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { Agreement } from "../../policies/model.ts";
 import { splitByShares } from "../../policies/money.ts";
 import { hourKey } from "../../policies/windows.ts";

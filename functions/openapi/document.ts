@@ -3,7 +3,7 @@
  * operation table and the zod schemas, then handed out with `servers` set to
  * the origin the caller reached us at.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   Agreement,
   AgreementInput,
@@ -20,11 +20,13 @@ import {
   TradeRules,
   TradeRulesInput,
 } from "../../policies/model.ts";
-import { ClientInput } from "../admin/clients.ts";
-import { ReasonBody } from "../admin/common.ts";
-import { DecisionInput } from "../admin/decisions.ts";
-import { KeysBody } from "../admin/partner-keys.ts";
-import { PhaseOutBody } from "../admin/partners.ts";
+import {
+  ClientInput,
+  DecisionInput,
+  KeysBody,
+  PhaseOutBody,
+  ReasonBody,
+} from "../admin/schemas.ts";
 import {
   componentSchemas,
   inlineSchema,

@@ -5,7 +5,7 @@
  * side. Refinements have no JSON Schema form: their messages are kept as the
  * schema's description, so people still read every rule.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { COUNTRY_CODES, CURRENCY_CODES } from "../../policies/iso.ts";
 import { Currency, Jurisdiction, Timestamp } from "../../policies/model.ts";
 

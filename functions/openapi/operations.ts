@@ -7,13 +7,16 @@
  */
 import { AGREEMENT_RULE_CODES, EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
 import { Purpose } from "../../policies/model.ts";
-import { AgreementListQuery } from "../admin/agreements.ts";
-import { AuditQuery } from "../admin/audit.ts";
-import { PageQuery } from "../admin/common.ts";
-import { DeliveryQuery } from "../admin/deliveries.ts";
+import {
+  AgreementListQuery,
+  AuditQuery,
+  DeliveryQuery,
+  FlowMapQuery,
+  PageQuery,
+} from "../admin/schemas.ts";
 import { DIMENSIONS, FlowsQuery, GRANULARITIES, WindowQuery } from "../metrics/flows.ts";
 import { inlineSchema, type JsonSchema, type Parameter, queryParameters, ref } from "./generate.ts";
-import { FlowMapQuery, GROUP_BY_PATTERN } from "./schemas.ts";
+import { GROUP_BY_PATTERN } from "./schemas.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 

@@ -4,7 +4,7 @@
  * written from the handlers. Requests validated with zod use those very
  * schemas instead (see operations.ts); these only describe.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
 import { DIMENSIONS } from "../metrics/flows.ts";
 import { EVENT_TYPES } from "../store/outbox.ts";
@@ -200,14 +200,6 @@ export const FlowMap = z.object({
       value: AmountsByCurrency.describe("value to date per currency, micro-units"),
     }),
   ),
-});
-
-/** flow-map.ts reads `format` without validating it: any other value answers JSON. */
-export const FlowMapQuery = z.object({
-  format: z
-    .string()
-    .optional()
-    .describe("mermaid: a text/plain Mermaid flowchart; anything else (or nothing): JSON"),
 });
 
 export const Attestation = z.object({

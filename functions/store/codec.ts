@@ -28,10 +28,23 @@ export function strSet(item: Item | undefined, name: string): string[] {
   return v !== undefined && "SS" in v && v.SS !== undefined ? v.SS : [];
 }
 
+// Parsed documents by their exact text: the exchange reads the same few
+// entities over and over, and the text is the whole identity of the value,
+// so a hit can never be stale. Values are shared: callers never mutate them.
+const PARSED_MAX = 4096;
+const parsed = new Map<string, unknown>();
+
 /** The entity held in an item's `doc` attribute. */
 export function docOf<T>(item: Item | undefined): T | undefined {
   const raw = str(item, "doc");
-  return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  if (raw === undefined) return undefined;
+  let value = parsed.get(raw);
+  if (value === undefined) {
+    value = Object.freeze(JSON.parse(raw));
+    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(raw, value);
+  }
+  return value as T;
 }
 
 export const epochSeconds = (t: Date): number => Math.floor(t.getTime() / 1000);

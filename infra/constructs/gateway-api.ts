@@ -36,8 +36,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
   { method: HttpMethod.ANY, path: "/admin/{proxy+}", target: "admin" },
-  { method: HttpMethod.GET, path: "/openapi.json", target: "admin" },
-  { method: HttpMethod.GET, path: "/docs", target: "admin" },
+  { method: HttpMethod.GET, path: "/openapi.json", target: "token" },
+  { method: HttpMethod.GET, path: "/docs", target: "token" },
   { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
 ];
 

@@ -273,8 +273,8 @@ describe("HTTP API", () => {
     "GET /v1/usage": "exchange",
     "POST /v1/attestations": "exchange",
     "ANY /admin/{proxy+}": "admin",
-    "GET /openapi.json": "admin",
-    "GET /docs": "admin",
+    "GET /openapi.json": "token",
+    "GET /docs": "token",
     $default: "admin",
     "GET /metrics/{proxy+}": "metrics",
   };

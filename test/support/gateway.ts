@@ -9,7 +9,7 @@ import { createApp } from "../../functions/app.ts";
 import { ephemeralKeys } from "../../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../../functions/auth/pseudonyms.ts";
 import { issueAccessToken } from "../../functions/auth/tokens.ts";
-import { ensureClient } from "../../functions/bootstrap.ts";
+import { ensureClient, ensureTradeRules } from "../../functions/bootstrap.ts";
 import {
   createGateway,
   DEFAULT_SETTINGS,
@@ -72,6 +72,7 @@ export async function createTestGateway(
     ...overrides,
   });
   const app = createApp(gw, ALL_SURFACES);
+  await ensureTradeRules(gw);
   const operator = await ensureClient(gw, "operator", "admin", undefined);
   const finance = await ensureClient(gw, "finance", "metrics:read", undefined);
   const token = async (sub: string, scopes: string[]) =>
