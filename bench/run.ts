@@ -17,6 +17,7 @@ const SUITES = [
 ] as const;
 
 async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const suites = wanted.length === 0 ? SUITES : SUITES.filter((s) => wanted.includes(s));
   console.log(

@@ -485,6 +485,7 @@ function countKind(log: ExchangeLog, kind: number): number {
 }
 
 async function main(): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const o = parseOptions(process.argv.slice(2), process.env);
   // Bounded in time whatever happens: setup, the run, the checks and cleanup.
   const watchdog = setTimeout(

@@ -91,18 +91,17 @@ export function kmsPseudonymKeys(kms: KMSClient, keyId: string): PseudonymKeys {
     forAgreement: (id) => {
       let key = cache.get(id);
       if (key === undefined) {
-        key = kms
-          .send(
+        key = (async () => {
+          const out = await kms.send(
             new GenerateMacCommand({
               KeyId: keyId,
               Message: Buffer.from(derivationLabel(id)),
               MacAlgorithm: "HMAC_SHA_256",
             }),
-          )
-          .then((out) => {
-            if (out.Mac === undefined) throw new Error("KMS returned no MAC");
-            return out.Mac;
-          });
+          );
+          if (out.Mac === undefined) throw new Error("KMS returned no MAC");
+          return out.Mac;
+        })();
         key.catch(() => cache.delete(id));
         cache.set(id, key);
       }

@@ -10,6 +10,9 @@ import { JavaMissingError } from "./dynamo-local.ts";
 import { startLocalGateway } from "./server.ts";
 
 async function main(): Promise<void> {
+  // The SDK warns that releases after January 2027 will need Node 22; the
+  // Lambda runtime is Node 22 and the local server is documented for Node 20+.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const config = parseLocalEnv(process.env);
   const started = Date.now();
   const gateway = await startLocalGateway(config);
