@@ -128,7 +128,14 @@ export class ExchangeService {
         input.claims.bind[input.agreementId],
       );
     } catch (err) {
-      if (err instanceof StoreUnavailableError) throw meteringUnavailable(err);
+      if (err instanceof StoreUnavailableError) {
+        this.gw.log.error("metering_unavailable", {
+          requestId: input.requestId,
+          message: err.message,
+          cause: String(err.cause),
+        });
+        throw meteringUnavailable(err);
+      }
       throw err;
     }
   }

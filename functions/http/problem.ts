@@ -67,8 +67,17 @@ export function problemResponse(
 
 export function errorToResponse(err: unknown, log: Logger): Response {
   if (err instanceof GatewayError) {
-    if (err.status >= 500)
-      log.error(err.code, { message: err.message, cause: describeCause(err.cause) });
+    // Logged under its own code, with the problem's code as a field: the
+    // metric filters count leak_blocked and metering_unavailable from the
+    // lines the exchange writes, once per event.
+    if (err.status >= 500) {
+      log.error("request_failed", {
+        problem: err.code,
+        status: err.status,
+        message: err.message,
+        cause: describeCause(err.cause),
+      });
+    }
     return problemResponse(err.status, err.code, err.message, {
       headers: err.headers,
       extensions: err.extensions,
