@@ -19,7 +19,7 @@ import { createApp } from "../functions/app.ts";
 import { ephemeralKeys } from "../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
 import { issueAccessToken } from "../functions/auth/tokens.ts";
-import { ensureClient } from "../functions/bootstrap.ts";
+import { ensureClient, ensureTradeRules } from "../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS } from "../functions/gateway.ts";
 import { startDynamoLocal } from "../functions/local/dynamo-local.ts";
 import { localDynamoClient } from "../functions/local/server.ts";
@@ -147,6 +147,7 @@ export async function run(): Promise<void> {
       log: silentLogger,
     });
     const app = createApp(gw, ALL_SURFACES);
+    await ensureTradeRules(gw);
     await ensureClient(gw, "operator", "admin", undefined);
     await ensureClient(gw, "finance", "metrics:read", undefined);
     const mint = async (sub: string, scopes: string[]) =>

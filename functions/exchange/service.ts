@@ -89,20 +89,19 @@ export class ExchangeService {
     return input.action === "read" ? this.read(input, permitted) : this.deliver(input, permitted);
   }
 
-  /** Reads the state in one consistent round trip and decides; a deny is counted on the flow. */
-  private async permit(input: ExchangeInput): Promise<Permitted> {
-    const state = await this.loadState(input);
-    const decision = decide(
-      {
-        caller: input.claims.sub,
-        scopes: input.claims.scopes,
-        agreementId: input.agreementId,
-        action: input.action,
-        purpose: input.purpose,
-      },
+  private decideNow(input: ExchangeInput, state: ExchangeState) {
+    const { claims, agreementId, action, purpose } = input;
+    return decide(
+      { caller: claims.sub, scopes: claims.scopes, agreementId, action, purpose },
       state,
       this.gw.clock(),
     );
+  }
+
+  /** Reads the state in one consistent round trip and decides; a deny is counted on the flow. */
+  private async permit(input: ExchangeInput): Promise<Permitted> {
+    const state = await this.loadState(input);
+    const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
       if (state.agreement !== undefined)
         await this.gw.meter.countRefusal(state.agreement, "denied", this.gw.clock());
@@ -354,17 +353,7 @@ export class ExchangeService {
     if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
       // A duplicate is served again only if the flow may still run right now.
       const state = await this.loadState(input);
-      const decision = decide(
-        {
-          caller: input.claims.sub,
-          scopes: input.claims.scopes,
-          agreementId: input.agreementId,
-          action: input.action,
-          purpose: input.purpose,
-        },
-        state,
-        this.gw.clock(),
-      );
+      const decision = this.decideNow(input, state);
       if (decision.decision === "deny") {
         await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
         throw denialError(decision.reasons);

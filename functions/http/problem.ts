@@ -5,7 +5,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { GatewayError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
-const TITLES: Readonly<Record<number, string>> = {
+/** Reason phrases of the statuses the gateway answers (RFC 9110). */
+export const TITLES: Readonly<Record<number, string>> = {
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",

@@ -27,6 +27,7 @@ import {
   PhaseOutBody,
   ReasonBody,
 } from "../admin/schemas.ts";
+import { TITLES } from "../http/problem.ts";
 import {
   componentSchemas,
   inlineSchema,
@@ -205,23 +206,6 @@ export const CODE_NOTES: Readonly<Record<string, string>> = {
     "an agreement that does not exist, is not active or not the client's; a role the client does not hold",
   unsupported_grant_type: "only client_credentials",
   temporarily_unavailable: "the store is unavailable; retry",
-};
-
-const TITLES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  451: "Unavailable For Legal Reasons",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
 };
 
 const AUTHENTICATED: Readonly<Record<number, readonly string[]>> = {
