@@ -19,7 +19,7 @@ import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith, readJson, readJsonWith } from "../http/validate.ts";
 import type { EventType } from "../store/outbox.ts";
-import { auditedWrite, ReasonBody } from "./common.ts";
+import { auditedWrite, changeStatus, ReasonBody } from "./common.ts";
 import { AgreementListQuery } from "./schemas.ts";
 
 type Transition = "suspend" | "resume" | "terminate";
@@ -221,48 +221,25 @@ export function agreementsApp(gw: Gateway): Hono<AppEnv> {
     app.post(`/:id/${name}`, async (c) => {
       const { reason } = await readJsonWith(c, ReasonBody);
       const t = TRANSITIONS[name];
-      for (let attempt = 0; ; attempt++) {
-        const { value, rev } = await loadAgreement(gw, c.req.param("id"));
-        const [effective = value] = await withEffectiveStatuses(gw, [value]);
-        const current = effective.status as Agreement["status"] | "ended";
-        if (current === t.to) return c.json(effective);
+      const updated = await changeStatus<Agreement>(gw, c, reason, {
+        kind: "agreement",
+        name,
+        ...t,
+        read: async () => {
+          const { value, rev } = await loadAgreement(gw, c.req.param("id"));
+          const [effective = value] = await withEffectiveStatuses(gw, [value]);
+          return { value, rev, current: effective.status, shown: effective };
+        },
         // An agreement that ended with a party's phase-out can only be marked terminated.
-        const allowed = current === "ended" ? name === "terminate" : t.from.includes(current);
-        if (!allowed) throw new ConflictError(`a ${current} agreement cannot be ${t.past}`);
-        const now = gw.clock();
-        const updated: Agreement = {
-          ...value,
-          status: t.to,
-          statusReason: reason,
-          updatedAt: now.toISOString(),
-        };
-        const event = gw.outbox.newEvent(
-          t.event,
-          { kind: "agreement", id: value.id },
-          reason,
-          { status: t.to },
-          now,
-        );
-        try {
-          await auditedWrite(
-            gw,
-            c,
-            {
-              action: `agreement.${name}`,
-              target: `agreement:${value.id}`,
-              reason,
-              partners: [value.provider, value.consumer],
-              details: { from: current, to: t.to },
-            },
-            gw.registry.agreementOps(updated, rev, false),
-            [event],
-          );
-        } catch (err) {
-          if (err instanceof ConflictError && attempt < 3) continue;
-          throw err;
-        }
-        return c.json(updated);
-      }
+        allowed: (current) =>
+          current === "ended"
+            ? name === "terminate"
+            : (t.from as readonly string[]).includes(current),
+        partners: (a) => [a.provider, a.consumer],
+        ops: (a, rev) => gw.registry.agreementOps(a, rev, false),
+        shown: (a) => a,
+      });
+      return c.json(updated);
     });
   }
 

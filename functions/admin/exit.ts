@@ -3,26 +3,19 @@
  * obligations), and attestations recorded for partners that cannot post them.
  */
 import type { Hono } from "hono";
-import { type Agreement, AttestationInput } from "../../policies/model.ts";
+import { AttestationInput } from "../../policies/model.ts";
 import { hourKey } from "../../policies/windows.ts";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.ts";
+import { recordAttestation } from "../attestations.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
-import { actorOf, auditedWrite } from "./common.ts";
 import { loadPartner, withEffectiveStatus } from "./partners.ts";
 
 export function registerExitRoutes(app: Hono<AppEnv>, gw: Gateway): void {
   app.get("/:id/exit", async (c) => {
     const now = gw.clock();
     const partner = withEffectiveStatus((await loadPartner(gw, c.req.param("id"))).value, now);
-    const agreements: Agreement[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await gw.registry.listAgreements(1000, cursor, partner.id);
-      agreements.push(...page.items);
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
+    const agreements = await gw.registry.allAgreements(partner.id);
     const received = agreements.filter((a) => a.consumer === partner.id);
     const earliest = received.reduce((t, a) => Math.min(t, Date.parse(a.createdAt)), now.getTime());
     const rows = await gw.meterReader.hourRows(
@@ -59,40 +52,6 @@ export function registerExitRoutes(app: Hono<AppEnv>, gw: Gateway): void {
   app.post("/:id/attestations", async (c) => {
     const input = await readJsonWith(c, AttestationInput);
     const partner = (await loadPartner(gw, c.req.param("id"))).value;
-    const agreement = (await gw.registry.getAgreement(input.agreement))?.value;
-    if (
-      agreement === undefined ||
-      (agreement.consumer !== partner.id && agreement.provider !== partner.id)
-    ) {
-      throw new NotFoundError(
-        "agreement_not_found",
-        `agreement ${input.agreement} is not one of ${partner.id}'s`,
-      );
-    }
-    const now = gw.clock();
-    if (Date.parse(input.deletedAt) > now.getTime() + 5000)
-      throw new InvalidRequestError("deletedAt", "lies in the future");
-    const attestation = {
-      partner: partner.id,
-      ...input,
-      recordedAt: now.toISOString(),
-      recordedBy: actorOf(c),
-    };
-    await auditedWrite(
-      gw,
-      c,
-      {
-        action: "partner.attestation",
-        target: `agreement:${agreement.id}`,
-        partners: [agreement.provider, agreement.consumer],
-        details: { deletedAt: input.deletedAt, onBehalfOf: partner.id },
-      },
-      gw.registry.attestationOps(attestation),
-    ).catch((err: unknown) => {
-      throw err instanceof ConflictError
-        ? new ConflictError("the attestation was already recorded")
-        : err;
-    });
-    return c.json(attestation, 201);
+    return c.json(await recordAttestation(gw, c, partner.id, input), 201);
   });
 }

@@ -10,7 +10,7 @@ import { parseWith, readJsonWith } from "../http/validate.ts";
 import type { EventType } from "../store/outbox.ts";
 import type { Stored } from "../store/registry.ts";
 import { checkBackend } from "./backend-check.ts";
-import { auditedWrite, PageQuery, ReasonBody } from "./common.ts";
+import { auditedWrite, changeStatus, PageQuery, ReasonBody } from "./common.ts";
 import { registerKeysRoute } from "./partner-keys.ts";
 import { PhaseOutBody } from "./schemas.ts";
 
@@ -19,13 +19,18 @@ type Transition = "suspend" | "resume" | "revoke" | "reinstate";
 const TRANSITIONS: Readonly<
   Record<
     Transition,
-    { from: readonly Partner["status"][]; to: Partner["status"]; event: EventType }
+    { from: readonly Partner["status"][]; to: Partner["status"]; event: EventType; past: string }
   >
 > = {
-  suspend: { from: ["active"], to: "suspended", event: "partner.suspended" },
-  resume: { from: ["suspended"], to: "active", event: "partner.resumed" },
-  revoke: { from: ["active", "suspended", "offboarded"], to: "revoked", event: "partner.revoked" },
-  reinstate: { from: ["revoked"], to: "active", event: "partner.reinstated" },
+  suspend: { from: ["active"], to: "suspended", event: "partner.suspended", past: "suspended" },
+  resume: { from: ["suspended"], to: "active", event: "partner.resumed", past: "resumed" },
+  revoke: {
+    from: ["active", "suspended", "offboarded"],
+    to: "revoked",
+    event: "partner.revoked",
+    past: "revoked",
+  },
+  reinstate: { from: ["revoked"], to: "active", event: "partner.reinstated", past: "reinstated" },
 };
 
 export async function loadPartner(gw: Gateway, id: string): Promise<Stored<Partner>> {
@@ -103,48 +108,26 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
     app.post(`/:id/${name}`, async (c) => {
       const { reason } = await readJsonWith(c, ReasonBody);
       const t = TRANSITIONS[name];
-      // A write that lost a race is tried again on what the winner left: a
-      // repeat of the same transition then answers as the idempotent no-op it is.
-      for (let attempt = 0; ; attempt++) {
-        const { value, rev } = await loadPartner(gw, c.req.param("id"));
-        const now = gw.clock();
-        const current = partnerStatusAt(value, now);
-        if (current === t.to) return c.json(withEffectiveStatus(value, now));
-        if (!t.from.includes(current))
-          throw new ConflictError(`a ${current} partner cannot be ${pastTense(name)}`);
-        const updated: Partner = {
-          ...value,
-          status: t.to,
-          statusReason: reason,
-          updatedAt: now.toISOString(),
-        };
-        const event = gw.outbox.newEvent(
-          t.event,
-          { kind: "partner", id: value.id },
-          reason,
-          { status: t.to },
-          now,
-        );
-        try {
-          await auditedWrite(
-            gw,
-            c,
-            {
-              action: `partner.${name}`,
-              target: `partner:${value.id}`,
-              reason,
-              partners: [value.id],
-              details: { from: current, to: t.to },
-            },
-            gw.registry.partnerOps(updated, rev),
-            [event],
-          );
-        } catch (err) {
-          if (err instanceof ConflictError && attempt < 3) continue;
-          throw err;
-        }
-        return c.json(withEffectiveStatus(updated, now));
-      }
+      const updated = await changeStatus<Partner>(gw, c, reason, {
+        kind: "partner",
+        name,
+        ...t,
+        read: async () => {
+          const { value, rev } = await loadPartner(gw, c.req.param("id"));
+          const now = gw.clock();
+          return {
+            value,
+            rev,
+            current: partnerStatusAt(value, now),
+            shown: withEffectiveStatus(value, now),
+          };
+        },
+        allowed: (current) => (t.from as readonly string[]).includes(current),
+        partners: (p) => [p.id],
+        ops: (p, rev) => gw.registry.partnerOps(p, rev),
+        shown: withEffectiveStatus,
+      });
+      return c.json(updated);
     });
   }
 
@@ -194,9 +177,6 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
   registerKeysRoute(app, gw);
   return app;
 }
-
-const pastTense = (t: Transition) =>
-  ({ suspend: "suspended", resume: "resumed", revoke: "revoked", reinstate: "reinstated" })[t];
 
 /** The status a partner has right now: a passed phase-out date reads as offboarded. */
 export function withEffectiveStatus(p: Partner, now: Date): Partner {
