@@ -11,6 +11,7 @@ import { hourKey } from "../../policies/windows.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
+import { allPages } from "../store/paging.ts";
 import { FlowMapQuery } from "./schemas.ts";
 
 interface Edge {
@@ -26,24 +27,11 @@ interface Edge {
   readonly value: Record<string, number>;
 }
 
-async function all<T>(
-  list: (limit: number, cursor?: string) => Promise<{ items: T[]; next: string | null }>,
-) {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await list(1000, cursor);
-    out.push(...page.items);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-  return out;
-}
-
 export async function buildFlowMap(gw: Gateway) {
   const now = gw.clock();
   const [partners, datasets, agreements] = await Promise.all([
-    all<Partner>((l, c) => gw.registry.listPartners(l, c)),
-    all<Dataset>((l, c) => gw.registry.listDatasets(l, c)),
+    allPages<Partner>((l, c) => gw.registry.listPartners(l, c)),
+    allPages<Dataset>((l, c) => gw.registry.listDatasets(l, c)),
     gw.registry.allAgreements(),
   ]);
   const byId = new Map(partners.map((p) => [p.id, p]));

@@ -30,13 +30,11 @@ export async function recipientsOf(gw: Gateway, event: GatewayEvent): Promise<st
     return a === undefined ? [] : [...new Set([a.provider, a.consumer])];
   }
   const partner = event.subject.id;
-  const others = new Set<string>();
-  let cursor: string | undefined;
-  do {
-    const page = await gw.registry.listAgreements(1000, cursor, partner);
-    for (const a of page.items) others.add(a.provider === partner ? a.consumer : a.provider);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
+  const others = new Set(
+    (await gw.registry.allAgreements(partner)).map((a) =>
+      a.provider === partner ? a.consumer : a.provider,
+    ),
+  );
   others.delete(partner);
   return [...others].sort();
 }

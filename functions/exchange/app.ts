@@ -5,8 +5,8 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { AttestationInput, ID_PATTERN, Purpose } from "../../policies/model.ts";
 import { partnerStatusAt } from "../../policies/status.ts";
-import { dayKey, monthKey } from "../../policies/windows.ts";
-import { ForbiddenError, GatewayError, InvalidRequestError, NotFoundError } from "../errors.ts";
+import { recordAttestation } from "../attestations.ts";
+import { ForbiddenError, GatewayError, InvalidRequestError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { authenticate, requireAgreementScope, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
@@ -14,8 +14,7 @@ import { declaredBodyLimit, readBodyCapped } from "../http/middleware.ts";
 import { rawTargetOf } from "../http/raw-target.ts";
 import { parseWith, readJsonWith } from "../http/validate.ts";
 import { FlowsQuery, flowRows, parseWindow } from "../metrics/flows.ts";
-import { num } from "../store/codec.ts";
-import { FLOW_SHARDS, quotaKey } from "../store/meter-keys.ts";
+import type { QuotaCounter } from "../store/meter-keys.ts";
 import { checkQuery, invalidPath, subpathSegments } from "./path.ts";
 import { ExchangeService } from "./service.ts";
 
@@ -116,10 +115,10 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
     requireActivePartner(gw),
     async (c) => {
       const partner = c.get("claims").sub;
-      const page = await gw.registry.listAgreements(1000, undefined, partner);
+      const agreements = await gw.registry.allAgreements(partner);
       const now = gw.clock();
       const items = await Promise.all(
-        page.items.map(async (a) => ({ ...a, quotaUsed: await quotaUsed(gw, a.id, a.quota, now) })),
+        agreements.map(async (a) => ({ ...a, quotaUsed: await quotaUsed(gw, a.id, a.quota, now) })),
       );
       return c.json({ items, next: null });
     },
@@ -134,43 +133,15 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
       const partner = c.get("claims").sub;
       const window = parseWindow(c.req.query(), gw.clock());
       const { granularity, groupBy } = parseWith(FlowsQuery, c.req.query());
-      const page = await gw.registry.listAgreements(1000, undefined, partner);
-      const items = await flowRows(gw.meterReader, page.items, window, granularity, groupBy);
+      const agreements = await gw.registry.allAgreements(partner);
+      const items = await flowRows(gw.meterReader, agreements, window, granularity, groupBy);
       return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
     },
   );
 
   app.post("/v1/attestations", authenticate(gw), requireScope("attestation"), async (c) => {
-    const partner = c.get("claims").sub;
     const input = await readJsonWith(c, AttestationInput);
-    const agreement = (await gw.registry.getAgreement(input.agreement))?.value;
-    if (
-      agreement === undefined ||
-      (agreement.consumer !== partner && agreement.provider !== partner)
-    ) {
-      throw new NotFoundError(
-        "agreement_not_found",
-        `agreement ${input.agreement} is not one of the partner's`,
-      );
-    }
-    const now = gw.clock();
-    if (Date.parse(input.deletedAt) > now.getTime() + 5000) {
-      throw new InvalidRequestError("deletedAt", "lies in the future");
-    }
-    const attestation = { partner, ...input, recordedAt: now.toISOString(), recordedBy: partner };
-    const result = await gw.audit.append(
-      {
-        actor: partner,
-        action: "partner.attestation",
-        target: `agreement:${agreement.id}`,
-        requestId: c.get("requestId"),
-        partners: [agreement.provider, agreement.consumer],
-        details: { deletedAt: input.deletedAt },
-      },
-      gw.registry.attestationOps(attestation),
-    );
-    if (!result.ok) throw new GatewayError(409, "conflict", "the attestation was already recorded");
-    return c.json(attestation, 201);
+    return c.json(await recordAttestation(gw, c, c.get("claims").sub, input), 201);
   });
 
   return app;
@@ -201,24 +172,17 @@ async function quotaUsed(
   quota: { requestsPerDay?: number; recordsPerMonth?: number } | undefined,
   now: Date,
 ) {
-  const shards = Array.from({ length: FLOW_SHARDS }, (_, i) => i);
-  const keys = [
-    ...shards.map((i) => ({
-      table: "meter" as const,
-      key: quotaKey(agreement, "requestsPerDay", dayKey(now), i),
-    })),
-    ...shards.map((i) => ({
-      table: "meter" as const,
-      key: quotaKey(agreement, "recordsPerMonth", monthKey(now), i),
-    })),
-  ];
-  const items = await gw.db.getMany(keys, "read the quota counters", false);
-  const sum = (from: number) =>
-    items.slice(from, from + FLOW_SHARDS).reduce((n, i) => n + (num(i, "n") ?? 0), 0);
+  const counts = await gw.meter.quotaCounts(
+    agreement,
+    ["requestsPerDay", "recordsPerMonth"],
+    now,
+    false,
+  );
+  const sum = (counter: QuotaCounter) => (counts.get(counter) ?? []).reduce((n, v) => n + v, 0);
   return {
-    requestsToday: sum(0),
+    requestsToday: sum("requestsPerDay"),
     requestsPerDay: quota?.requestsPerDay ?? null,
-    recordsThisMonth: sum(FLOW_SHARDS),
+    recordsThisMonth: sum("recordsPerMonth"),
     recordsPerMonth: quota?.recordsPerMonth ?? null,
   };
 }

@@ -345,28 +345,48 @@ export class Meter {
     req: MeteringRequest,
     counters: readonly { counter: QuotaCounter; limit: number }[],
   ): Promise<Map<QuotaCounter, number[]>> {
-    const shards = Array.from({ length: FLOW_SHARDS }, (_, i) => i);
-    const refs = counters.flatMap(({ counter }) => {
-      const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
-      return shards.map((i) => ({
-        table: "meter" as const,
-        key: quotaKey(req.agreement.id, counter, window, i),
-      }));
-    });
-    const items = refs.length === 0 ? [] : await this.db.getMany(refs, "read the quota counters");
+    const counts = await this.quotaCounts(
+      req.agreement.id,
+      counters.map((c) => c.counter),
+      req.now,
+    );
     const out = new Map<QuotaCounter, number[]>();
-    counters.forEach(({ counter, limit }, c) => {
+    for (const { counter, limit } of counters) {
+      const used = counts.get(counter) ?? [];
       out.set(
         counter,
-        shards.map((i) =>
-          Math.max(
-            0,
-            shardBudget(limit, FLOW_SHARDS, i) - (num(items[c * FLOW_SHARDS + i], "n") ?? 0),
-          ),
-        ),
+        used.map((n, i) => Math.max(0, shardBudget(limit, FLOW_SHARDS, i) - n)),
       );
-    });
+    }
     return out;
+  }
+
+  /**
+   * What each shard of the given quota counters holds in the window of `now`,
+   * in one round trip (consistent unless told otherwise).
+   */
+  async quotaCounts(
+    agreement: string,
+    counters: readonly QuotaCounter[],
+    now: Date,
+    consistent = true,
+  ): Promise<Map<QuotaCounter, number[]>> {
+    const shards = Array.from({ length: FLOW_SHARDS }, (_, i) => i);
+    const refs = counters.flatMap((counter) => {
+      const window = counter === "requestsPerDay" ? dayKey(now) : monthKey(now);
+      return shards.map((i) => ({
+        table: "meter" as const,
+        key: quotaKey(agreement, counter, window, i),
+      }));
+    });
+    const items =
+      refs.length === 0 ? [] : await this.db.getMany(refs, "read the quota counters", consistent);
+    return new Map(
+      counters.map((counter, c) => [
+        counter,
+        shards.map((i) => num(items[c * FLOW_SHARDS + i], "n") ?? 0),
+      ]),
+    );
   }
 
   /** Refuses; with several counters exhausted, Retry-After is when the last of them opens again. */

@@ -44,3 +44,17 @@ export function decodeCursor(
     throw new InvalidRequestError("cursor", "is not a cursor this list returned");
   }
 }
+
+/** Every item of a paged list, page after page (1000 at a time). */
+export async function allPages<T>(
+  list: (limit: number, cursor?: string) => Promise<Page<T>>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list(1000, cursor);
+    out.push(...page.items);
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  return out;
+}

@@ -16,7 +16,7 @@ import {
 } from "../../policies/model.ts";
 import { docOf, type Item, key, N, num, S, str } from "./codec.ts";
 import type { Db, KeyRef } from "./db.ts";
-import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
+import { allPages, decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
 export interface Stored<T> {
   readonly value: T;
@@ -264,16 +264,9 @@ export class Registry {
     return (out.Items ?? []).map((i) => docOf<Agreement>(i) as Agreement);
   }
 
-  /** Every agreement, oldest pages first consumed by callers that need them all. */
-  async allAgreements(): Promise<Agreement[]> {
-    const all: Agreement[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.listAgreements(1000, cursor);
-      all.push(...page.items);
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
-    return all;
+  /** Every agreement, or every agreement of one partner. */
+  allAgreements(partner?: string): Promise<Agreement[]> {
+    return allPages((limit, cursor) => this.listAgreements(limit, cursor, partner));
   }
 
   async listAttestations(partner: string): Promise<Attestation[]> {
