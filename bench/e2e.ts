@@ -18,7 +18,7 @@
  * so that DynamoDB Local's JVM has compiled its hot paths). Goals: added latency under 3 ms at p50 and under 10 ms at p99.
  */
 import type { Worker } from "node:worker_threads";
-import { telemetryBody } from "./fixtures.ts";
+import { datasetInput, telemetryBody } from "./fixtures.ts";
 import type { LoadResult, LoadSpec } from "./load/closed-loop.ts";
 import { countDynamoCalls } from "./load/dynamo-counter.ts";
 import { accessToken, httpRequest, keepAliveAgent } from "./load/http.ts";
@@ -65,23 +65,12 @@ async function ecosystem(target: LoadTarget, backendUrl: string): Promise<Record
     );
     secrets[id] = created.clientSecret;
   }
-  await target.operator.expect(201, "POST", "/admin/datasets", {
-    id: "e2e-vehicle-telemetry",
-    owner: "e2e-fleetco",
-    path: "/telemetry",
-    recordsAt: "items",
-    fields: {
-      vin: "shared",
-      mileage: "shared",
-      "speed.avg": "shared",
-      notes: "shared",
-      "engine.calibration": "core",
-      "driver.name": "personal",
-    },
-    coreMarkers: ["CAL-[0-9]{6}"],
-    onMarker: "block",
-    exportControl: { allowedJurisdictions: ["SE", "DE", "FR", "NO"] },
-  });
+  await target.operator.expect(
+    201,
+    "POST",
+    "/admin/datasets",
+    datasetInput("e2e-vehicle-telemetry", "e2e-fleetco"),
+  );
   const now = Date.now();
   await target.operator.expect(201, "POST", "/admin/agreements", {
     id: AGREEMENT,

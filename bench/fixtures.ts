@@ -35,6 +35,12 @@ export const dataset: Dataset = {
   updatedAt: at,
 };
 
+/** The fixture dataset as an operator registers it, under another id and owner. */
+export function datasetInput(id: string, owner: string) {
+  const { version: _v, createdAt: _c, updatedAt: _u, ...input } = dataset;
+  return { ...input, id, owner };
+}
+
 export const agreement: Agreement = {
   id: "agr-1",
   dataset: "vehicle-telemetry",

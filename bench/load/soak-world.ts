@@ -6,7 +6,7 @@
  * share of its answers (the gateway must answer 502 and count nothing).
  */
 import { createServer, type Server } from "node:http";
-import { telemetryBody } from "../fixtures.ts";
+import { datasetInput, telemetryBody } from "../fixtures.ts";
 import type { LoadTarget } from "./local.ts";
 
 export interface SoakPartner {
@@ -44,7 +44,6 @@ export interface SoakWorld {
 }
 
 export const PURPOSE = "fleet-analytics";
-const DATASET_PATH = "/telemetry";
 const FLAKY_SHARE = 0.02;
 
 interface Backend {
@@ -137,23 +136,12 @@ export async function buildWorld(
       });
     }
     for (const p of partners.filter((x) => x.role === "provider")) {
-      await target.operator.expect(201, "POST", "/admin/datasets", {
-        id: `ds-${p.id}`,
-        owner: p.id,
-        path: DATASET_PATH,
-        recordsAt: "items",
-        fields: {
-          vin: "shared",
-          mileage: "shared",
-          "speed.avg": "shared",
-          notes: "shared",
-          "engine.calibration": "core",
-          "driver.name": "personal",
-        },
-        coreMarkers: ["CAL-[0-9]{6}"],
-        onMarker: "block",
-        exportControl: { allowedJurisdictions: ["SE", "DE", "FR", "NO"] },
-      });
+      await target.operator.expect(
+        201,
+        "POST",
+        "/admin/datasets",
+        datasetInput(`ds-${p.id}`, p.id),
+      );
     }
     // Every consumer gets two agreements, with providers taken in turn.
     const agreements: SoakAgreement[] = [];

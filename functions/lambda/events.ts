@@ -4,16 +4,9 @@
  * A failure is thrown so that the stream retries the batch.
  */
 import { processOutbox } from "../events/deliver.ts";
-import type { Gateway } from "../gateway.ts";
-import { parseLambdaEnv } from "./env.ts";
-import { buildGateway } from "./runtime.ts";
+import { lazyGateway } from "./runtime.ts";
 
-let ready: Promise<Gateway> | undefined;
+const gateway = lazyGateway();
 
-export const handler = async (): Promise<{ events: number; attempts: number }> => {
-  ready ??= buildGateway(parseLambdaEnv(process.env)).catch((err: unknown) => {
-    ready = undefined;
-    throw err;
-  });
-  return processOutbox(await ready);
-};
+export const handler = async (): Promise<{ events: number; attempts: number }> =>
+  processOutbox(await gateway());

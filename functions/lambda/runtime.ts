@@ -45,18 +45,26 @@ export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
   });
 }
 
-type LambdaHandler = ReturnType<typeof handle>;
-
-/** A Lambda handler for an app built on the first invocation; a failed build is retried. */
-export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
-  let ready: Promise<LambdaHandler> | undefined;
-  const build = async () =>
-    handle(makeApp(await buildGateway(parseLambdaEnv(process.env))) as unknown as Hono);
-  return (async (event: unknown, context: unknown) => {
-    ready ??= build().catch((err: unknown) => {
+/** The gateway of this container, built on first use; a failed build is tried again next time. */
+export function lazyGateway(): () => Promise<Gateway> {
+  let ready: Promise<Gateway> | undefined;
+  return () => {
+    ready ??= buildGateway(parseLambdaEnv(process.env)).catch((err: unknown) => {
       ready = undefined;
       throw err;
     });
-    return (await ready)(event as never, context as never);
+    return ready;
+  };
+}
+
+type LambdaHandler = ReturnType<typeof handle>;
+
+/** A Lambda handler for an app built on the first invocation. */
+export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
+  const gateway = lazyGateway();
+  let handler: LambdaHandler | undefined;
+  return (async (event: unknown, context: unknown) => {
+    handler ??= handle(makeApp(await gateway()) as unknown as Hono);
+    return handler(event as never, context as never);
   }) as LambdaHandler;
 }
