@@ -1,93 +1,105 @@
 /**
- * The gateway's error tree. Every error carries the HTTP status and the stable
- * `code` of the contract; one `onError` turns them into problem details.
- * Anything else that escapes is a bug and answers 500 without detail.
+ * The gateway's error tree. Every error carries a problem code of the table
+ * (problems.ts), and from it its HTTP status; one `onError` turns them into
+ * problem details. Anything else that escapes is a bug and answers 500
+ * without detail.
  */
+import { type CodeOf, type ProblemCode, type StatusOf, statusFor } from "./problems.ts";
 
 export interface FieldIssue {
   readonly field: string;
   readonly message: string;
 }
 
-export interface GatewayErrorOptions {
+export interface GatewayErrorOptions<C extends ProblemCode = ProblemCode> {
+  /** One of the code's own statuses; default: its usual one (the first in the table). */
+  readonly status?: StatusOf<C>;
   readonly cause?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
   /** Extra members of the problem details object (RFC 9457 extensions). */
   readonly extensions?: Readonly<Record<string, unknown>>;
 }
 
-export class GatewayError extends Error {
+export class GatewayError<C extends ProblemCode = ProblemCode> extends Error {
   override readonly name: string = "GatewayError";
+  readonly status: StatusOf<C>;
   readonly headers: Readonly<Record<string, string>>;
   readonly extensions: Readonly<Record<string, unknown>>;
 
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: C,
     detail: string,
-    options: GatewayErrorOptions = {},
+    options: GatewayErrorOptions<C> = {},
   ) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = statusFor(code, options.status);
     this.headers = options.headers ?? {};
     this.extensions = options.extensions ?? {};
   }
 }
 
 /** 400 invalid_request: a malformed request; names the field. */
-export class InvalidRequestError extends GatewayError {
+export class InvalidRequestError extends GatewayError<"invalid_request"> {
   override readonly name = "InvalidRequestError";
   constructor(
     readonly field: string,
     message: string,
     readonly issues: readonly FieldIssue[] = [{ field, message }],
   ) {
-    super(400, "invalid_request", `${field}: ${message}`, { extensions: { errors: issues } });
+    super("invalid_request", `${field}: ${message}`, { extensions: { errors: issues } });
   }
 }
 
 /** 422: a well-formed request that breaks a business rule. */
-export class RuleViolationError extends GatewayError {
+export class RuleViolationError extends GatewayError<CodeOf<422>> {
   override readonly name = "RuleViolationError";
   constructor(
-    code: string,
+    code: CodeOf<422>,
     detail: string,
     readonly violations: readonly { code: string; message: string; field?: string }[] = [],
   ) {
-    super(422, code, detail, { extensions: violations.length > 0 ? { violations } : {} });
+    super(code, detail, {
+      status: 422,
+      extensions: violations.length > 0 ? { violations } : {},
+    });
   }
 }
 
-export class NotFoundError extends GatewayError {
+export class NotFoundError extends GatewayError<CodeOf<404>> {
   override readonly name = "NotFoundError";
-  constructor(code: string, detail: string) {
-    super(404, code, detail);
+  constructor(code: CodeOf<404>, detail: string) {
+    super(code, detail, { status: 404 });
   }
 }
 
-export class ConflictError extends GatewayError {
+export class ConflictError extends GatewayError<"conflict"> {
   override readonly name = "ConflictError";
   constructor(detail: string) {
-    super(409, "conflict", detail);
+    super("conflict", detail);
   }
 }
 
 /** 401 invalid_token: the bearer token is missing or does not verify. */
-export class InvalidTokenError extends GatewayError {
+export class InvalidTokenError extends GatewayError<"invalid_token"> {
   override readonly name = "InvalidTokenError";
   constructor(
     detail: string,
     readonly reason: string,
   ) {
-    super(401, "invalid_token", detail, {
+    super("invalid_token", detail, {
       headers: { "WWW-Authenticate": `Bearer error="invalid_token"` },
     });
   }
 }
 
-export class ForbiddenError extends GatewayError {
+export class ForbiddenError extends GatewayError<CodeOf<403>> {
   override readonly name = "ForbiddenError";
-  constructor(code: string, detail: string, options: GatewayErrorOptions = {}) {
-    super(403, code, detail, options);
+  constructor(
+    code: CodeOf<403>,
+    detail: string,
+    options: Omit<GatewayErrorOptions<CodeOf<403>>, "status"> = {},
+  ) {
+    super(code, detail, { ...options, status: 403 });
   }
 }
 
@@ -95,10 +107,11 @@ export class ForbiddenError extends GatewayError {
  * The store did not answer as it must (throttled, timed out, access denied,
  * missing table). Never an allow: callers map it to a 503.
  */
-export class StoreUnavailableError extends GatewayError {
+export class StoreUnavailableError extends GatewayError<CodeOf<503>> {
   override readonly name = "StoreUnavailableError";
-  constructor(operation: string, cause: unknown, code = "store_unavailable") {
-    super(503, code, `the store could not complete ${operation}`, {
+  constructor(operation: string, cause: unknown, code: CodeOf<503> = "store_unavailable") {
+    super(code, `the store could not complete ${operation}`, {
+      status: 503,
       cause,
       headers: { "Retry-After": "1" },
     });

@@ -98,14 +98,9 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
   app.get("/v1/exchange/*", exchange("read"));
   app.post("/v1/exchange/*", exchange("deliver"));
   app.on(["PUT", "PATCH", "DELETE"], "/v1/exchange/*", () => {
-    throw new GatewayError(
-      405,
-      "method_not_allowed",
-      "exchanges are GET (read) or POST (deliver)",
-      {
-        headers: { Allow: "GET, POST" },
-      },
-    );
+    throw new GatewayError("method_not_allowed", "exchanges are GET (read) or POST (deliver)", {
+      headers: { Allow: "GET, POST" },
+    });
   });
 
   app.get(

@@ -15,7 +15,7 @@
 import { GatewayError, InvalidRequestError } from "../errors.ts";
 import { decodeFully } from "../http/raw-path.ts";
 
-export const invalidPath = (why: string) => new GatewayError(400, "invalid_path", why);
+export const invalidPath = (why: string) => new GatewayError("invalid_path", why);
 
 /** Separators, escapes, authority characters and every Unicode control character. */
 const BAD_DECODED = /[\p{Cc}/\\?#%@:]/u;

@@ -171,15 +171,14 @@ export class ExchangeService {
     const body = input.body;
     const kind = mediaKindOf(body?.contentType);
     if (body === undefined || kind === null) {
-      throw new GatewayError(415, "unsupported_media_type", "deliver JSON, NDJSON or CSV in UTF-8");
+      throw new GatewayError("unsupported_media_type", "deliver JSON, NDJSON or CSV in UTF-8");
     }
     const decoded = decodeBody(body.bytes, body.contentEncoding, this.gw.settings.maxBodyBytes);
     if (!decoded.ok) {
       if (decoded.detail === "too_large") {
-        throw new GatewayError(413, "payload_too_large", "the decoded body is over the size cap");
+        throw new GatewayError("payload_too_large", "the decoded body is over the size cap");
       }
       throw new GatewayError(
-        415,
         "unsupported_media_type",
         `the body could not be decoded (${decoded.detail})`,
       );
@@ -278,17 +277,14 @@ export class ExchangeService {
     const result = guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
     if (result.ok) return result;
     if (result.reason === "uninspectable") {
-      if (direction === "deliver")
-        throw new GatewayError(415, "unsupported_media_type", result.message);
+      if (direction === "deliver") throw new GatewayError("unsupported_media_type", result.message);
       throw uninspectable(`the provider's answer cannot be inspected: ${result.message}`);
     }
     await this.recordLeak(input, p, direction, result.marker, result.path);
     const where = direction === "read" ? "the provider's answer" : "the delivered body";
-    throw new GatewayError(
-      direction === "read" ? 502 : 422,
-      "leak_blocked",
-      `${where} holds data that must not leave`,
-    );
+    throw new GatewayError("leak_blocked", `${where} holds data that must not leave`, {
+      status: direction === "read" ? 502 : 422,
+    });
   }
 
   private async recordLeak(

@@ -33,7 +33,7 @@ export function declaredBodyLimit(maxBytes: number): MiddlewareHandler {
 }
 
 export const payloadTooLarge = (maxBytes: number): GatewayError =>
-  new GatewayError(413, "payload_too_large", `the body is larger than ${maxBytes} bytes`);
+  new GatewayError("payload_too_large", `the body is larger than ${maxBytes} bytes`);
 
 /** Reads the request body, counting bytes as they arrive; never buffers past the cap. */
 export async function readBodyCapped(req: Request, maxBytes: number): Promise<Uint8Array> {

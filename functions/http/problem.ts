@@ -1,28 +1,11 @@
 /**
- * RFC 9457 problem details: the one shape every non-OAuth error takes.
+ * RFC 9457 problem details: the one shape every non-OAuth error takes. Codes,
+ * statuses and titles come from the table in problems.ts.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { GatewayError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-
-/** Reason phrases of the statuses the gateway answers (RFC 9110). */
-export const TITLES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Content",
-  429: "Too Many Requests",
-  451: "Unavailable For Legal Reasons",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
+import { type ProblemStatus, REASON_PHRASES } from "../problems.ts";
 
 export const PROBLEM_TYPE_BASE = "urn:dsg:problem:";
 
@@ -35,34 +18,28 @@ export interface ProblemBody {
   readonly [extension: string]: unknown;
 }
 
-export function problemBody(
-  status: number,
-  code: string,
-  detail: string,
-  extensions: Readonly<Record<string, unknown>> = {},
-): ProblemBody {
+/**
+ * The body's `title` is the reason phrase of its status (what clients and the
+ * ops CLI have always shown), not the code's own title in the table: every
+ * code of one status shares it.
+ */
+export const problemTitle = (status: ProblemStatus): string => REASON_PHRASES[status];
+
+export function problemBody(err: GatewayError): ProblemBody {
   return {
-    ...extensions,
-    type: `${PROBLEM_TYPE_BASE}${code}`,
-    title: TITLES[status] ?? "Error",
-    status,
-    detail,
-    code,
+    ...err.extensions,
+    type: `${PROBLEM_TYPE_BASE}${err.code}`,
+    title: problemTitle(err.status),
+    status: err.status,
+    detail: err.message,
+    code: err.code,
   };
 }
 
-export function problemResponse(
-  status: number,
-  code: string,
-  detail: string,
-  options: {
-    headers?: Readonly<Record<string, string>>;
-    extensions?: Readonly<Record<string, unknown>>;
-  } = {},
-): Response {
-  return new Response(JSON.stringify(problemBody(status, code, detail, options.extensions)), {
-    status,
-    headers: { ...options.headers, "Content-Type": "application/problem+json" },
+export function problemResponse(err: GatewayError): Response {
+  return new Response(JSON.stringify(problemBody(err)), {
+    status: err.status,
+    headers: { ...err.headers, "Content-Type": "application/problem+json" },
   });
 }
 
@@ -79,19 +56,14 @@ export function errorToResponse(err: unknown, log: Logger): Response {
         cause: describeCause(err.cause),
       });
     }
-    return problemResponse(err.status, err.code, err.message, {
-      headers: err.headers,
-      extensions: err.extensions,
-    });
+    return problemResponse(err);
   }
   log.error("internal_error", {
     message: String((err as Error)?.message ?? err),
     stack: (err as Error)?.stack,
   });
   return problemResponse(
-    500,
-    "internal_error",
-    "the gateway failed to answer; the failure was logged",
+    new GatewayError("internal_error", "the gateway failed to answer; the failure was logged"),
   );
 }
 
@@ -112,4 +84,6 @@ export const onError =
   };
 
 export const onNotFound: NotFoundHandler = (c) =>
-  problemResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  problemResponse(
+    new GatewayError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+  );

@@ -12,9 +12,10 @@ import { loadOrCreateLocalKeys } from "../auth/local-keys.ts";
 import { loadOrCreatePseudonymSecret, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { issueAccessToken } from "../auth/tokens.ts";
 import { ensureClient, ensureTradeRules } from "../bootstrap.ts";
+import { GatewayError } from "../errors.ts";
 import { startOutboxWorker } from "../events/worker.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
-import { problemBody, problemResponse } from "../http/problem.ts";
+import { problemBody, problemResponse, problemTitle } from "../http/problem.ts";
 import { rawPathProblem } from "../http/raw-path.ts";
 import { createLogger } from "../log.ts";
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
@@ -165,8 +166,8 @@ export function listen(
     (req: IncomingMessage, res: ServerResponse) => {
       const problem = rawPathProblem(req.url ?? "/");
       if (problem !== null) {
-        const r = problemResponse(400, "invalid_path", problem);
-        res.writeHead(400, {
+        const r = problemResponse(new GatewayError("invalid_path", problem));
+        res.writeHead(r.status, {
           "Content-Type": "application/problem+json",
           "X-Request-Id": crypto.randomUUID(),
         });
@@ -181,16 +182,13 @@ export function listen(
   // header, oversized headers) still get problem details and a request id.
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-    const body = JSON.stringify(
-      problemBody(
-        tooLarge ? 431 : 400,
-        tooLarge ? "headers_too_large" : "invalid_request",
-        tooLarge ? "the request headers are too large" : "the request is not valid HTTP",
-      ),
-    );
+    const problem =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? new GatewayError("headers_too_large", "the request headers are too large")
+        : new GatewayError("invalid_request", "the request is not valid HTTP");
+    const body = JSON.stringify(problemBody(problem));
     socket.end(
-      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+      `HTTP/1.1 ${problem.status} ${problemTitle(problem.status)}\r\n` +
         "Content-Type: application/problem+json\r\n" +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Request-Id: ${crypto.randomUUID()}\r\n` +

@@ -27,7 +27,7 @@ import {
   PhaseOutBody,
   ReasonBody,
 } from "../admin/schemas.ts";
-import { TITLES } from "../http/problem.ts";
+import { type ProblemStatus, REASON_PHRASES } from "../problems.ts";
 import {
   componentSchemas,
   inlineSchema,
@@ -386,7 +386,7 @@ function responsesOf(
     if (o.length > 0) content["application/json"] = oauthMedia(o);
     if (p.length > 0) content["application/problem+json"] = problemMedia(status, p);
     const response = {
-      description: `${TITLES[status] ?? "Error"}:\n${codeList([...o, ...p])}`,
+      description: `${REASON_PHRASES[status as ProblemStatus] ?? "Error"}:\n${codeList([...o, ...p])}`,
       headers: { "X-Request-Id": headerRef("XRequestId"), ...extraHeaders(status) },
       content,
     };
