@@ -27,7 +27,14 @@ import {
   PhaseOutBody,
   ReasonBody,
 } from "../admin/schemas.ts";
-import { type ProblemStatus, REASON_PHRASES } from "../problems.ts";
+import {
+  PROBLEMS,
+  type ProblemCode,
+  type ProblemStatus,
+  REASON_PHRASES,
+  statusFor,
+} from "../problems.ts";
+import { OAUTH_ERRORS, type OAuthErrorCode } from "../token/oauth-error.ts";
 import {
   componentSchemas,
   inlineSchema,
@@ -35,7 +42,7 @@ import {
   type Parameter,
   ref,
 } from "./generate.ts";
-import { type Guard, type OperationSpec, operationSpecs } from "./operations.ts";
+import { type Guard, type OperationSpec, operationSpecs, type ProblemRef } from "./operations.ts";
 import {
   Attestation,
   Attribution,
@@ -157,73 +164,23 @@ const TAGS: readonly { name: string; description: string }[] = [
   { name: "Meta", description: "Health and this documentation." },
 ];
 
-/** What each code means, as the contract words it. */
-export const CODE_NOTES: Readonly<Record<string, string>> = {
-  invalid_request: "a malformed request; the detail and `errors` name the field",
-  invalid_path:
-    "a path with dot segments, encoded separators, control characters, or one that would leave the dataset's path",
-  invalid_token:
-    "missing, malformed, forged, expired, wrong issuer or audience, algorithm not allowed",
-  scope_missing: "the token does not carry the scope this call needs",
-  agreement_not_found: "no such agreement (or not one of the caller's)",
-  not_party: "the caller is not the consumer (read) or the provider (deliver)",
-  partner_revoked: "either party is revoked",
-  partner_suspended: "either party is suspended",
-  agreement_inactive: "the agreement is suspended or terminated",
-  agreement_not_yet_valid: "before validFrom",
-  agreement_expired: "after validUntil",
-  action_not_permitted: "the agreement does not allow this action",
-  purpose_not_permitted: "Data-Purpose missing or not among the agreement's purposes",
-  jurisdiction_blocked: "trade compliance: export control, embargo or denied party",
-  quota_exceeded: "a quota of the agreement is used up; see Retry-After",
-  payload_too_large: "the body is over the size cap",
-  unsupported_media_type: "a body the gateway cannot inspect (type or encoding)",
-  leak_blocked: "the payload holds data that must not leave",
-  uninspectable_content:
-    "a backend's answer the gateway cannot inspect (type, encoding, size, depth)",
-  upstream_error: "the backend could not be reached or answered an error",
-  upstream_timeout: "the backend did not answer in time",
-  metering_unavailable: "the flow could not be metered: nothing was released",
-  store_unavailable: "the store did not answer; retry (see Retry-After)",
-  method_not_allowed: "exchanges are GET (read) or POST (deliver)",
-  conflict: "the id is taken, or the target changed meanwhile or cannot make this transition",
-  backend_not_allowed:
-    "the baseUrl is not https or resolves to a loopback, private or link-local address",
-  partner_not_found: "no such partner",
-  dataset_not_found: "no such dataset",
-  client_not_found: "no such client",
-  provider_not_owner: "the provider does not own the dataset (or a dataset's owner would change)",
-  partner_not_active: "a party is not active",
-  core_field_not_shareable: "a granted field is classified core",
-  personal_field_needs_purpose: "a personal field is granted without purposes",
-  pseudonymize_not_granted: "pseudonymize names a field that is not granted",
-  invalid_shares: "valueShares do not sum to 10000 bps or name unknown partners",
-  invalid_validity: "validFrom is not before validUntil",
-  unsafe_pattern: "a core marker could backtrack catastrophically",
-  unsupported_odrl_term: "the ODRL policy uses a term the gateway cannot enforce",
-  invalid_client: "unknown client, wrong secret, or the partner is suspended or revoked",
-  invalid_scope:
-    "an agreement that does not exist, is not active or not the client's; a role the client does not hold",
-  unsupported_grant_type: "only client_credentials",
-  temporarily_unavailable: "the store is unavailable; retry",
-};
-
-const AUTHENTICATED: Readonly<Record<number, readonly string[]>> = {
-  400: ["invalid_request", "invalid_path"],
-  401: ["invalid_token"],
-  403: ["scope_missing"],
-  503: ["store_unavailable"],
-};
+const AUTHENTICATED: readonly ProblemRef[] = [
+  "invalid_request",
+  "invalid_path",
+  "invalid_token",
+  "scope_missing",
+  "store_unavailable",
+];
 
 /** The problems every call behind a guard can meet (the app-wide path check included). */
-const GUARD_PROBLEMS: Readonly<Record<Guard, Readonly<Record<number, readonly string[]>>>> = {
-  public: { 400: ["invalid_path"] },
-  client: { 400: ["invalid_path"] },
-  admin: { ...AUTHENTICATED, 413: ["payload_too_large"] },
+const GUARD_PROBLEMS: Readonly<Record<Guard, readonly ProblemRef[]>> = {
+  public: ["invalid_path"],
+  client: ["invalid_path"],
+  admin: [...AUTHENTICATED, "payload_too_large"],
   metrics: AUTHENTICATED,
   partner: AUTHENTICATED,
   attestation: AUTHENTICATED,
-  exchange: {},
+  exchange: [],
 };
 
 export const OAUTH_SCOPES: Readonly<Record<string, string>> = {
@@ -264,10 +221,9 @@ const extraHeaders = (status: number): Record<string, unknown> => ({
 
 const asTuple = (codes: readonly string[]) => codes as [string, ...string[]];
 
-const codeList = (codes: readonly string[]) =>
-  codes
-    .map((c) => `- \`${c}\`${CODE_NOTES[c] === undefined ? "" : `: ${CODE_NOTES[c]}`}`)
-    .join("\n");
+const problemLine = (code: ProblemCode) =>
+  `- \`${code}\`: ${PROBLEMS[code].title} — ${PROBLEMS[code].about}`;
+const oauthLine = (error: OAuthErrorCode) => `- \`${error}\`: ${OAUTH_ERRORS[error].about}`;
 
 function problemMedia(status: number, codes: readonly string[]): JsonSchema {
   return {
@@ -294,16 +250,27 @@ function oauthMedia(codes: readonly string[]): JsonSchema {
   };
 }
 
-function mergeCodes(
-  ...sources: (Readonly<Record<number, readonly string[]>> | undefined)[]
-): Map<number, string[]> {
-  const out = new Map<number, string[]>();
-  for (const source of sources) {
-    for (const [status, codes] of Object.entries(source ?? {})) {
-      const list = out.get(Number(status)) ?? [];
-      for (const c of codes) if (!list.includes(c)) list.push(c);
-      out.set(Number(status), list);
-    }
+/** Problem codes by the status they answer with, each once, in the order first named. */
+function problemsByStatus(
+  ...lists: readonly (readonly ProblemRef[])[]
+): Map<ProblemStatus, ProblemCode[]> {
+  const out = new Map<ProblemStatus, ProblemCode[]>();
+  for (const ref of lists.flat()) {
+    const [code, status] =
+      typeof ref === "string" ? [ref, statusFor(ref)] : [ref.code, statusFor(ref.code, ref.status)];
+    const codes = out.get(status) ?? [];
+    if (!codes.includes(code)) codes.push(code);
+    out.set(status, codes);
+  }
+  return out;
+}
+
+/** OAuth errors by their status. */
+function oauthByStatus(errors: readonly OAuthErrorCode[]): Map<ProblemStatus, OAuthErrorCode[]> {
+  const out = new Map<ProblemStatus, OAuthErrorCode[]>();
+  for (const error of errors) {
+    const status = OAUTH_ERRORS[error].status;
+    out.set(status, [...(out.get(status) ?? []), error]);
   }
   return out;
 }
@@ -376,8 +343,8 @@ function responsesOf(
       ...(s.content === undefined ? {} : { content: s.content }),
     };
   }
-  const problems = mergeCodes(GUARD_PROBLEMS[op.guard], op.problems);
-  const oauth = mergeCodes(op.oauthErrors);
+  const problems = problemsByStatus(GUARD_PROBLEMS[op.guard], op.problems ?? []);
+  const oauth = oauthByStatus(op.oauthErrors ?? []);
   const statuses = [...new Set([...problems.keys(), ...oauth.keys()])].sort((a, b) => a - b);
   for (const status of statuses) {
     const p = problems.get(status) ?? [];
@@ -386,7 +353,7 @@ function responsesOf(
     if (o.length > 0) content["application/json"] = oauthMedia(o);
     if (p.length > 0) content["application/problem+json"] = problemMedia(status, p);
     const response = {
-      description: `${REASON_PHRASES[status as ProblemStatus] ?? "Error"}:\n${codeList([...o, ...p])}`,
+      description: `${REASON_PHRASES[status]}:\n${[...o.map(oauthLine), ...p.map(problemLine)].join("\n")}`,
       headers: { "X-Request-Id": headerRef("XRequestId"), ...extraHeaders(status) },
       content,
     };

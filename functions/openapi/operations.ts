@@ -2,8 +2,10 @@
  * Every operation the gateway serves, as data: the routes of every surface
  * (token/app.ts with /health, exchange/app.ts, admin/*.ts, metrics/app.ts and
  * this module's own two routes), each with the zod schemas that validate its
- * requests and the codes it can answer with. document.ts turns them into
- * OpenAPI; test/openapi checks them against the app's registered routes.
+ * requests and the problem codes it can answer with (codes of the table in
+ * problems.ts; document.ts groups them by the table's status). document.ts
+ * turns them into OpenAPI; test/openapi checks them against the app's
+ * registered routes.
  */
 import { AGREEMENT_RULE_CODES, EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
 import { Purpose } from "../../policies/model.ts";
@@ -15,6 +17,14 @@ import {
   PageQuery,
 } from "../admin/schemas.ts";
 import { DIMENSIONS, FlowsQuery, GRANULARITIES, WindowQuery } from "../metrics/flows.ts";
+import {
+  type CodeOf,
+  type ProblemCode,
+  type ProblemStatus,
+  type StatusOf,
+  statusFor,
+} from "../problems.ts";
+import type { OAuthErrorCode } from "../token/oauth-error.ts";
 import { inlineSchema, type JsonSchema, type Parameter, queryParameters, ref } from "./generate.ts";
 import { GROUP_BY_PATTERN } from "./schemas.ts";
 
@@ -29,6 +39,21 @@ export type Guard =
   | "partner"
   | "attestation"
   | "exchange";
+
+/** A problem code at its usual status, or at another of its own (see `at`). */
+export type ProblemRef = ProblemCode | ProblemAt;
+export type ProblemAt = {
+  readonly [C in ProblemCode]: { readonly code: C; readonly status: StatusOf<C> };
+}[ProblemCode];
+
+/** Codes answered at `status`, which must be one of each code's own statuses (checked here too). */
+export const at = <S extends ProblemStatus>(
+  status: S,
+  ...codes: readonly CodeOf<S>[]
+): ProblemAt[] =>
+  codes.map(
+    (code) => ({ code, status: statusFor(code, status as StatusOf<typeof code>) }) as ProblemAt,
+  );
 
 export interface MediaSpec {
   readonly schema: JsonSchema;
@@ -62,10 +87,13 @@ export interface OperationSpec {
     readonly content: Readonly<Record<string, MediaSpec>>;
   };
   readonly success: Readonly<Record<string, SuccessSpec>>;
-  /** Problem codes by status, on top of those of the guard. */
-  readonly problems?: Readonly<Record<number, readonly string[]>>;
-  /** RFC 6749 errors by status (the token endpoint only). */
-  readonly oauthErrors?: Readonly<Record<number, readonly string[]>>;
+  /**
+   * The problem codes it can answer on top of those of the guard, each at its
+   * usual status in the table (problems.ts) or, with `at`, at another of its own.
+   */
+  readonly problems?: readonly ProblemRef[];
+  /** RFC 6749 errors, each at its status in OAUTH_ERRORS (the token endpoint only). */
+  readonly oauthErrors?: readonly OAuthErrorCode[];
 }
 
 const JSON_TYPE = "application/json";
@@ -240,32 +268,22 @@ const records = (what: string): Record<string, MediaSpec> => ({
   },
 });
 
-const denials = EXCHANGE_DENIAL_CODES.filter(
-  (c) => c !== "agreement_not_found" && c !== "jurisdiction_blocked",
-);
-
-function exchangeProblems(action: "read" | "deliver"): Record<number, readonly string[]> {
-  const problems: Record<number, readonly string[]> = {
-    400: ["invalid_request", "invalid_path"],
-    401: ["invalid_token"],
-    403: denials,
-    404: ["agreement_not_found"],
-    413: ["payload_too_large"],
-    429: ["quota_exceeded"],
-    451: ["jurisdiction_blocked"],
-    502:
-      action === "read"
-        ? ["leak_blocked", "uninspectable_content", "upstream_error"]
-        : ["uninspectable_content", "upstream_error"],
-    503: ["metering_unavailable", "store_unavailable"],
-    504: ["upstream_timeout"],
-  };
-  if (action === "deliver") {
-    problems[415] = ["unsupported_media_type"];
-    problems[422] = ["leak_blocked"];
-  }
-  return problems;
-}
+/** Every refusal of the policy (each at its status in the table), then the exchange's own. */
+const exchangeProblems = (action: "read" | "deliver"): ProblemRef[] => [
+  "invalid_request",
+  "invalid_path",
+  "invalid_token",
+  ...EXCHANGE_DENIAL_CODES,
+  "payload_too_large",
+  "quota_exceeded",
+  ...(action === "deliver" ? (["unsupported_media_type"] as const) : []),
+  ...at(action === "read" ? 502 : 422, "leak_blocked"),
+  "uninspectable_content",
+  "upstream_error",
+  "metering_unavailable",
+  "store_unavailable",
+  "upstream_timeout",
+];
 
 function exchangeOps(path: string, suffix: string): OperationSpec[] {
   const sub = suffix === "" ? "" : " (a subpath under the dataset's path)";
@@ -327,12 +345,13 @@ function exchangeOps(path: string, suffix: string): OperationSpec[] {
         summary: "Not an exchange: answers 405 (exchanges are GET or POST)",
         guard: "exchange",
         success: {},
-        problems: {
-          400: ["invalid_request", "invalid_path"],
-          401: ["invalid_token"],
-          405: ["method_not_allowed"],
-          413: ["payload_too_large"],
-        },
+        problems: [
+          "invalid_request",
+          "invalid_path",
+          "invalid_token",
+          "method_not_allowed",
+          "payload_too_large",
+        ],
       }),
     ),
   ];
@@ -354,7 +373,7 @@ const partnerTransition = (
   guard: "admin",
   body: jsonBody("ReasonBody", EXAMPLES.reason),
   success: ok("The partner", "Partner"),
-  problems: { 404: ["partner_not_found"], 409: ["conflict"] },
+  problems: ["partner_not_found", "conflict"],
 });
 
 const agreementTransition = (
@@ -369,7 +388,7 @@ const agreementTransition = (
   guard: "admin",
   body: jsonBody("ReasonBody", EXAMPLES.reason),
   success: ok("The agreement", "Agreement"),
-  problems: { 404: ["agreement_not_found"], 409: ["conflict"] },
+  problems: ["agreement_not_found", "conflict"],
 });
 
 const odrlBody: MediaSpec = {
@@ -409,11 +428,13 @@ export const operationSpecs = (): OperationSpec[] => [
         headers: { "Cache-Control": { description: "no-store", schema: { type: "string" } } },
       },
     },
-    oauthErrors: {
-      400: ["invalid_request", "invalid_scope", "unsupported_grant_type"],
-      401: ["invalid_client"],
-      503: ["temporarily_unavailable"],
-    },
+    oauthErrors: [
+      "invalid_request",
+      "invalid_scope",
+      "unsupported_grant_type",
+      "invalid_client",
+      "temporarily_unavailable",
+    ],
   },
   {
     method: "get",
@@ -442,7 +463,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Ready to serve: store up, bootstrap clients in place",
     guard: "public",
     success: ok("Ready", "Health"),
-    problems: { 503: ["store_unavailable"] },
+    problems: ["store_unavailable"],
   },
   {
     method: "get",
@@ -486,7 +507,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "The agreements the caller is party to, with status and quota used",
     guard: "partner",
     success: ok("The agreements", "PartnerAgreementList"),
-    problems: { 403: ["partner_revoked", "partner_suspended"] },
+    problems: ["partner_revoked", "partner_suspended"],
   },
   {
     method: "get",
@@ -497,7 +518,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "partner",
     parameters: flowsParameters(),
     success: ok("The caller's flows", "FlowsReport"),
-    problems: { 403: ["partner_revoked", "partner_suspended"] },
+    problems: ["partner_revoked", "partner_suspended"],
   },
   {
     method: "post",
@@ -508,7 +529,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "attestation",
     body: jsonBody("AttestationInput", EXAMPLES.attestation),
     success: created("The attestation as recorded", "Attestation"),
-    problems: { 404: ["agreement_not_found"], 409: ["conflict"], 413: ["payload_too_large"] },
+    problems: ["agreement_not_found", "conflict", "payload_too_large"],
   },
 
   // ------------------------------------------------------------ admin: partners
@@ -522,7 +543,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("PartnerInput", EXAMPLES.partner),
     success: created("The partner and its client credentials", "PartnerCreated"),
-    problems: { 409: ["conflict"], 422: ["backend_not_allowed"] },
+    problems: ["conflict", "backend_not_allowed"],
   },
   {
     method: "get",
@@ -542,7 +563,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "A partner, with its status right now",
     guard: "admin",
     success: ok("The partner", "Partner"),
-    problems: { 404: ["partner_not_found"] },
+    problems: ["partner_not_found"],
   },
   {
     method: "patch",
@@ -553,7 +574,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("PartnerPatch", EXAMPLES.partnerPatch),
     success: ok("The partner", "Partner"),
-    problems: { 404: ["partner_not_found"], 409: ["conflict"], 422: ["backend_not_allowed"] },
+    problems: ["partner_not_found", "conflict", "backend_not_allowed"],
   },
   partnerTransition("suspend", "Suspend a partner"),
   partnerTransition("resume", "Resume a suspended partner"),
@@ -570,7 +591,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("PhaseOutBody", EXAMPLES.phaseOut),
     success: ok("The partner", "Partner"),
-    problems: { 404: ["partner_not_found"], 409: ["conflict"] },
+    problems: ["partner_not_found", "conflict"],
   },
   {
     method: "post",
@@ -580,7 +601,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Issue a new client secret; the old one stops working at once",
     guard: "admin",
     success: ok("The new credentials", "ClientCredentials"),
-    problems: { 404: ["partner_not_found", "client_not_found"], 409: ["conflict"] },
+    problems: ["partner_not_found", "client_not_found", "conflict"],
   },
   {
     method: "put",
@@ -591,7 +612,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("KeysBody", EXAMPLES.keys),
     success: ok("The registered keys", "PartnerKeys"),
-    problems: { 404: ["partner_not_found"], 409: ["conflict"] },
+    problems: ["partner_not_found", "conflict"],
   },
   {
     method: "get",
@@ -601,7 +622,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "What a partner received, its retention, and the attestations outstanding",
     guard: "admin",
     success: ok("The exit report", "ExitReport"),
-    problems: { 404: ["partner_not_found"] },
+    problems: ["partner_not_found"],
   },
   {
     method: "post",
@@ -612,7 +633,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("AttestationInput", EXAMPLES.attestation),
     success: created("The attestation as recorded", "Attestation"),
-    problems: { 404: ["partner_not_found", "agreement_not_found"], 409: ["conflict"] },
+    problems: ["partner_not_found", "agreement_not_found", "conflict"],
   },
 
   // ------------------------------------------------------------ admin: datasets
@@ -626,7 +647,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("DatasetInput", EXAMPLES.dataset),
     success: created("The dataset", "Dataset"),
-    problems: { 409: ["conflict"], 422: ["unsafe_pattern", "partner_not_found"] },
+    problems: ["conflict", "unsafe_pattern", ...at(422, "partner_not_found")],
   },
   {
     method: "get",
@@ -646,7 +667,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "A dataset",
     guard: "admin",
     success: ok("The dataset", "Dataset"),
-    problems: { 404: ["dataset_not_found"] },
+    problems: ["dataset_not_found"],
   },
   {
     method: "put",
@@ -657,11 +678,13 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("DatasetInput", EXAMPLES.dataset),
     success: ok("The dataset", "Dataset"),
-    problems: {
-      404: ["dataset_not_found"],
-      409: ["conflict"],
-      422: ["provider_not_owner", "unsafe_pattern", "partner_not_found"],
-    },
+    problems: [
+      "dataset_not_found",
+      "conflict",
+      "provider_not_owner",
+      "unsafe_pattern",
+      ...at(422, "partner_not_found"),
+    ],
   },
 
   // ------------------------------------------------------------ admin: agreements
@@ -680,7 +703,7 @@ export const operationSpecs = (): OperationSpec[] => [
       },
     },
     success: created("The agreement, active, version 1", "Agreement"),
-    problems: { 409: ["conflict"], 422: AGREEMENT_RULE_CODES },
+    problems: ["conflict", ...at(422, ...AGREEMENT_RULE_CODES)],
   },
   {
     method: "get",
@@ -713,7 +736,7 @@ export const operationSpecs = (): OperationSpec[] => [
         },
       },
     },
-    problems: { 404: ["agreement_not_found"] },
+    problems: ["agreement_not_found"],
   },
   {
     method: "get",
@@ -723,7 +746,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Every version of an agreement, newest first",
     guard: "admin",
     success: ok("The versions", "AgreementList"),
-    problems: { 404: ["agreement_not_found"] },
+    problems: ["agreement_not_found"],
   },
   {
     method: "patch",
@@ -734,11 +757,11 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("AgreementPatch", EXAMPLES.agreementPatch),
     success: ok("The amended agreement", "Agreement"),
-    problems: {
-      404: ["agreement_not_found"],
-      409: ["conflict"],
-      422: AGREEMENT_RULE_CODES.filter((c) => c !== "unsupported_odrl_term"),
-    },
+    problems: [
+      "agreement_not_found",
+      "conflict",
+      ...at(422, ...AGREEMENT_RULE_CODES.filter((c) => c !== "unsupported_odrl_term")),
+    ],
   },
   agreementTransition("suspend", "Suspend an agreement"),
   agreementTransition("resume", "Resume a suspended agreement"),
@@ -754,7 +777,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("ClientInput", EXAMPLES.client),
     success: created("The client's credentials (the secret is shown once)", "ClientCreated"),
-    problems: { 409: ["conflict"] },
+    problems: ["conflict"],
   },
   {
     method: "post",
@@ -764,7 +787,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Issue a new client secret; the old one stops working at once",
     guard: "admin",
     success: ok("The new credentials", "ClientCredentials"),
-    problems: { 404: ["client_not_found"], 409: ["conflict"] },
+    problems: ["client_not_found", "conflict"],
   },
   {
     method: "get",
@@ -806,7 +829,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "admin",
     body: jsonBody("TradeRulesInput", EXAMPLES.tradeRules),
     success: ok("The trade rules", "TradeRules"),
-    problems: { 409: ["conflict"] },
+    problems: ["conflict"],
   },
   {
     method: "post",

@@ -9,6 +9,7 @@ import { EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
 import { DIMENSIONS } from "../metrics/flows.ts";
 import { EVENT_TYPES } from "../store/outbox.ts";
 import { JWT_BEARER_ASSERTION } from "../token/client-auth.ts";
+import { OAUTH_ERRORS, type OAuthErrorCode } from "../token/oauth-error.ts";
 
 const Time = z.string().describe("ISO 8601 time in UTC");
 const Count = z.int().min(0);
@@ -40,13 +41,7 @@ export const Problem = z.looseObject({
 
 /** RFC 6749 §5.2: the token endpoint's error shape. */
 export const OAuthErrorBody = z.object({
-  error: z.enum([
-    "invalid_request",
-    "invalid_client",
-    "invalid_scope",
-    "unsupported_grant_type",
-    "temporarily_unavailable",
-  ]),
+  error: z.enum(Object.keys(OAUTH_ERRORS) as [OAuthErrorCode, ...OAuthErrorCode[]]),
   error_description: z.string(),
 });
 

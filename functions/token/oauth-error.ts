@@ -1,10 +1,34 @@
 /** RFC 6749 §5.2 errors: the token endpoint's own error shape. */
 
-export class OAuthError extends Error {
+/** Every error the token endpoint answers, with its status (RFC 6749 §5.2) and meaning. */
+export const OAUTH_ERRORS = {
+  invalid_request: {
+    status: 400,
+    about:
+      "a malformed token request: not a form, too large, a missing or repeated parameter, or more than one client authentication",
+  },
+  invalid_client: {
+    status: 401,
+    about: "unknown client, wrong secret, or the partner is suspended or revoked",
+  },
+  invalid_scope: {
+    status: 400,
+    about:
+      "an agreement that does not exist, is not active or not the client's; a role the client does not hold",
+  },
+  unsupported_grant_type: { status: 400, about: "only client_credentials" },
+  temporarily_unavailable: { status: 503, about: "the store is unavailable; retry" },
+} as const satisfies Readonly<Record<string, { status: 400 | 401 | 503; about: string }>>;
+
+export type OAuthErrorCode = keyof typeof OAUTH_ERRORS;
+export type OAuthStatusOf<E extends OAuthErrorCode> = (typeof OAUTH_ERRORS)[E]["status"];
+
+export class OAuthError<E extends OAuthErrorCode = OAuthErrorCode> extends Error {
   override readonly name = "OAuthError";
   constructor(
-    readonly status: number,
-    readonly error: string,
+    /** Always the error's own status in OAUTH_ERRORS; named at the call site for the reader. */
+    readonly status: OAuthStatusOf<E>,
+    readonly error: E,
     readonly description: string,
     /** The client used HTTP Basic: answer with a Basic challenge. */
     readonly basicChallenge = false,
