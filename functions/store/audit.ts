@@ -5,7 +5,7 @@
  * conditioned on the head it extends (so the chain never forks).
  */
 import { createHash } from "node:crypto";
-import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { Put, TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
 import { canonicalJson } from "./canonical.ts";
 import { type Item, key, N, num, S, str } from "./codec.ts";
@@ -91,21 +91,17 @@ export class AuditLog {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = this.head ?? (await this.readHead());
       const entry = this.build(draft, head);
-      const result = await this.db.transact(
-        [...ops, this.putEntry(entry), this.moveHead(head, entry)],
-        "append to the audit trail",
-      );
+      const tx = this.db.transaction();
+      const recorded = ops.map((op) => tx.add(op));
+      const chain = [tx.put("audit", entryPut(entry)), tx.put("audit", headPut(head, entry))];
+      const result = await tx.run("append to the audit trail");
       if (result.ok) {
         this.head = { seq: entry.seq, hash: entry.hash };
         return { ok: true, entry };
       }
-      const chain = result.reasons.slice(ops.length);
-      const chainMoved = chain.some((r) => r !== "None");
-      const opsFailed = result.reasons
-        .slice(0, ops.length)
-        .some((r) => r === "ConditionalCheckFailed");
-      if (!chainMoved && opsFailed)
-        return { ok: false, reasons: result.reasons.slice(0, ops.length) };
+      const chainMoved = chain.some((item) => result.reason(item) !== "None");
+      const opsFailed = recorded.some(result.failed);
+      if (!chainMoved && opsFailed) return { ok: false, reasons: recorded.map(result.reason) };
       this.head = undefined;
       if (result.reasons.some((r) => r === "TransactionConflict") || chainMoved) {
         await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
@@ -146,27 +142,6 @@ export class AuditLog {
       prevHash: head.hash,
     };
     return { ...body, hash: entryHash(body) };
-  }
-
-  private putEntry(entry: AuditEntry): TransactWriteItem {
-    return {
-      Put: {
-        TableName: this.db.name("audit"),
-        Item: { ...key(CHAIN, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    };
-  }
-
-  private moveHead(head: Head, entry: AuditEntry): TransactWriteItem {
-    return {
-      Put: {
-        TableName: this.db.name("audit"),
-        Item: { ...headKey(), seq: N(entry.seq), hash: S(entry.hash) },
-        ConditionExpression: head.seq === 0 ? "attribute_not_exists(pk)" : "seq = :seq",
-        ...(head.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": N(head.seq) } }),
-      },
-    };
   }
 
   /** Newest first, filtered; scans back until `limit` entries match or `from` is passed. */
@@ -246,6 +221,19 @@ export class AuditLog {
     return { valid: false, entries, firstBroken: entryId(broken) };
   }
 }
+
+/** The entry, written once at its position in the chain. */
+const entryPut = (entry: AuditEntry): Omit<Put, "TableName"> => ({
+  Item: { ...key(CHAIN, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
+  ConditionExpression: "attribute_not_exists(pk)",
+});
+
+/** The head moved to the entry, only from the head the entry extends (the chain never forks). */
+const headPut = (head: Head, entry: AuditEntry): Omit<Put, "TableName"> => ({
+  Item: { ...headKey(), seq: N(entry.seq), hash: S(entry.hash) },
+  ConditionExpression: head.seq === 0 ? "attribute_not_exists(pk)" : "seq = :seq",
+  ...(head.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": N(head.seq) } }),
+});
 
 const entryId = (seq: number) => String(seq).padStart(12, "0");
 /** The key attributes of an item (a cursor resumes after it). */

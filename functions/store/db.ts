@@ -18,6 +18,7 @@ import {
 import { StoreUnavailableError } from "../errors.ts";
 import type { Item } from "./codec.ts";
 import type { TableName } from "./schema.ts";
+import { Transaction } from "./transaction.ts";
 
 export type TableNames = Readonly<Record<TableName, string>>;
 
@@ -112,6 +113,11 @@ export class Db {
     } catch (cause) {
       throw new StoreUnavailableError(operation, cause);
     }
+  }
+
+  /** A write transaction to build item by item; its result answers per item. */
+  transaction(): Transaction {
+    return new Transaction(this);
   }
 
   /**

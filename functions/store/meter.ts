@@ -11,7 +11,7 @@
  * it committed. See docs/metering.md for why the counts are exact.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { type TransactWriteItem, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type Update, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
@@ -25,7 +25,7 @@ import {
 } from "../../policies/windows.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import { epochSeconds, type Item, N, num, S } from "./codec.ts";
-import { type CancelReason, type Db, sleep, type TransactResult } from "./db.ts";
+import { type CancelReason, type Db, sleep } from "./db.ts";
 import {
   EVENT_SHARDS,
   eventKey,
@@ -38,6 +38,7 @@ import {
   shardOf,
 } from "./meter-keys.ts";
 import type { Registry } from "./registry.ts";
+import type { Transaction, TxItem, TxResult } from "./transaction.ts";
 
 export interface MeteringRequest {
   /** The agreement version read when the exchange started: its price applies. */
@@ -86,16 +87,17 @@ type PlanOrRefusal =
   | Extract<MeteringOutcome, { kind: "quota_exceeded" }>;
 
 interface Built {
-  readonly items: TransactWriteItem[];
+  readonly tx: Transaction;
   readonly event: Item;
   readonly value: number;
   readonly plan: ShardPlan;
-  readonly at: {
-    readonly status: readonly number[];
-    readonly event: number;
-    readonly idempotency?: number | undefined;
-    readonly day?: number | undefined;
-    readonly month: readonly number[];
+  /** The items whose conditions the meter acts on. */
+  readonly items: {
+    readonly status: readonly TxItem[];
+    readonly event: TxItem;
+    readonly idempotency?: TxItem | undefined;
+    readonly day?: TxItem | undefined;
+    readonly month: readonly TxItem[];
   };
 }
 
@@ -137,20 +139,18 @@ export class Meter {
       // One token per round: the SDK's own retries of this call resend it, and
       // DynamoDB applies a token at most once (for 10 minutes).
       const token = digest(`${eventId}#${round}`).slice(0, 36);
-      let result: TransactResult;
+      let result: TxResult;
       try {
-        result = await this.db.transact(built.items, "meter the exchange", token);
+        result = await built.tx.run("meter the exchange", token);
       } catch (err) {
         // The write may have landed before the failure (a timeout after the
         // commit): make sure it counts for nothing, since nothing is released.
         throw await this.settleUnknown(req, built, err);
       }
       if (result.ok) return metered(built);
-      const reasons = result.reasons;
-      const failed = (i: number | undefined) =>
-        i !== undefined && reasons[i] === "ConditionalCheckFailed";
-      const statusFailed = built.at.status.some(failed);
-      if (failed(built.at.event)) {
+      const { items } = built;
+      const statusFailed = items.status.some(result.failed);
+      if (result.failed(items.event)) {
         // The event exists: this very round committed already (an SDK retry
         // the token did not absorb). It is ours, counted once.
         if (!statusFailed) return metered(built);
@@ -158,13 +158,14 @@ export class Meter {
         return { kind: "status_changed" };
       }
       if (statusFailed) return { kind: "status_changed" };
-      if (failed(built.at.idempotency)) return { kind: "duplicate" };
-      if (failed(built.at.day) || built.at.month.some(failed)) {
+      if (result.failed(items.idempotency)) return { kind: "duplicate" };
+      if (result.failed(items.day) || items.month.some(result.failed)) {
         if (++quotaRounds > MAX_QUOTA_ROUNDS)
           throw contended("the quota counters stayed contended");
         plan = await this.slowPlan(req, plan.plan);
         continue;
       }
+      const { reasons } = result;
       if (!reasons.every((r) => r === "None" || RETRYABLE.has(r)) || reasons.every(isNone)) {
         throw new StoreUnavailableError(
           "meter the exchange",
@@ -212,39 +213,35 @@ export class Meter {
     value: number,
   ): Promise<boolean> {
     const agreement = req.agreement;
-    const items: TransactWriteItem[] = [
-      {
-        Update: {
-          TableName: this.db.name("meter"),
-          Key: { pk: event.pk as Item[string], sk: event.sk as Item[string] },
-          UpdateExpression: "SET #st = :rev",
-          ConditionExpression: "#st = :metered",
-          ExpressionAttributeNames: { "#st": "state" },
-          ExpressionAttributeValues: { ":rev": S("reversed"), ":metered": S("metered") },
-        },
-      },
-      this.addToRollup(agreement, plan.rollup, req.now, -1, -req.records, -req.bytes, -value),
-    ];
+    const tx = this.db.transaction();
+    tx.update("meter", {
+      Key: { pk: event.pk as Item[string], sk: event.sk as Item[string] },
+      UpdateExpression: "SET #st = :rev",
+      ConditionExpression: "#st = :metered",
+      ExpressionAttributeNames: { "#st": "state" },
+      ExpressionAttributeValues: { ":rev": S("reversed"), ":metered": S("metered") },
+    });
+    tx.update(
+      "meter",
+      addToRollup(agreement, plan.rollup, req.now, -1, -req.records, -req.bytes, -value),
+    );
     if (req.idempotencyKey !== undefined) {
       // The key may be used again: the exchange it named did not happen.
-      items.push({
-        Update: {
-          TableName: this.db.name("meter"),
-          Key: idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
-          UpdateExpression: "SET expiresAt = :zero",
-          ExpressionAttributeValues: { ":zero": N(0) },
-        },
+      tx.update("meter", {
+        Key: idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
+        UpdateExpression: "SET expiresAt = :zero",
+        ExpressionAttributeValues: { ":zero": N(0) },
       });
     }
     if (plan.day !== undefined)
-      items.push(this.takeQuota(req, "requestsPerDay", plan.day, -1, null));
+      tx.update("meter", takeQuota(req, "requestsPerDay", plan.day, -1, null));
     for (const [shard, k] of Object.entries(plan.month ?? {})) {
-      items.push(this.takeQuota(req, "recordsPerMonth", Number(shard), -k, null));
+      tx.update("meter", takeQuota(req, "recordsPerMonth", Number(shard), -k, null));
     }
     // A token of this call only: SDK retries of a reversal that landed are
     // absorbed; the state condition makes a second call a no-op anyway.
     const token = digest(`reverse#${event.sk?.S}#${randomUUID()}`).slice(0, 36);
-    const result = await this.db.transact(items, "reverse the metering event", token);
+    const result = await tx.run("reverse the metering event", token);
     return result.ok;
   }
 
@@ -410,15 +407,13 @@ export class Meter {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const hour = hourKey(now);
-    const items: TransactWriteItem[] = [
-      this.registry.partnerActiveCheck(agreement.provider, now, req.replica),
-    ];
+    const tx = this.db.transaction();
+    const status = [tx.add(this.registry.partnerActiveCheck(agreement.provider, now, req.replica))];
     // One item may appear once in a transaction: a partner that is both
     // provider and consumer is checked once.
     if (agreement.consumer !== agreement.provider)
-      items.push(this.registry.partnerActiveCheck(agreement.consumer, now, req.replica));
-    items.push(this.registry.agreementActiveCheck(agreement.id, now, req.replica));
-    const status = items.map((_, i) => i);
+      status.push(tx.add(this.registry.partnerActiveCheck(agreement.consumer, now, req.replica)));
+    status.push(tx.add(this.registry.agreementActiveCheck(agreement.id, now, req.replica)));
     const event: Item = {
       ...eventKey(hour, eventShard, agreement.id, eventId),
       eventId: S(eventId),
@@ -439,114 +434,99 @@ export class Meter {
       plan: S(JSON.stringify(plan)),
       expiresAt: N(epochSeconds(now) + EVENT_RETENTION_SECONDS),
     };
-    const at = {
-      status,
-      event: items.length,
-      idempotency: undefined as number | undefined,
-      day: undefined as number | undefined,
-      month: [] as number[],
-    };
-    items.push({
-      Put: {
-        TableName: this.db.name("meter"),
-        Item: event,
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
+    const eventItem = tx.put("meter", {
+      Item: event,
+      ConditionExpression: "attribute_not_exists(pk)",
     });
-    if (req.idempotencyKey !== undefined) {
-      at.idempotency = items.length;
-      items.push({
-        Put: {
-          TableName: this.db.name("meter"),
-          Item: {
-            ...idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
-            event: S(`${event.pk?.S}|${event.sk?.S}`),
-            expiresAt: N(epochSeconds(now) + IDEMPOTENCY_SECONDS),
-          },
-          // TTL deletes lazily: an expired claim still present is free.
-          ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
-          ExpressionAttributeValues: { ":now": N(epochSeconds(now)) },
-        },
-      });
-    }
-    items.push(this.addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
-    if (plan.day !== undefined && agreement.quota?.requestsPerDay !== undefined) {
-      at.day = items.length;
-      items.push(
-        this.takeQuota(req, "requestsPerDay", plan.day, 1, agreement.quota.requestsPerDay),
-      );
-    }
-    const monthShards = Object.entries(plan.month ?? {});
-    if (monthShards.length > 0 && agreement.quota?.recordsPerMonth !== undefined) {
-      for (const [shard, k] of monthShards) {
-        at.month.push(items.length);
-        items.push(
-          this.takeQuota(req, "recordsPerMonth", Number(shard), k, agreement.quota.recordsPerMonth),
-        );
-      }
-    }
-    return { items, event, value, plan, at };
-  }
-
-  private addToRollup(
-    agreement: Agreement,
-    shard: number,
-    now: Date,
-    requests: number,
-    records: number,
-    bytes: number,
-    value: number,
-  ): TransactWriteItem {
+    const idempotency =
+      req.idempotencyKey === undefined
+        ? undefined
+        : tx.put("meter", {
+            Item: {
+              ...idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
+              event: S(`${event.pk?.S}|${event.sk?.S}`),
+              expiresAt: N(epochSeconds(now) + IDEMPOTENCY_SECONDS),
+            },
+            // TTL deletes lazily: an expired claim still present is free.
+            ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
+            ExpressionAttributeValues: { ":now": N(epochSeconds(now)) },
+          });
+    tx.update("meter", addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
+    const dayLimit = agreement.quota?.requestsPerDay;
+    const day =
+      plan.day === undefined || dayLimit === undefined
+        ? undefined
+        : tx.update("meter", takeQuota(req, "requestsPerDay", plan.day, 1, dayLimit));
+    const monthLimit = agreement.quota?.recordsPerMonth;
+    const month =
+      monthLimit === undefined
+        ? []
+        : Object.entries(plan.month ?? {}).map(([shard, k]) =>
+            tx.update("meter", takeQuota(req, "recordsPerMonth", Number(shard), k, monthLimit)),
+          );
     return {
-      Update: {
-        TableName: this.db.name("meter"),
-        Key: rollupKey(agreement.id, shard, hourKey(now), agreement.price.currency),
-        UpdateExpression: `ADD requests :rq, records :rc, bytes :b, #v :v SET ${FLOW_ATTRS}`,
-        ExpressionAttributeNames: { "#v": "value", "#hour": "hour" },
-        ExpressionAttributeValues: {
-          ":rq": N(requests),
-          ":rc": N(records),
-          ":b": N(bytes),
-          ":v": N(value),
-          ...flowValues(agreement, now),
-        },
-      },
+      tx,
+      event,
+      value,
+      plan,
+      items: { status, event: eventItem, idempotency, day, month },
     };
   }
+}
 
-  /** Adds `amount` to a quota shard; with a limit, only while the shard's budget holds it. */
-  private takeQuota(
-    req: MeteringRequest,
-    counter: QuotaCounter,
-    shard: number,
-    amount: number,
-    limit: number | null,
-  ): TransactWriteItem {
-    const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
-    const end = counter === "requestsPerDay" ? nextDayStart(req.now) : nextMonthStart(req.now);
-    const values: Item = { ":k": N(amount), ":exp": N(epochSeconds(end) + 86_400) };
-    let condition: string | undefined;
-    if (limit !== null) {
-      const room = shardBudget(limit, FLOW_SHARDS, shard) - amount;
-      if (room >= 0) {
-        condition = "attribute_not_exists(n) OR n <= :room";
-        values[":room"] = N(room);
-      } else {
-        // More than the shard's whole budget: a condition that never holds
-        // sends it to the slow path. (No :room then: DynamoDB refuses unused values.)
-        condition = "attribute_not_exists(pk) AND attribute_exists(pk)";
-      }
+/** Adds to one rollup shard of the flow (negative amounts take back). */
+function addToRollup(
+  agreement: Agreement,
+  shard: number,
+  now: Date,
+  requests: number,
+  records: number,
+  bytes: number,
+  value: number,
+): Omit<Update, "TableName"> {
+  return {
+    Key: rollupKey(agreement.id, shard, hourKey(now), agreement.price.currency),
+    UpdateExpression: `ADD requests :rq, records :rc, bytes :b, #v :v SET ${FLOW_ATTRS}`,
+    ExpressionAttributeNames: { "#v": "value", "#hour": "hour" },
+    ExpressionAttributeValues: {
+      ":rq": N(requests),
+      ":rc": N(records),
+      ":b": N(bytes),
+      ":v": N(value),
+      ...flowValues(agreement, now),
+    },
+  };
+}
+
+/** Adds `amount` to a quota shard; with a limit, only while the shard's budget holds it. */
+function takeQuota(
+  req: MeteringRequest,
+  counter: QuotaCounter,
+  shard: number,
+  amount: number,
+  limit: number | null,
+): Omit<Update, "TableName"> {
+  const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
+  const end = counter === "requestsPerDay" ? nextDayStart(req.now) : nextMonthStart(req.now);
+  const values: Item = { ":k": N(amount), ":exp": N(epochSeconds(end) + 86_400) };
+  let condition: string | undefined;
+  if (limit !== null) {
+    const room = shardBudget(limit, FLOW_SHARDS, shard) - amount;
+    if (room >= 0) {
+      condition = "attribute_not_exists(n) OR n <= :room";
+      values[":room"] = N(room);
+    } else {
+      // More than the shard's whole budget: a condition that never holds
+      // sends it to the slow path. (No :room then: DynamoDB refuses unused values.)
+      condition = "attribute_not_exists(pk) AND attribute_exists(pk)";
     }
-    return {
-      Update: {
-        TableName: this.db.name("meter"),
-        Key: quotaKey(req.agreement.id, counter, window, shard),
-        UpdateExpression: "ADD n :k SET expiresAt = :exp",
-        ...(condition === undefined ? {} : { ConditionExpression: condition }),
-        ExpressionAttributeValues: values,
-      },
-    };
   }
+  return {
+    Key: quotaKey(req.agreement.id, counter, window, shard),
+    UpdateExpression: "ADD n :k SET expiresAt = :exp",
+    ...(condition === undefined ? {} : { ConditionExpression: condition }),
+    ExpressionAttributeValues: values,
+  };
 }
 
 const FLOW_ATTRS = "provider = :p, consumer = :c, dataset = :d, currency = :cur, #hour = :h";

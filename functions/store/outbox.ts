@@ -149,9 +149,10 @@ export class Outbox {
   ): Promise<number | "gone"> {
     let left = [...recipients];
     for (let attempt = 0; attempt < 10; attempt++) {
-      const puts: TransactWriteItem[] = left.map((recipient) => ({
-        Put: {
-          TableName: this.db.name("outbox"),
+      const tx = this.db.transaction();
+      const puts = left.map((recipient) => ({
+        recipient,
+        item: tx.put("outbox", {
           Item: this.deliveryItem({
             id: `${event.id}:${recipient}`,
             event,
@@ -164,14 +165,14 @@ export class Outbox {
             deliveredAt: null,
           }),
           ConditionExpression: "attribute_not_exists(pk)",
-        },
+        }),
       }));
-      const result = await this.db.transact([...puts, guard], "fan out the event");
+      const guarded = tx.add(guard);
+      const result = await tx.run("fan out the event");
       if (result.ok) return left.length;
-      const reasons = result.reasons;
-      if (reasons[puts.length] === "ConditionalCheckFailed") return "gone";
+      if (result.failed(guarded)) return "gone";
       // Deliveries that exist already (an earlier, interrupted pass) are kept as they are.
-      const existing = new Set(left.filter((_, j) => reasons[j] === "ConditionalCheckFailed"));
+      const existing = new Set(puts.filter((p) => result.failed(p.item)).map((p) => p.recipient));
       if (existing.size > 0) {
         left = left.filter((r) => !existing.has(r));
         continue;
