@@ -71,6 +71,7 @@ export const DEFAULT_SETTINGS: Omit<GatewaySettings, "issuer" | "audience"> = {
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? createLogger();
   const db = new Db(deps.client, deps.tables);
   const registry = new Registry(db);
   const addressPolicy: AddressPolicy = { allowLoopback: deps.settings.localBackends };
@@ -78,13 +79,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     settings: deps.settings,
     keys: deps.keys,
     pseudonyms: deps.pseudonyms,
-    log: deps.log ?? createLogger(),
+    log,
     clock,
     db,
     registry,
     credentials: new Credentials(db),
     audit: new AuditLog(db, clock),
-    meter: new Meter(db, registry),
+    meter: new Meter(db, registry, log),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),
     verifier: new TokenVerifier(

@@ -1,11 +1,12 @@
 /**
- * A thin layer over the DynamoDB client: every call site maps store faults to
- * StoreUnavailableError (never an allow), and transactions report which of
- * their conditions failed as data.
+ * A thin layer over the DynamoDB client: every store call goes through it and
+ * maps store faults to StoreUnavailableError (never an allow); a failed
+ * condition (of an update, or of a transaction's items) comes back as data.
  */
 import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   type KeysAndAttributes,
@@ -14,6 +15,8 @@ import {
   TransactionCanceledException,
   type TransactWriteItem,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
 import type { Item } from "./codec.ts";
@@ -111,6 +114,30 @@ export class Db {
     try {
       return await this.client.send(new QueryCommand({ ...input, TableName: this.tables[table] }));
     } catch (cause) {
+      throw new StoreUnavailableError(operation, cause);
+    }
+  }
+
+  /**
+   * Updates one item. A failed condition is data (false: nothing was
+   * written), for the callers that act on it; any other failure is
+   * StoreUnavailableError.
+   */
+  async update(
+    table: TableName,
+    input: Omit<UpdateItemCommandInput, "TableName">,
+    operation: string,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand({ ...input, TableName: this.tables[table] }));
+      return true;
+    } catch (cause) {
+      if (
+        cause instanceof ConditionalCheckFailedException ||
+        (cause as Error)?.name === "ConditionalCheckFailedException"
+      ) {
+        return false;
+      }
       throw new StoreUnavailableError(operation, cause);
     }
   }

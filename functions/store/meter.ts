@@ -11,7 +11,7 @@
  * it committed. See docs/metering.md for why the counts are exact.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { type Update, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import type { Update } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
@@ -24,6 +24,7 @@ import {
   shardBudget,
 } from "../../policies/windows.ts";
 import { StoreUnavailableError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import { epochSeconds, type Item, N, num, S } from "./codec.ts";
 import { type CancelReason, type Db, sleep } from "./db.ts";
 import {
@@ -123,6 +124,8 @@ export class Meter {
   constructor(
     private readonly db: Db,
     private readonly registry: Registry,
+    /** Where best-effort writes that failed are reported (they never fail the request). */
+    private readonly log: Logger,
   ) {}
 
   async meter(req: MeteringRequest): Promise<MeteringOutcome> {
@@ -178,14 +181,18 @@ export class Meter {
     }
   }
 
-  /** Counts a refused exchange (policy deny, quota or leak block) on the flow; best effort. */
+  /**
+   * Counts a refused exchange (policy deny, quota or leak block) on the flow.
+   * Best effort: the refusal stands whether or not it was counted, so a
+   * failure is logged (`refusal_uncounted`) and never thrown.
+   */
   async countRefusal(agreement: Agreement, kind: "denied" | "blocked", now: Date): Promise<void> {
     // A plain ADD (1 WCU, not a transaction): refusals release nothing, so
     // they need no atomicity with anything else.
-    await this.db.client
-      .send(
-        new UpdateItemCommand({
-          TableName: this.db.name("meter"),
+    try {
+      await this.db.update(
+        "meter",
+        {
           Key: rollupKey(
             agreement.id,
             randomShard(FLOW_SHARDS),
@@ -195,9 +202,17 @@ export class Meter {
           UpdateExpression: `ADD ${kind} :one SET ${FLOW_ATTRS}`,
           ExpressionAttributeNames: { "#hour": "hour" },
           ExpressionAttributeValues: { ":one": N(1), ...flowValues(agreement, now) },
-        }),
-      )
-      .catch(() => undefined);
+        },
+        "count the refusal",
+      );
+    } catch (err) {
+      this.log.warn("refusal_uncounted", {
+        agreement: agreement.id,
+        kind,
+        message: err instanceof Error ? err.message : String(err),
+        cause: String((err as { cause?: unknown }).cause),
+      });
+    }
   }
 
   /**
@@ -262,26 +277,24 @@ export class Meter {
     return new StoreUnavailableError(`meter the exchange (write ${outcome})`, cause);
   }
 
+  /** Throws StoreUnavailableError when the store cannot say (the outcome stays unknown). */
   private async voidOrReverse(req: MeteringRequest, built: Built): Promise<string> {
-    try {
-      await this.db.client.send(
-        new UpdateItemCommand({
-          TableName: this.db.name("meter"),
-          Key: { pk: built.event.pk as Item[string], sk: built.event.sk as Item[string] },
-          UpdateExpression: "SET #st = :void, expiresAt = :exp, requestId = :rid",
-          ConditionExpression: "attribute_not_exists(pk)",
-          ExpressionAttributeNames: { "#st": "state" },
-          ExpressionAttributeValues: {
-            ":void": S("void"),
-            ":exp": N(epochSeconds(req.now) + IDEMPOTENCY_SECONDS),
-            ":rid": S(req.requestKey),
-          },
-        }),
-      );
-      return "never committed";
-    } catch (err) {
-      if ((err as Error)?.name !== "ConditionalCheckFailedException") return "unknown";
-    }
+    const voided = await this.db.update(
+      "meter",
+      {
+        Key: { pk: built.event.pk as Item[string], sk: built.event.sk as Item[string] },
+        UpdateExpression: "SET #st = :void, expiresAt = :exp, requestId = :rid",
+        ConditionExpression: "attribute_not_exists(pk)",
+        ExpressionAttributeNames: { "#st": "state" },
+        ExpressionAttributeValues: {
+          ":void": S("void"),
+          ":exp": N(epochSeconds(req.now) + IDEMPOTENCY_SECONDS),
+          ":rid": S(req.requestKey),
+        },
+      },
+      "void the metering event",
+    );
+    if (voided) return "never committed";
     return (await this.reverse(req, built.plan, built.event, built.value))
       ? "committed and reversed"
       : "unknown";

@@ -27,6 +27,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localDynamoClient } from "../../functions/local/server.ts";
+import { createLogger } from "../../functions/log.ts";
 import type { Agreement } from "../../policies/model.ts";
 import { createEcosystem, type Ecosystem, RECORDS } from "../support/ecosystem.ts";
 import { createTestGateway, dynamoEndpoint, type TestGateway } from "../support/gateway.ts";
@@ -404,6 +405,31 @@ describe("persistent store faults on the metering write", () => {
       mock.restore();
     });
   }
+});
+
+describe("a refusal the store cannot count", () => {
+  it("still stands, and writes one refusal_uncounted line", async () => {
+    const e = await ecosystem();
+    const { client, mock } = mockedClient();
+    const lines: Record<string, unknown>[] = [];
+    const g = await createTestGateway({
+      client,
+      tables: base.gw.db.tables,
+      keys: base.gw.keys,
+      log: createLogger({ write: (l) => lines.push(JSON.parse(l)) }),
+    });
+    g.clock.offsetMs = base.clock.offsetMs;
+    const token = await e.partnerToken(e.ids.consumer);
+    mock.on(UpdateItemCommand).rejects(accessDenied());
+    const res = await read(g, e, token, { "Data-Purpose": "marketing" });
+    mock.restore();
+    expect(res.status).toBe(403);
+    expect(await problem(res)).toMatchObject({ code: "purpose_not_permitted" });
+    expect(e.provider.received).toHaveLength(0);
+    expect(lines.filter((l) => l.code === "refusal_uncounted")).toEqual([
+      expect.objectContaining({ level: "warn", agreement: e.agreement, kind: "denied" }),
+    ]);
+  });
 });
 
 describe("store faults on the state read", () => {

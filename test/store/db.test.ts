@@ -7,9 +7,11 @@
  * DynamoDB Local).
  */
 import {
+  ConditionalCheckFailedException,
   DynamoDBClient,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -111,5 +113,38 @@ describe("a transaction built item by item", () => {
       .on(TransactWriteItemsCommand)
       .rejects(Object.assign(new Error("down"), { name: "ServiceUnavailable" }));
     await expect(threeItems().tx.run("test")).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+const update = () =>
+  db.update(
+    "meter",
+    {
+      Key: key("E#1", "e"),
+      UpdateExpression: "SET n = :one",
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+    "test",
+  );
+
+describe("Db.update", () => {
+  it("writes to the table's name and answers true", async () => {
+    mock.on(UpdateItemCommand).resolves({});
+    expect(await update()).toBe(true);
+    expect(mock.commandCalls(UpdateItemCommand)[0]?.args[0].input.TableName).toBe("t-meter");
+  });
+
+  it("answers false when its condition failed", async () => {
+    mock
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
+    expect(await update()).toBe(false);
+  });
+
+  it("maps any other failure to StoreUnavailableError", async () => {
+    mock
+      .on(UpdateItemCommand)
+      .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
+    await expect(update()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
