@@ -16,7 +16,7 @@ import type { Action, Agreement, Dataset, Partner } from "../../policies/model.t
 import type { AccessClaims } from "../auth/tokens.ts";
 import { GatewayError, StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import type { MeteringOutcome } from "../store/meter.ts";
+import type { MeteringOutcome, MeteringReceipt, MeteringRequest } from "../store/meter.ts";
 import { BackendTokens } from "./backend-token.ts";
 import { decodeBody } from "./content.ts";
 import {
@@ -163,7 +163,7 @@ export class ExchangeService {
     if (!decoded.ok)
       throw uninspectable(`the provider's answer could not be decoded (${decoded.detail})`);
     const guarded = await this.guard(input, p, decoded.text, kind, "read");
-    await this.meterOrRefuse(input, p, guarded.records, Buffer.byteLength(guarded.body));
+    await this.meterOrRefuse(input, p, this.meteringRequest(input, p, guarded));
     return { body: guarded.body, contentType: CONTENT_TYPES[kind], records: guarded.records };
   }
 
@@ -184,12 +184,12 @@ export class ExchangeService {
       );
     }
     const guarded = await this.guard(input, p, decoded.text, kind, "deliver");
-    const bytes = Buffer.byteLength(guarded.body);
     // Everything that can fail before the send is done before metering, so a
     // metered deliver is either sent or reversed.
     const url = upstreamUrl(p.consumer.baseUrl, p.dataset.path, input.segments, "");
     const token = await this.backendToken(input, p, p.consumer, p.provider);
-    const metered = await this.meterOrRefuse(input, p, guarded.records, bytes);
+    const request = this.meteringRequest(input, p, guarded);
+    const metered = await this.meterOrRefuse(input, p, request);
     let res: UpstreamResponse;
     try {
       res = await this.gw.transport({
@@ -207,12 +207,12 @@ export class ExchangeService {
         maxBytes: 64 * 1024,
       });
     } catch (err) {
-      if (metered.kind === "metered") await this.reverse(input, p, guarded.records, bytes, metered);
+      if (metered.kind === "metered") await this.reverse(request, metered);
       throw err;
     }
     const accepted = res.ok && res.status >= 200 && res.status < 300;
     if (!accepted) {
-      if (metered.kind === "metered") await this.reverse(input, p, guarded.records, bytes, metered);
+      if (metered.kind === "metered") await this.reverse(request, metered);
       this.checkUpstream(res, "consumer");
       throw upstreamError(`the consumer's backend answered ${res.ok ? res.status : "nothing"}`);
     }
@@ -317,20 +317,28 @@ export class ExchangeService {
       .catch((err: unknown) => this.gw.log.error("audit_unavailable", { message: String(err) }));
   }
 
-  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
-  private async meterOrRefuse(input: ExchangeInput, p: Permitted, records: number, bytes: number) {
-    let outcome: MeteringOutcome;
-    const request = {
+  /** What the meter counts for this exchange: built once, for the metering and any reversal. */
+  private meteringRequest(
+    input: ExchangeInput,
+    p: Permitted,
+    released: { readonly records: number; readonly body: string },
+  ): MeteringRequest {
+    return {
       agreement: p.agreement,
       action: input.action,
       requestKey: input.requestId,
       idempotencyKey: input.idempotencyKey,
       fingerprint: p.fingerprint,
-      records,
-      bytes,
+      records: released.records,
+      bytes: Buffer.byteLength(released.body),
       now: this.gw.clock(),
       replica: p.replica,
     };
+  }
+
+  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
+  private async meterOrRefuse(input: ExchangeInput, p: Permitted, request: MeteringRequest) {
+    let outcome: MeteringOutcome;
     try {
       outcome = await this.gw.meter.meter(request);
     } catch (err) {
@@ -366,31 +374,13 @@ export class ExchangeService {
     return outcome;
   }
 
-  private async reverse(
-    input: ExchangeInput,
-    p: Permitted,
-    records: number,
-    bytes: number,
-    metered: Extract<MeteringOutcome, { kind: "metered" }>,
-  ): Promise<void> {
-    const request = {
-      agreement: p.agreement,
-      action: input.action,
-      requestKey: input.requestId,
-      idempotencyKey: input.idempotencyKey,
-      fingerprint: p.fingerprint,
-      records,
-      bytes,
-      now: new Date(metered.event.at?.S ?? this.gw.clock().toISOString()),
-      replica: p.replica,
-    };
-    const done = await this.gw.meter
-      .reverse(request, metered.plan, metered.event, metered.value)
-      .catch(() => false);
+  /** Takes back a metered deliver the consumer did not accept; a failure is logged, never thrown. */
+  private async reverse(request: MeteringRequest, receipt: MeteringReceipt): Promise<void> {
+    const done = await this.gw.meter.reverse(request, receipt).catch(() => false);
     if (!done)
       this.gw.log.error("metering_reversal_failed", {
-        requestId: input.requestId,
-        agreement: p.agreement.id,
+        requestId: request.requestKey,
+        agreement: request.agreement.id,
       });
   }
 }

@@ -68,13 +68,19 @@ export interface ShardPlan {
   readonly month?: Readonly<Record<string, number>> | undefined;
 }
 
+/** What a committed metering wrote: enough to take it back (a deliver the consumer refused). */
+export interface MeteringReceipt {
+  /** The metering event's id, made by the meter. */
+  readonly eventId: string;
+  /** When the exchange was metered (`MeteringRequest.now`): its hour and quota windows. */
+  readonly at: Date;
+  readonly plan: ShardPlan;
+  /** What the exchange was worth, in micro-units of the agreement's currency. */
+  readonly value: number;
+}
+
 export type MeteringOutcome =
-  | {
-      readonly kind: "metered";
-      readonly value: number;
-      readonly event: Item;
-      readonly plan: ShardPlan;
-    }
+  | ({ readonly kind: "metered" } & MeteringReceipt)
   | { readonly kind: "duplicate" }
   | { readonly kind: "status_changed" }
   | {
@@ -89,9 +95,7 @@ type PlanOrRefusal =
 
 interface Built {
   readonly tx: Transaction;
-  readonly event: Item;
-  readonly value: number;
-  readonly plan: ShardPlan;
+  readonly receipt: MeteringReceipt;
   /** The items whose conditions the meter acts on. */
   readonly items: {
     readonly status: readonly TxItem[];
@@ -132,13 +136,12 @@ export class Meter {
     // Made here, once per exchange, and the same in every round: the caller
     // picks X-Request-Id and could send the same one twice.
     const eventId = randomUUID();
-    const eventShard = shardOf(eventId, EVENT_SHARDS);
     let plan: PlanOrRefusal = this.fastPlan(req);
     let conflicts = 0;
     let quotaRounds = 0;
     for (let round = 0; ; round++) {
       if (plan.kind === "quota_exceeded") return plan;
-      const built = this.build(req, plan.plan, eventId, eventShard);
+      const built = this.build(req, plan.plan, eventId);
       // One token per round: the SDK's own retries of this call resend it, and
       // DynamoDB applies a token at most once (for 10 minutes).
       const token = digest(`${eventId}#${round}`).slice(0, 36);
@@ -150,14 +153,14 @@ export class Meter {
         // commit): make sure it counts for nothing, since nothing is released.
         throw await this.settleUnknown(req, built, err);
       }
-      if (result.ok) return metered(built);
+      if (result.ok) return metered(built.receipt);
       const { items } = built;
       const statusFailed = items.status.some(result.failed);
       if (result.failed(items.event)) {
         // The event exists: this very round committed already (an SDK retry
         // the token did not absorb). It is ours, counted once.
-        if (!statusFailed) return metered(built);
-        await this.reverse(req, built.plan, built.event, built.value).catch(() => false);
+        if (!statusFailed) return metered(built.receipt);
+        await this.reverse(req, built.receipt).catch(() => false);
         return { kind: "status_changed" };
       }
       if (statusFailed) return { kind: "status_changed" };
@@ -218,19 +221,16 @@ export class Meter {
   /**
    * Takes back a metered exchange that did not happen (a deliver the
    * consumer's backend did not accept): the event goes metered → reversed
-   * (once: the condition), and its counts and quota are given back. `req.now`
-   * must be the event's time, so the same hour and windows are adjusted.
+   * (once: the condition), and its counts and quota are given back, in the
+   * hour and windows of the receipt's time. `req` is the request that was
+   * metered (its records, bytes and Idempotency-Key).
    */
-  async reverse(
-    req: MeteringRequest,
-    plan: ShardPlan,
-    event: Item,
-    value: number,
-  ): Promise<boolean> {
-    const agreement = req.agreement;
+  async reverse(req: MeteringRequest, receipt: MeteringReceipt): Promise<boolean> {
+    const { agreement } = req;
+    const { at, plan } = receipt;
     const tx = this.db.transaction();
     tx.update("meter", {
-      Key: { pk: event.pk as Item[string], sk: event.sk as Item[string] },
+      Key: eventKeyOf(agreement.id, receipt),
       UpdateExpression: "SET #st = :rev",
       ConditionExpression: "#st = :metered",
       ExpressionAttributeNames: { "#st": "state" },
@@ -238,7 +238,7 @@ export class Meter {
     });
     tx.update(
       "meter",
-      addToRollup(agreement, plan.rollup, req.now, -1, -req.records, -req.bytes, -value),
+      addToRollup(agreement, plan.rollup, at, -1, -req.records, -req.bytes, -receipt.value),
     );
     if (req.idempotencyKey !== undefined) {
       // The key may be used again: the exchange it named did not happen.
@@ -249,13 +249,13 @@ export class Meter {
       });
     }
     if (plan.day !== undefined)
-      tx.update("meter", takeQuota(req, "requestsPerDay", plan.day, -1, null));
+      tx.update("meter", takeQuota(agreement.id, at, "requestsPerDay", plan.day, -1, null));
     for (const [shard, k] of Object.entries(plan.month ?? {})) {
-      tx.update("meter", takeQuota(req, "recordsPerMonth", Number(shard), -k, null));
+      tx.update("meter", takeQuota(agreement.id, at, "recordsPerMonth", Number(shard), -k, null));
     }
     // A token of this call only: SDK retries of a reversal that landed are
     // absorbed; the state condition makes a second call a no-op anyway.
-    const token = digest(`reverse#${event.sk?.S}#${randomUUID()}`).slice(0, 36);
+    const token = digest(`reverse#${agreement.id}#${receipt.eventId}#${randomUUID()}`).slice(0, 36);
     const result = await tx.run("reverse the metering event", token);
     return result.ok;
   }
@@ -282,7 +282,7 @@ export class Meter {
     const voided = await this.db.update(
       "meter",
       {
-        Key: { pk: built.event.pk as Item[string], sk: built.event.sk as Item[string] },
+        Key: eventKeyOf(req.agreement.id, built.receipt),
         UpdateExpression: "SET #st = :void, expiresAt = :exp, requestId = :rid",
         ConditionExpression: "attribute_not_exists(pk)",
         ExpressionAttributeNames: { "#st": "state" },
@@ -295,9 +295,7 @@ export class Meter {
       "void the metering event",
     );
     if (voided) return "never committed";
-    return (await this.reverse(req, built.plan, built.event, built.value))
-      ? "committed and reversed"
-      : "unknown";
+    return (await this.reverse(req, built.receipt)) ? "committed and reversed" : "unknown";
   }
 
   // ------------------------------------------------------------ plans
@@ -416,9 +414,10 @@ export class Meter {
 
   // ------------------------------------------------------------ items
 
-  private build(req: MeteringRequest, plan: ShardPlan, eventId: string, eventShard: number): Built {
+  private build(req: MeteringRequest, plan: ShardPlan, eventId: string): Built {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
+    const receipt: MeteringReceipt = { eventId, at: now, plan, value };
     const hour = hourKey(now);
     const tx = this.db.transaction();
     const status = [tx.add(this.registry.partnerActiveCheck(agreement.provider, now, req.replica))];
@@ -428,7 +427,7 @@ export class Meter {
       status.push(tx.add(this.registry.partnerActiveCheck(agreement.consumer, now, req.replica)));
     status.push(tx.add(this.registry.agreementActiveCheck(agreement.id, now, req.replica)));
     const event: Item = {
-      ...eventKey(hour, eventShard, agreement.id, eventId),
+      ...eventKeyOf(agreement.id, receipt),
       eventId: S(eventId),
       requestId: S(req.requestKey),
       agreement: S(agreement.id),
@@ -469,21 +468,18 @@ export class Meter {
     const day =
       plan.day === undefined || dayLimit === undefined
         ? undefined
-        : tx.update("meter", takeQuota(req, "requestsPerDay", plan.day, 1, dayLimit));
+        : tx.update("meter", takeQuota(agreement.id, now, "requestsPerDay", plan.day, 1, dayLimit));
     const monthLimit = agreement.quota?.recordsPerMonth;
     const month =
       monthLimit === undefined
         ? []
         : Object.entries(plan.month ?? {}).map(([shard, k]) =>
-            tx.update("meter", takeQuota(req, "recordsPerMonth", Number(shard), k, monthLimit)),
+            tx.update(
+              "meter",
+              takeQuota(agreement.id, now, "recordsPerMonth", Number(shard), k, monthLimit),
+            ),
           );
-    return {
-      tx,
-      event,
-      value,
-      plan,
-      items: { status, event: eventItem, idempotency, day, month },
-    };
+    return { tx, receipt, items: { status, event: eventItem, idempotency, day, month } };
   }
 }
 
@@ -511,16 +507,20 @@ function addToRollup(
   };
 }
 
-/** Adds `amount` to a quota shard; with a limit, only while the shard's budget holds it. */
+/**
+ * Adds `amount` to a quota shard of the window of `now`; with a limit, only
+ * while the shard's budget holds it.
+ */
 function takeQuota(
-  req: MeteringRequest,
+  agreement: string,
+  now: Date,
   counter: QuotaCounter,
   shard: number,
   amount: number,
   limit: number | null,
 ): Omit<Update, "TableName"> {
-  const window = counter === "requestsPerDay" ? dayKey(req.now) : monthKey(req.now);
-  const end = counter === "requestsPerDay" ? nextDayStart(req.now) : nextMonthStart(req.now);
+  const window = counter === "requestsPerDay" ? dayKey(now) : monthKey(now);
+  const end = counter === "requestsPerDay" ? nextDayStart(now) : nextMonthStart(now);
   const values: Item = { ":k": N(amount), ":exp": N(epochSeconds(end) + 86_400) };
   let condition: string | undefined;
   if (limit !== null) {
@@ -535,7 +535,7 @@ function takeQuota(
     }
   }
   return {
-    Key: quotaKey(req.agreement.id, counter, window, shard),
+    Key: quotaKey(agreement, counter, window, shard),
     UpdateExpression: "ADD n :k SET expiresAt = :exp",
     ...(condition === undefined ? {} : { ConditionExpression: condition }),
     ExpressionAttributeValues: values,
@@ -558,12 +558,11 @@ const digest = (s: string): string => createHash("sha256").update(s).digest("bas
 
 const isNone = (r: CancelReason): boolean => r === "None";
 
-const metered = (built: Built): MeteringOutcome => ({
-  kind: "metered",
-  value: built.value,
-  event: built.event,
-  plan: built.plan,
-});
+const metered = (receipt: MeteringReceipt): MeteringOutcome => ({ kind: "metered", ...receipt });
+
+/** The metering event's key, from the receipt: its hour, its shard and its id. */
+const eventKeyOf = (agreement: string, receipt: MeteringReceipt): Item =>
+  eventKey(hourKey(receipt.at), shardOf(receipt.eventId, EVENT_SHARDS), agreement, receipt.eventId);
 
 const contended = (why: string) => new StoreUnavailableError("meter the exchange", new Error(why));
 
