@@ -7,9 +7,10 @@
 import { createHash } from "node:crypto";
 import type { Put, TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
+import { jitteredDelay, sleep } from "./backoff.ts";
 import { canonicalJson } from "./canonical.ts";
 import { type Item, key, N, num, S, str } from "./codec.ts";
-import { type CancelReason, type Db, sleep } from "./db.ts";
+import type { CancelReason, Db } from "./db.ts";
 import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
 export interface AuditDraft {
@@ -54,6 +55,8 @@ const CHAIN = "CHAIN";
 const headKey = () => key(CHAIN, "HEAD");
 const entrySk = (seq: number) => `E#${String(seq).padStart(12, "0")}`;
 const MAX_ATTEMPTS = 25;
+/** Between appends that lost the chain head to another writer. */
+const HEAD_BACKOFF = { baseMs: 5, capMs: 200 };
 
 export function entryHash(entry: Omit<AuditEntry, "hash">): string {
   return createHash("sha256").update(entry.prevHash).update(canonicalJson(entry)).digest("hex");
@@ -104,7 +107,7 @@ export class AuditLog {
       if (!chainMoved && opsFailed) return { ok: false, reasons: recorded.map(result.reason) };
       this.head = undefined;
       if (result.reasons.some((r) => r === "TransactionConflict") || chainMoved) {
-        await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+        await sleep(jitteredDelay(attempt, HEAD_BACKOFF));
         continue;
       }
       throw new StoreUnavailableError(

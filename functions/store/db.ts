@@ -19,6 +19,7 @@ import {
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
+import { jitteredDelay, sleep } from "./backoff.ts";
 import type { Item } from "./codec.ts";
 import type { TableName } from "./schema.ts";
 import { Transaction } from "./transaction.ts";
@@ -39,6 +40,8 @@ export type TransactResult =
 
 const MAX_BATCH_GET = 100;
 const MAX_UNPROCESSED_ROUNDS = 5;
+/** Waits for unprocessed keys: on average 10, 20, 40, 80 ms ... (base 20 with full jitter). */
+const UNPROCESSED_BACKOFF = { baseMs: 20, capMs: 320 };
 
 export class Db {
   constructor(
@@ -91,7 +94,7 @@ export class Db {
         for (const item of items) found.set(refId(tableName, item), item);
       }
       pending = out.UnprocessedKeys ?? {};
-      if (Object.keys(pending).length > 0) await sleep(10 * 2 ** round);
+      if (Object.keys(pending).length > 0) await sleep(jitteredDelay(round, UNPROCESSED_BACKOFF));
     }
     return refs.map((r) => found.get(refId(this.tables[r.table], r.key)));
   }
@@ -184,8 +187,6 @@ export class Db {
 function refId(tableName: string, item: Item): string {
   return `${tableName}\u0000${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** True when only condition checks failed (not conflicts or throttling). */
 export const onlyConditionsFailed = (reasons: readonly CancelReason[]): boolean =>

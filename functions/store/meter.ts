@@ -25,8 +25,9 @@ import {
 } from "../../policies/windows.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { jitteredDelay, sleep } from "./backoff.ts";
 import { epochSeconds, type Item, N, num, S } from "./codec.ts";
-import { type CancelReason, type Db, sleep } from "./db.ts";
+import type { CancelReason, Db } from "./db.ts";
 import {
   EVENT_SHARDS,
   eventKey,
@@ -110,6 +111,8 @@ const IDEMPOTENCY_SECONDS = 24 * 3600;
 const EVENT_RETENTION_SECONDS = 400 * 24 * 3600;
 /** Rounds lost to transaction conflicts or throttling inside a transaction, with backoff. */
 const MAX_CONFLICT_ROUNDS = 10;
+/** Between those rounds. */
+const CONFLICT_BACKOFF = { baseMs: 10, capMs: 200 };
 /**
  * Rounds lost to a quota shard that filled meanwhile. Each such loss means
  * another exchange took quota (progress), so the bound is generous: running
@@ -180,7 +183,7 @@ export class Meter {
       }
       if (++conflicts > MAX_CONFLICT_ROUNDS)
         throw contended("the metering transaction stayed contended");
-      await sleep(Math.random() * Math.min(200, 10 * 2 ** conflicts));
+      await sleep(jitteredDelay(conflicts, CONFLICT_BACKOFF));
     }
   }
 

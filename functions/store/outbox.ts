@@ -8,8 +8,9 @@
 import { randomUUID } from "node:crypto";
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { StoreUnavailableError } from "../errors.ts";
+import { jitteredDelay, sleep } from "./backoff.ts";
 import { docOf, type Item, key, S } from "./codec.ts";
-import { type Db, sleep } from "./db.ts";
+import type { Db } from "./db.ts";
 import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
 export const EVENT_TYPES = [
@@ -53,6 +54,8 @@ const eventKey = (id: string) => key(`EV#${id}`, "EV");
 const deliveryKey = (eventId: string, recipient: string) => key(`DL#${eventId}`, recipient);
 /** Deliveries created per transaction (DynamoDB takes 100 items, one is the event's). */
 const FAN_OUT_CHUNK = 99;
+/** Between rounds of a fan-out that lost to a conflict. */
+const FAN_OUT_BACKOFF = { baseMs: 10, capMs: 200 };
 
 export class Outbox {
   constructor(private readonly db: Db) {}
@@ -177,7 +180,7 @@ export class Outbox {
         left = left.filter((r) => !existing.has(r));
         continue;
       }
-      await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+      await sleep(jitteredDelay(attempt, FAN_OUT_BACKOFF));
     }
     throw new StoreUnavailableError("fan out the event", new Error("the event stayed contended"));
   }

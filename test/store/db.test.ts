@@ -7,6 +7,7 @@
  * DynamoDB Local).
  */
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   TransactionCanceledException,
@@ -146,5 +147,37 @@ describe("Db.update", () => {
       .on(UpdateItemCommand)
       .rejects(Object.assign(new Error("denied"), { name: "AccessDeniedException" }));
     await expect(update()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe("Db.getMany", () => {
+  const refs = [
+    { table: "meter" as const, key: key("A", "a") },
+    { table: "registry" as const, key: key("B", "b") },
+  ];
+  const item = (pk: string, sk: string) => ({ ...key(pk, sk), doc: { S: pk } });
+
+  it("asks again for the keys DynamoDB left unprocessed, and answers in request order", async () => {
+    mock
+      .on(BatchGetItemCommand)
+      .resolvesOnce({
+        Responses: { "t-registry": [item("B", "b")] },
+        UnprocessedKeys: { "t-meter": { Keys: [key("A", "a")] } },
+      })
+      .resolvesOnce({ Responses: { "t-meter": [item("A", "a")] } });
+    const found = await db.getMany(refs, "test");
+    expect(found.map((i) => i?.doc?.S)).toEqual(["A", "B"]);
+    const calls = mock.commandCalls(BatchGetItemCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.args[0].input.RequestItems).toEqual({ "t-meter": { Keys: [key("A", "a")] } });
+  });
+
+  it("gives up with StoreUnavailableError when keys stay unprocessed for five rounds", async () => {
+    mock.on(BatchGetItemCommand).resolves({
+      Responses: {},
+      UnprocessedKeys: { "t-meter": { Keys: [key("A", "a")] } },
+    });
+    await expect(db.getMany(refs, "test")).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(mock.commandCalls(BatchGetItemCommand)).toHaveLength(5);
   });
 });
