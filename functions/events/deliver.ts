@@ -23,8 +23,17 @@ const TIMEOUT_MS = 5000;
 /** An attempt's lease: longer than the attempt's timeout. */
 const LEASE_MS = 4 * TIMEOUT_MS;
 
+/** What delivering events uses of the gateway (never the meter, the audit trail or credentials). */
+export type OutboxDeps = Pick<
+  Gateway,
+  "registry" | "outbox" | "transport" | "keys" | "settings" | "log" | "clock"
+>;
+
 /** Who must hear of an event: both parties of an agreement; the counterparties of a partner. */
-export async function recipientsOf(gw: Gateway, event: GatewayEvent): Promise<string[]> {
+export async function recipientsOf(
+  gw: Pick<Gateway, "registry">,
+  event: GatewayEvent,
+): Promise<string[]> {
   if (event.subject.kind === "agreement") {
     const a = (await gw.registry.getAgreement(event.subject.id))?.value;
     return a === undefined ? [] : [...new Set([a.provider, a.consumer])];
@@ -39,7 +48,9 @@ export async function recipientsOf(gw: Gateway, event: GatewayEvent): Promise<st
   return [...others].sort();
 }
 
-export async function fanOutNewEvents(gw: Gateway): Promise<number> {
+export async function fanOutNewEvents(
+  gw: Pick<Gateway, "registry" | "outbox" | "clock">,
+): Promise<number> {
   const events = await gw.outbox.newEvents();
   for (const event of events) {
     await gw.outbox.fanOut(event, await recipientsOf(gw, event), gw.clock());
@@ -51,7 +62,11 @@ export async function fanOutNewEvents(gw: Gateway): Promise<number> {
 export const backoffMs = (attempts: number) => Math.min(3_600_000, 1000 * 2 ** attempts);
 
 /** The event as its recipient receives it: a compact JWS with the gateway's key. */
-export function signEvent(gw: Gateway, d: Delivery, now: Date): Promise<string> {
+export function signEvent(
+  gw: Pick<Gateway, "keys" | "settings">,
+  d: Delivery,
+  now: Date,
+): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
   return signJws(
     gw.keys.signer,
@@ -67,7 +82,11 @@ export function signEvent(gw: Gateway, d: Delivery, now: Date): Promise<string> 
   );
 }
 
-async function send(gw: Gateway, d: Delivery, now: Date): Promise<string | null> {
+async function send(
+  gw: Pick<Gateway, "registry" | "transport" | "keys" | "settings">,
+  d: Delivery,
+  now: Date,
+): Promise<string | null> {
   const partner = (await gw.registry.getPartner(d.recipient))?.value;
   if (partner === undefined) return "the recipient is not a partner";
   const url = new URL(`${partner.baseUrl.replace(/\/+$/, "")}${EVENTS_PATH}`);
@@ -89,7 +108,10 @@ async function send(gw: Gateway, d: Delivery, now: Date): Promise<string | null>
  * outcome is stored: delivered, pending with the next attempt after a
  * backoff, or failed after MAX_ATTEMPTS.
  */
-export async function attemptDelivery(gw: Gateway, due: Delivery): Promise<Delivery | undefined> {
+export async function attemptDelivery(
+  gw: OutboxDeps,
+  due: Delivery,
+): Promise<Delivery | undefined> {
   const now = gw.clock();
   const d = await gw.outbox.claim(due, now, LEASE_MS);
   if (d === undefined) return undefined;
@@ -123,7 +145,7 @@ export async function attemptDelivery(gw: Gateway, due: Delivery): Promise<Deliv
 }
 
 /** One pass: fan out new events, attempt every due delivery. */
-export async function processOutbox(gw: Gateway): Promise<{ events: number; attempts: number }> {
+export async function processOutbox(gw: OutboxDeps): Promise<{ events: number; attempts: number }> {
   const events = await fanOutNewEvents(gw);
   const due = await gw.outbox.dueDeliveries(gw.clock());
   const done = await Promise.allSettled(due.map((d) => attemptDelivery(gw, d)));

@@ -1,8 +1,7 @@
 /** The local server's outbox worker: delivery work runs outside the request, in the process. */
-import type { Gateway } from "../gateway.ts";
-import { processOutbox } from "./deliver.ts";
+import { type OutboxDeps, processOutbox } from "./deliver.ts";
 
-export function startOutboxWorker(gw: Gateway, intervalMs = 500): { stop(): Promise<void> } {
+export function startOutboxWorker(gw: OutboxDeps, intervalMs = 500): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {

@@ -147,7 +147,7 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
  * fresh, as for an exchange, so a revoked or phased-out partner holding an
  * unexpired token sees nothing more.
  */
-function requireActivePartner(gw: Gateway): MiddlewareHandler<AppEnv> {
+function requireActivePartner(gw: Pick<Gateway, "registry" | "clock">): MiddlewareHandler<AppEnv> {
   return async function requireActivePartnerMiddleware(c, next) {
     const partner = (await gw.registry.getPartner(c.get("claims").sub))?.value;
     const status = partner === undefined ? "revoked" : partnerStatusAt(partner, gw.clock());
@@ -162,7 +162,7 @@ function requireActivePartner(gw: Gateway): MiddlewareHandler<AppEnv> {
 
 /** Today's requests and this month's records used, summed over the counter shards. */
 async function quotaUsed(
-  gw: Gateway,
+  gw: Pick<Gateway, "meter">,
   agreement: string,
   quota: { requestsPerDay?: number; recordsPerMonth?: number } | undefined,
   now: Date,

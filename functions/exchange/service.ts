@@ -66,6 +66,24 @@ interface Permitted {
   readonly fingerprint: string;
 }
 
+/**
+ * What an exchange uses of the gateway: the registry, the meter and the audit
+ * trail, the transport to backends, keys, settings, log and clock. Never the
+ * raw store, the credentials or the outbox.
+ */
+export type ExchangeDeps = Pick<
+  Gateway,
+  | "registry"
+  | "meter"
+  | "audit"
+  | "transport"
+  | "keys"
+  | "pseudonyms"
+  | "settings"
+  | "log"
+  | "clock"
+>;
+
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
   json: "application/json; charset=utf-8",
   ndjson: "application/x-ndjson",
@@ -79,7 +97,7 @@ export class ExchangeService {
   private readonly plans: GuardPlans;
   private readonly backendTokens: BackendTokens;
 
-  constructor(private readonly gw: Gateway) {
+  constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
     this.backendTokens = new BackendTokens(gw.keys.signer, gw.settings.issuer);
   }

@@ -9,7 +9,7 @@ import { ForbiddenError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "./env.ts";
 
-export function authenticate(gw: Gateway): MiddlewareHandler<AppEnv> {
+export function authenticate(gw: Pick<Gateway, "verifier" | "clock">): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
     const token = bearerToken(c.req.header("Authorization"));
     c.set("claims", await gw.verifier.verify(token, gw.clock()));

@@ -6,7 +6,10 @@ import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
 import { attribute, FlowsQuery, flowRows, hourRange, parseWindow, rowsToCsv } from "./flows.ts";
 
-export function metricsApp(gw: Gateway): Hono<AppEnv> {
+/** Finance reads only: the agreements and the meter's rollups and events. */
+export function metricsApp(
+  gw: Pick<Gateway, "verifier" | "clock" | "registry" | "meterReader">,
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("/metrics/*", authenticate(gw), requireScope("metrics:read"));
 

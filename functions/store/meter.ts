@@ -130,7 +130,8 @@ const RETRYABLE = new Set([
 export class Meter {
   constructor(
     private readonly db: Db,
-    private readonly registry: Registry,
+    /** Only for the status checks the metering transaction re-runs. */
+    private readonly registry: Pick<Registry, "partnerActiveCheck" | "agreementActiveCheck">,
     /** Where best-effort writes that failed are reported (they never fail the request). */
     private readonly log: Logger,
   ) {}

@@ -32,8 +32,11 @@ function parseBasic(header: string): { id: string; secret: string } {
   }
 }
 
+/** What client authentication reads: the clients, the clock and the issuer (assertions' audience). */
+type ClientAuthDeps = Pick<Gateway, "credentials" | "clock" | "settings">;
+
 export async function authenticateClient(
-  gw: Gateway,
+  gw: ClientAuthDeps,
   authorization: string | undefined,
   form: URLSearchParams,
 ): Promise<ClientRecord> {
@@ -59,7 +62,7 @@ export async function authenticateClient(
 }
 
 async function authenticateAssertion(
-  gw: Gateway,
+  gw: ClientAuthDeps,
   assertion: string,
   form: URLSearchParams,
 ): Promise<ClientRecord> {

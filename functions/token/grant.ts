@@ -35,7 +35,7 @@ export function parseScope(raw: string | null): string[] | null {
 }
 
 export async function grantScopes(
-  gw: Gateway,
+  gw: Pick<Gateway, "registry" | "clock">,
   client: ClientRecord,
   requested: string[] | null,
 ): Promise<Grant> {
@@ -105,7 +105,10 @@ function agreementIds(requested: string[]): string[] {
 }
 
 /** The partner's agreements (newest first), for a request without `scope`. */
-async function partyAgreementIds(gw: Gateway, partner: string): Promise<string[]> {
+async function partyAgreementIds(
+  gw: Pick<Gateway, "registry">,
+  partner: string,
+): Promise<string[]> {
   const page = await gw.registry.listAgreements(MAX_SCOPES, undefined, partner);
   return page.items.map((a) => a.id);
 }
