@@ -102,9 +102,9 @@ describe("Idempotency-Key", () => {
 });
 
 describe("Idempotency-Key on a different request", () => {
-  // Fails until functions/exchange/service.ts passes a request fingerprint to
-  // the meter (see docs/metering.md, "Idempotency-Key"): today the second
-  // read below, for other data, is served as a "retry" and not counted.
+  // The exchange service passes a fingerprint of the request to the meter
+  // (see docs/metering.md, "Idempotency-Key"): the second read below, for
+  // other data, is a new exchange, not a retry of the first.
   it("is a different exchange: served and counted", async () => {
     const e = await ecosystem();
     const token = await e.partnerToken(e.ids.consumer);
