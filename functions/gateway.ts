@@ -9,6 +9,9 @@ import { TokenVerifier } from "./auth/tokens.ts";
 import type { AddressPolicy } from "./exchange/address.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./exchange/upstream.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { PeopleProvider } from "./people/provider.ts";
+import type { PeopleSettings } from "./people/settings.ts";
+import { PeopleVerifier } from "./people/verifier.ts";
 import { AuditLog } from "./store/audit.ts";
 import { Credentials } from "./store/credentials.ts";
 import { Db, type TableNames } from "./store/db.ts";
@@ -16,6 +19,7 @@ import { Meter } from "./store/meter.ts";
 import { MeterReader } from "./store/meter-read.ts";
 import { Outbox } from "./store/outbox.ts";
 import { Registry } from "./store/registry.ts";
+import { Sessions } from "./store/sessions.ts";
 
 export interface GatewaySettings {
   /** `iss` of the tokens the gateway issues, and the base of its URLs. */
@@ -28,6 +32,8 @@ export interface GatewaySettings {
   readonly upstreamTimeoutMs: number;
   /** Cap on request bodies, upstream answers and decoded bodies. */
   readonly maxBodyBytes: number;
+  /** Where people sign in (the console) and whose access tokens admin and metrics accept. */
+  readonly people?: PeopleSettings | undefined;
 }
 
 export interface GatewayDeps {
@@ -52,11 +58,15 @@ export interface Gateway {
   readonly db: Db;
   readonly registry: Registry;
   readonly credentials: Credentials;
+  /** People's console sessions. */
+  readonly sessions: Sessions;
   readonly audit: AuditLog;
   readonly meter: Meter;
   readonly meterReader: MeterReader;
   readonly outbox: Outbox;
   readonly verifier: TokenVerifier;
+  /** People's access tokens, when a provider is configured. */
+  readonly people: PeopleVerifier | undefined;
   readonly transport: UpstreamTransport;
   readonly addressPolicy: AddressPolicy;
   readonly resolveHost: (host: string) => Promise<string[]>;
@@ -84,6 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     db,
     registry,
     credentials: new Credentials(db),
+    sessions: new Sessions(db),
     audit: new AuditLog(db, clock),
     meter: new Meter(db, registry, log),
     meterReader: new MeterReader(db),
@@ -96,6 +107,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
       deps.keys.publicJwks,
     ),
+    people:
+      deps.settings.people === undefined
+        ? undefined
+        : new PeopleVerifier(deps.settings.people, new PeopleProvider(deps.settings.people.issuer)),
     transport: deps.transport ?? createUpstreamTransport(addressPolicy),
     addressPolicy,
     resolveHost: deps.resolveHost ?? defaultResolve,

@@ -76,6 +76,12 @@ export const PROBLEMS = {
     title: "Store unavailable",
     about: "the store did not answer; retry (see Retry-After)",
   },
+  identity_provider_unavailable: {
+    status: 503,
+    title: "Sign-in provider unavailable",
+    about:
+      "a person's token could not be checked: the OpenID provider (OIDC_ISSUER) did not answer; retry (see Retry-After)",
+  },
 
   // ------------------------------------------------------------ exchange denials (policies/decide.ts)
   agreement_not_found: {

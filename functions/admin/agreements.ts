@@ -22,9 +22,10 @@ import type { EventType } from "../store/outbox.ts";
 import { auditedWrite, changeStatus, ReasonBody } from "./common.ts";
 import { AgreementListQuery } from "./schemas.ts";
 
-type Transition = "suspend" | "resume" | "terminate";
+export type Transition = "suspend" | "resume" | "terminate";
 
-const TRANSITIONS: Readonly<
+/** Which statuses each transition starts from (the console reads it to offer only those). */
+export const TRANSITIONS: Readonly<
   Record<
     Transition,
     {

@@ -18,7 +18,12 @@ import { tradeRulesApp } from "./trade-rules.ts";
 
 export function adminApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", declaredBodyLimit(MAX_JSON_BODY_BYTES), authenticate(gw), requireScope("admin"));
+  app.use(
+    "*",
+    declaredBodyLimit(MAX_JSON_BODY_BYTES),
+    authenticate(gw, { people: true }),
+    requireScope("admin"),
+  );
   const partners = partnersApp(gw);
   registerExitRoutes(partners, gw);
   app.route("/partners", partners);

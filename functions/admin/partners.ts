@@ -14,9 +14,10 @@ import { auditedWrite, changeStatus, PageQuery, ReasonBody } from "./common.ts";
 import { registerKeysRoute } from "./partner-keys.ts";
 import { PhaseOutBody } from "./schemas.ts";
 
-type Transition = "suspend" | "resume" | "revoke" | "reinstate";
+export type Transition = "suspend" | "resume" | "revoke" | "reinstate";
 
-const TRANSITIONS: Readonly<
+/** Which statuses each transition starts from (the console reads it to offer only those). */
+export const TRANSITIONS: Readonly<
   Record<
     Transition,
     { from: readonly Partner["status"][]; to: Partner["status"]; event: EventType; past: string }

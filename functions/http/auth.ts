@@ -9,10 +9,24 @@ import { ForbiddenError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "./env.ts";
 
-export function authenticate(gw: Pick<Gateway, "verifier" | "clock">): MiddlewareHandler<AppEnv> {
+/**
+ * Verifies the bearer token. With `people`, a token from the configured
+ * OpenID provider (by its `iss`) is verified against that provider and
+ * names the person; every other token is one of the gateway's own.
+ */
+export function authenticate(
+  gw: Pick<Gateway, "verifier" | "clock" | "people">,
+  options: { readonly people?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
     const token = bearerToken(c.req.header("Authorization"));
-    c.set("claims", await gw.verifier.verify(token, gw.clock()));
+    const people = options.people === true ? gw.people : undefined;
+    c.set(
+      "claims",
+      people?.claimsIssuer(token)
+        ? await people.verify(token, gw.clock())
+        : await gw.verifier.verify(token, gw.clock()),
+    );
     await next();
   };
 }

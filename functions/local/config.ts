@@ -2,8 +2,21 @@
 import { resolve } from "node:path";
 import * as z from "zod";
 import { Id } from "../../policies/model.ts";
+import { PeopleEnv } from "../people/settings.ts";
 
 const flag = z.enum(["0", "1"]).transform((v) => v === "1");
+
+/** `username:password` of a person of the embedded sign-in provider. */
+const Person = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9._@-]{1,64}:[\x21-\x7e]{8,256}$/,
+    "must be username:password (password: 8 or more printable characters)",
+  )
+  .transform((v) => {
+    const at = v.indexOf(":");
+    return { username: v.slice(0, at), password: v.slice(at + 1) };
+  });
 
 export const LocalEnv = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
@@ -16,6 +29,9 @@ export const LocalEnv = z.object({
   DEMO: flag.default(true),
   DYNAMODB_ENDPOINT: z.url().optional(),
   HOST: z.string().default("127.0.0.1"),
+  CONSOLE_OPERATOR: Person.optional(),
+  CONSOLE_FINANCE: Person.optional(),
+  ...PeopleEnv.shape,
 });
 
 export type LocalConfig = z.infer<typeof LocalEnv> & { readonly dataDir: string };

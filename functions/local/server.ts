@@ -2,6 +2,8 @@
  * The local gateway as a value: started by `npm start`, by the tests that
  * need a real server, by the soak and the benchmarks.
  */
+
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -12,17 +14,26 @@ import { loadOrCreateLocalKeys } from "../auth/local-keys.ts";
 import { loadOrCreatePseudonymSecret, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { issueAccessToken } from "../auth/tokens.ts";
 import { ensureClient, ensureTradeRules } from "../bootstrap.ts";
+import { fileAssets } from "../console/assets-files.ts";
+import { consoleSurface } from "../console/surface.tsx";
 import { GatewayError } from "../errors.ts";
 import { startOutboxWorker } from "../events/worker.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import { problemBody, problemResponse, problemTitle } from "../http/problem.ts";
 import { rawPathProblem } from "../http/raw-path.ts";
 import { createLogger } from "../log.ts";
+import {
+  DEFAULT_ROLE_MAP,
+  type PeopleSettings,
+  parseRoleMap,
+  peopleSettingsFromEnv,
+} from "../people/settings.ts";
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
 import { ALL_SURFACES } from "../surfaces/index.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
 import { type DynamoLocal, startDynamoLocal } from "./dynamo-local.ts";
+import { createEmbeddedIdp, type EmbeddedIdp } from "./identity-provider.tsx";
 import { operatorCaller, seedDemo } from "./seed.ts";
 import { tour } from "./tour.ts";
 
@@ -33,7 +44,68 @@ export interface LocalGateway {
   readonly operator: { id: string; secret: string };
   readonly finance: { id: string; secret: string };
   readonly demoSecrets: Readonly<Record<string, string>>;
+  /** The console, and the people of the embedded sign-in provider (none with OIDC_ISSUER). */
+  readonly console: {
+    readonly url: string;
+    readonly issuer: string;
+    readonly operator?: { username: string; password: string } | undefined;
+    readonly finance?: { username: string; password: string } | undefined;
+  };
   stop(): Promise<void>;
+}
+
+export interface LocalGatewayOptions {
+  /**
+   * Prefix of the table names (several gateways on one DynamoDB, as the tests run them).
+   * @default "dsg"
+   */
+  readonly tablePrefix?: string;
+}
+
+/** How long the embedded provider's access tokens (and so console sessions) last. */
+const PERSON_TOKEN_TTL_SECONDS = 3600;
+
+const generatedPerson = (username: string) => ({
+  username,
+  password: randomBytes(12).toString("base64url"),
+});
+
+/**
+ * People's sign-in: the provider of OIDC_ISSUER, or the embedded one at
+ * `<base>/idp` with the two people of CONSOLE_OPERATOR / CONSOLE_FINANCE.
+ */
+async function peopleSignIn(config: LocalConfig, base: string) {
+  const external = peopleSettingsFromEnv(config);
+  if (external !== undefined) return { settings: external, idp: undefined, people: undefined };
+  const operator = config.CONSOLE_OPERATOR ?? generatedPerson("operator");
+  const finance = config.CONSOLE_FINANCE ?? generatedPerson("finance");
+  if (operator.username === finance.username)
+    throw new Error("CONSOLE_OPERATOR and CONSOLE_FINANCE must name two different people");
+  const idp: EmbeddedIdp = await createEmbeddedIdp({
+    base,
+    people: [
+      { ...operator, name: "Console operator", groups: ["operators"] },
+      { ...finance, name: "Console finance", groups: ["finance"] },
+    ],
+    redirectUri: `${base}/console/callback`,
+    resource: base,
+    accessTokenTtlSeconds: PERSON_TOKEN_TTL_SECONDS,
+    assets: fileAssets(),
+  });
+  const settings: PeopleSettings = {
+    issuer: idp.issuer,
+    clientId: idp.clientId,
+    clientSecret: idp.clientSecret,
+    audience: idp.resource,
+    audienceClaim: "aud",
+    rolesClaim: "groups",
+    roleMap: parseRoleMap(DEFAULT_ROLE_MAP),
+    usernameClaim: "preferred_username",
+    scopes: "openid profile",
+    resource: idp.resource,
+    maxTokenLifetimeSeconds: PERSON_TOKEN_TTL_SECONDS,
+  };
+  return { settings, idp, people: { operator, finance } };
 }
 
 /** A DynamoDB client for a local endpoint (any credentials do). */
@@ -48,7 +120,10 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 
 const MAX_HEADER_BYTES = 16 * 1024;
 
-export async function startLocalGateway(config: LocalConfig): Promise<LocalGateway> {
+export async function startLocalGateway(
+  config: LocalConfig,
+  options: LocalGatewayOptions = {},
+): Promise<LocalGateway> {
   await mkdir(config.dataDir, { recursive: true });
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -65,9 +140,10 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
       endpoint = store.endpoint;
     }
     const client = localDynamoClient(endpoint);
-    const tables = localTableNames("dsg");
+    const tables = localTableNames(options.tablePrefix ?? "dsg");
     await ensureTables(client, tables);
     const base = `http://${config.HOST}:${config.PORT}`;
+    const signIn = await peopleSignIn(config, base);
     const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "warn" });
     const gw = createGateway({
       client,
@@ -82,6 +158,7 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
         audience: base,
         tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
         localBackends: true,
+        people: signIn.settings,
       },
       log,
     });
@@ -98,7 +175,7 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
       "metrics:read",
       config.FINANCE_CLIENT_SECRET,
     );
-    const app = createApp(gw, ALL_SURFACES);
+    const app = createApp(gw, [...ALL_SURFACES, consoleSurface({ assets: fileAssets() })]);
 
     let demo: { secrets: Record<string, string>; inbox: string } | undefined;
     if (config.DEMO) {
@@ -125,7 +202,7 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
 
     const worker = startOutboxWorker(gw);
     cleanups.push(() => worker.stop());
-    const server = await listen(app, config.HOST, config.PORT);
+    const server = await listen(app, config.HOST, config.PORT, signIn.idp);
     cleanups.push(() => closeServer(server));
     return {
       url: base,
@@ -133,12 +210,30 @@ export async function startLocalGateway(config: LocalConfig): Promise<LocalGatew
       operator: { id: operator.clientId, secret: operator.clientSecret },
       finance: { id: finance.clientId, secret: finance.clientSecret },
       demoSecrets: demo?.secrets ?? {},
+      console: {
+        url: `${base}/console`,
+        issuer: signIn.settings.issuer,
+        operator: signIn.people?.operator,
+        finance: signIn.people?.finance,
+      },
       tour: tour({
         base,
         dataDir: config.dataDir,
         operator: { id: operator.clientId, secret: operator.clientSecret },
         finance: { id: finance.clientId, secret: finance.clientSecret },
         demo,
+        console: {
+          url: `${base}/console`,
+          issuer: signIn.settings.issuer,
+          ...(signIn.people === undefined
+            ? {}
+            : {
+                people: [
+                  { role: "operator", ...signIn.people.operator },
+                  { role: "finance", ...signIn.people.finance },
+                ],
+              }),
+        },
       }),
       stop: stopAll,
     };
@@ -157,6 +252,8 @@ export function listen(
   app: ReturnType<typeof createApp>,
   host: string,
   port: number,
+  /** Mounted ahead of the app: the embedded sign-in provider under /idp. */
+  ahead?: { handle(req: IncomingMessage, res: ServerResponse): boolean },
 ): Promise<Server> {
   const listener = getRequestListener((req, env) =>
     app.fetch(req, { rawTarget: (env as { incoming: IncomingMessage }).incoming.url }),
@@ -175,6 +272,7 @@ export function listen(
         req.resume();
         return;
       }
+      if (ahead?.handle(req, res)) return;
       void listener(req, res);
     },
   );

@@ -6,10 +6,25 @@ export interface TourInput {
   readonly operator: { id: string; secret: string };
   readonly finance: { id: string; secret: string };
   readonly demo?: { secrets: Readonly<Record<string, string>>; inbox: string } | undefined;
+  /** The console and, with the embedded sign-in provider, its two people. */
+  readonly console?: {
+    readonly url: string;
+    readonly people?: readonly { role: string; username: string; password: string }[];
+    readonly issuer: string;
+  };
 }
 
 const tokenCmd = (base: string, id: string, secret: string, scope: string) =>
   `$(curl -s -u '${id}:${secret}' -d grant_type=client_credentials -d scope=${scope} ${base}/oauth/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`;
+
+function consoleLines(t: TourInput): string[] {
+  if (t.console === undefined) return [];
+  const people = t.console.people ?? [];
+  return [
+    `  console:         ${t.console.url}   (people sign in at ${t.console.issuer})`,
+    ...people.map((p) => `    ${`${p.role}:`.padEnd(10)} ${p.username} / ${p.password}`),
+  ];
+}
 
 export function tour(t: TourInput): string {
   const { base } = t;
@@ -19,6 +34,7 @@ export function tour(t: TourInput): string {
     `  operator client: ${t.operator.id} / ${t.operator.secret}`,
     `  finance client:  ${t.finance.id} / ${t.finance.secret}`,
     `  API reference:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+    ...consoleLines(t),
   ];
   if (t.demo === undefined) {
     lines.push(

@@ -176,8 +176,9 @@ const AUTHENTICATED: readonly ProblemRef[] = [
 const GUARD_PROBLEMS: Readonly<Record<Guard, readonly ProblemRef[]>> = {
   public: ["invalid_path"],
   client: ["invalid_path"],
-  admin: [...AUTHENTICATED, "payload_too_large"],
-  metrics: AUTHENTICATED,
+  // People's tokens are checked against their OpenID provider's keys.
+  admin: [...AUTHENTICATED, "identity_provider_unavailable", "payload_too_large"],
+  metrics: [...AUTHENTICATED, "identity_provider_unavailable"],
   partner: AUTHENTICATED,
   attestation: AUTHENTICATED,
   exchange: [],
