@@ -59,6 +59,8 @@ export interface LambdaBundleOptions extends BuildOptions {
   readonly mainFields: string[];
   readonly banner: { js: string };
   readonly logLevel: "warning" | "error" | "silent";
+  /** Files imported as text: the console's static files (functions/console/assets-bundled.ts). */
+  readonly loader: Readonly<Record<string, "text">>;
 }
 
 export const BUNDLE_OPTIONS: LambdaBundleOptions = {
@@ -76,6 +78,8 @@ export const BUNDLE_OPTIONS: LambdaBundleOptions = {
   mainFields: ["module", "main"],
   banner: { js: ESM_REQUIRE_BANNER },
   logLevel: "warning",
+  // The console's stylesheet and script, and uPlot's, ride in index.mjs as text.
+  loader: { ".asset.css": "text", ".asset.js": "text", ".min.css": "text", ".iife.min.js": "text" },
 };
 
 const LOG_LEVELS: Record<LambdaBundleOptions["logLevel"], LogLevel> = {
@@ -96,6 +100,7 @@ const MAPPED_KEYS = new Set([
   "mainFields",
   "banner",
   "logLevel",
+  "loader",
 ]);
 
 /**
@@ -124,6 +129,7 @@ export function nodejsBundling(options: LambdaBundleOptions = BUNDLE_OPTIONS): B
     mainFields: [...options.mainFields],
     banner: options.banner.js,
     logLevel: LOG_LEVELS[options.logLevel],
+    loader: { ...options.loader },
     forceDockerBundling: false,
   };
 }

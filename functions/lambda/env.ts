@@ -4,6 +4,7 @@
  * JWK and a secret in the environment serve tests and non-AWS deployments.
  */
 import * as z from "zod";
+import { PeopleEnv } from "../people/settings.ts";
 import { TABLE_ENV, TABLES } from "../store/schema.ts";
 
 export const LambdaEnv = z
@@ -26,6 +27,7 @@ export const LambdaEnv = z
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
     DYNAMODB_ENDPOINT: z.url().optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    ...PeopleEnv.shape,
   })
   .refine((e) => e.SIGNING_KEY_ID ?? e.SIGNING_JWK, "SIGNING_KEY_ID or SIGNING_JWK is required")
   .refine(

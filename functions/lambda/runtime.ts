@@ -13,6 +13,7 @@ import { pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { createLogger } from "../log.ts";
+import { peopleSettingsFromEnv } from "../people/settings.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
 
 export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
@@ -40,6 +41,7 @@ export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
       tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
       localBackends: env.LOCAL_BACKENDS === "1",
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+      people: peopleSettingsFromEnv(env),
     },
     log: createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } }),
   });

@@ -33,7 +33,7 @@ import { ALL_SURFACES } from "../surfaces/index.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
 import { type DynamoLocal, startDynamoLocal } from "./dynamo-local.ts";
-import { createEmbeddedIdp, type EmbeddedIdp } from "./identity-provider.tsx";
+import type { EmbeddedIdp } from "./identity-provider.tsx";
 import { operatorCaller, seedDemo } from "./seed.ts";
 import { tour } from "./tour.ts";
 
@@ -81,6 +81,8 @@ async function peopleSignIn(config: LocalConfig, base: string) {
   const finance = config.CONSOLE_FINANCE ?? generatedPerson("finance");
   if (operator.username === finance.username)
     throw new Error("CONSOLE_OPERATOR and CONSOLE_FINANCE must name two different people");
+  // Loaded only when used: importing oidc-provider prints its runtime warnings.
+  const { createEmbeddedIdp } = await import("./identity-provider.tsx");
   const idp: EmbeddedIdp = await createEmbeddedIdp({
     base,
     people: [

@@ -156,6 +156,7 @@ describe("nodejsBundling (BUNDLE_OPTIONS → NodejsFunction)", () => {
       externalModules: ["@aws-sdk/*"],
       mainFields: ["module", "main"],
       banner: ESM_REQUIRE_BANNER,
+      loader: BUNDLE_OPTIONS.loader,
       forceDockerBundling: false,
     });
   });
