@@ -163,7 +163,7 @@ describe("the operator's console", () => {
     for (let i = 0; i < 60; i++) {
       await page.keyboard.press("Tab");
       const name = await page.evaluate(
-        "(() => { const el = document.activeElement; return el === null ? '' : `${el.tagName}:${(el.textContent ?? '').trim()}`; })()",
+        "(() => { const el = document.activeElement; return el === null ? '' : el.tagName + ':' + (el.textContent ?? '').trim(); })()",
       );
       reached.add(String(name));
     }
