@@ -64,6 +64,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     pseudonymKey: ["kms:GenerateMac"],
   },
   admin: {
+    // Also the console's: people's sessions and sign-ins under way are items of
+    // `credentials` (GetItem, PutItem, and UpdateItem to end them; the TTL deletes).
     tables: {
       registry: {
         table: ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"],

@@ -7,6 +7,7 @@
  */
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import * as z from "zod";
+import { PeopleEnv, peopleSettingsFromEnv } from "../functions/people/settings.ts";
 import { FUNCTION_NAMES, type FunctionName } from "./bundling.ts";
 
 export const STAGES = ["dev", "prod"] as const;
@@ -54,6 +55,35 @@ export const GatewayConfigSchema = z
       .strict()
       .refine((t) => t.burstLimit >= t.rateLimit, "throttling.burstLimit must be >= rateLimit"),
     tokenTtlSeconds: positiveInt.min(60).max(3_600),
+    /**
+     * People's sign-in at another OpenID provider (Entra ID, Okta, ...) instead
+     * of the stack's Cognito user pool: the gateway's `OIDC_*` settings. A
+     * client secret never goes into the template (register a public client
+     * with PKCE, or set OIDC_CLIENT_SECRET on the admin function yourself).
+     */
+    oidc: PeopleEnv.omit({ OIDC_CLIENT_SECRET: true })
+      .extend({ OIDC_ISSUER: z.url({ protocol: /^https$/ }) })
+      .strict()
+      .refine((env) => {
+        try {
+          return peopleSettingsFromEnv(env) !== undefined;
+        } catch {
+          return false;
+        }
+      }, "oidc needs OIDC_ISSUER and OIDC_CLIENT_ID, a valid OIDC_ROLE_MAP and openid in OIDC_SCOPES")
+      .optional(),
+    /** Prefix of the Cognito hosted sign-in domain; default `dsg-<stage>-<account id>`. */
+    signInDomainPrefix: z
+      .string()
+      .regex(
+        /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+        "signInDomainPrefix: lowercase letters, digits, hyphens",
+      )
+      .refine(
+        (p) => !/aws|amazon|cognito/.test(p),
+        "signInDomainPrefix may not contain aws, amazon or cognito",
+      )
+      .optional(),
     reservedConcurrency,
     alarms: z
       .object({

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
@@ -10,6 +10,7 @@ import { GatewayFunction } from "./constructs/gateway-function.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { OutboxEvents } from "./constructs/outbox-events.ts";
+import { PeopleSignIn } from "./constructs/people-sign-in.ts";
 import { Tables } from "./constructs/tables.ts";
 import { acknowledgeNagFindings } from "./nag.ts";
 
@@ -64,6 +65,8 @@ export class GatewayStack extends Stack {
   readonly functions: Readonly<Record<FunctionName, GatewayFunction>>;
   readonly api: GatewayApi;
   readonly monitoring: Monitoring;
+  /** Cognito, where people sign in (absent when `oidc` names another provider). */
+  readonly peopleSignIn: PeopleSignIn | undefined;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -123,6 +126,28 @@ export class GatewayStack extends Stack {
     const issuer = config.issuer ?? this.api.endpoint;
     for (const fn of Object.values(functions)) fn.addEnvironment("ISSUER", issuer);
 
+    // People sign in at Cognito (or the configured provider); the admin function
+    // serves the console and, with metrics, accepts people's access tokens.
+    this.peopleSignIn =
+      config.oidc === undefined
+        ? new PeopleSignIn(this, "PeopleSignIn", {
+            callbackUrl: `${issuer}/console/callback`,
+            domainPrefix:
+              config.signInDomainPrefix ?? Fn.join("-", ["dsg", config.stage, Aws.ACCOUNT_ID]),
+            removalPolicy: config.stage === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+          })
+        : undefined;
+    const oidc: Record<string, string> =
+      this.peopleSignIn?.environment() ??
+      Object.fromEntries(
+        Object.entries(config.oidc ?? {}).filter(
+          (e): e is [string, string] => typeof e[1] === "string",
+        ),
+      );
+    for (const name of ["admin", "metrics"] as const) {
+      for (const [key, value] of Object.entries(oidc)) functions[name].addEnvironment(key, value);
+    }
+
     this.monitoring = new Monitoring(this, "Monitoring", {
       namespace: `DataSharingGateway/${config.stage}`,
       api: this.api.api,
@@ -170,6 +195,20 @@ export class GatewayStack extends Stack {
       new CfnOutput(this, label, {
         value: this.tables.byName[name].tableName,
         description: `Environment variable ${TABLE_ENV[name]}`,
+      });
+    }
+    new CfnOutput(this, "ConsoleUrl", {
+      value: `${issuer}/console`,
+      description: "The operators' and finance's console",
+    });
+    if (this.peopleSignIn !== undefined) {
+      new CfnOutput(this, "PeopleUserPoolId", {
+        value: this.peopleSignIn.userPool.userPoolId,
+        description: "Add people here and put them in the operators or finance group",
+      });
+      new CfnOutput(this, "PeopleSignInDomain", {
+        value: this.peopleSignIn.domain.baseUrl(),
+        description: "The hosted sign-in domain",
       });
     }
     new CfnOutput(this, "SigningKeyArn", { value: this.keys.signing.keyArn });

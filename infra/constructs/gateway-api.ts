@@ -39,6 +39,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/openapi.json", target: "token" },
   { method: HttpMethod.GET, path: "/docs", target: "token" },
   { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
+  // The console's pages (GET) and forms (POST): served by the admin function.
+  { method: HttpMethod.GET, path: "/console", target: "admin" },
+  { method: HttpMethod.ANY, path: "/console/{proxy+}", target: "admin" },
 ];
 
 /** One JSON object per request in the access log. */

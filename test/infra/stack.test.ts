@@ -157,6 +157,19 @@ describe("functions", () => {
         "SIGNING_KEY_ID",
         "STAGE",
         "TOKEN_TTL_SECONDS",
+        // People's sign-in: the console (admin) and people's Bearer tokens (admin, metrics).
+        ...(name === "admin" || name === "metrics"
+          ? [
+              "OIDC_AUDIENCE",
+              "OIDC_AUDIENCE_CLAIM",
+              "OIDC_CLIENT_ID",
+              "OIDC_ISSUER",
+              "OIDC_ROLES_CLAIM",
+              "OIDC_ROLE_MAP",
+              "OIDC_SCOPES",
+              "OIDC_USERNAME_CLAIM",
+            ]
+          : []),
       ].sort(),
     );
     expect(env).toMatchObject({
@@ -277,6 +290,8 @@ describe("HTTP API", () => {
     "GET /docs": "token",
     $default: "admin",
     "GET /metrics/{proxy+}": "metrics",
+    "GET /console": "admin",
+    "ANY /console/{proxy+}": "admin",
   };
 
   it("routes each contract path to its function (payload 2.0, no authorizer)", () => {

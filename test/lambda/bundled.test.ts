@@ -158,6 +158,35 @@ describe("bundled Lambda handlers", () => {
     expect(res.headers?.["x-request-id"]).toBeTruthy();
   });
 
+  it("the admin bundle serves the console: its static files ride inside index.mjs", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { createRequire } = await import("node:module");
+    const uplot = readFileSync(
+      createRequire(import.meta.url).resolve("uplot/dist/uPlot.iife.min.js"),
+      "utf8",
+    );
+    const res = await handlers.admin(
+      httpApiEvent("GET", "/console/assets/uplot.js", { routeKey: "ANY /console/{proxy+}" }),
+      lambdaContext,
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.["content-type"]).toMatch(/^text\/javascript/);
+    expect(res.headers?.["content-security-policy"]).toContain("default-src 'self'");
+    expect(res.body).toBe(uplot);
+    const script = await handlers.admin(
+      httpApiEvent("GET", "/console/assets/console.js", { routeKey: "ANY /console/{proxy+}" }),
+      lambdaContext,
+    );
+    expect(script.body).toContain("uPlot");
+    // This environment names no OpenID provider: the console says so instead of failing open.
+    const page = await handlers.admin(
+      httpApiEvent("GET", "/console", { routeKey: "GET /console" }),
+      lambdaContext,
+    );
+    expect(page.statusCode).toBe(503);
+    expect(page.body).toContain("Sign-in is not configured");
+  });
+
   it("the events function runs a pass over the outbox", async () => {
     const out = (await (
       handlers.events as unknown as (e: unknown) => Promise<{ events: number; attempts: number }>
