@@ -23,7 +23,8 @@ function AuditPage(props: {
   viewer: Viewer;
   filters: Filters;
   page: ListPage<AuditEntry> | null;
-  verification: Verification | null;
+  /** undefined: not asked for (verifying reads the whole chain); null: it failed. */
+  verification: Verification | null | undefined;
   problem?: import("./api.ts").Problem | undefined;
 }) {
   const f = props.filters;
@@ -32,7 +33,18 @@ function AuditPage(props: {
     <Page title="Audit trail" viewer={props.viewer} section="audit">
       <section class="panel" aria-labelledby="chain-title">
         <h2 id="chain-title">Hash chain</h2>
-        {v === null ? (
+        {v === undefined ? (
+          <form method="get" action="/console/audit" class="filters">
+            {Object.entries(f).map(([k, value]) =>
+              value === undefined ? null : <input type="hidden" name={k} value={value} />,
+            )}
+            <input type="hidden" name="verify" value="1" />
+            <p>
+              Verifying reads every entry of the trail and checks each against the one before it.
+            </p>
+            <button type="submit">Verify the hash chain</button>
+          </form>
+        ) : v === null ? (
           <p>The chain could not be verified just now.</p>
         ) : v.valid ? (
           <p>
@@ -131,7 +143,9 @@ export function registerAudit(app: Hono<ConsoleEnv>): void {
           cursor: c.req.query("cursor"),
         })}`,
       ),
-      api.get<Verification>("/admin/audit/verify"),
+      c.req.query("verify") === "1"
+        ? api.get<Verification>("/admin/audit/verify")
+        : Promise.resolve(undefined),
     ]);
     return render(
       c,
@@ -139,7 +153,9 @@ export function registerAudit(app: Hono<ConsoleEnv>): void {
         viewer={viewerOf(c)}
         filters={filters}
         page={entries.ok ? entries.value : null}
-        verification={verification.ok ? verification.value : null}
+        verification={
+          verification === undefined ? undefined : verification.ok ? verification.value : null
+        }
         problem={entries.ok ? undefined : entries.problem}
       />,
       entries.ok ? 200 : pageStatus(entries.status),

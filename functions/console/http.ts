@@ -111,7 +111,7 @@ export function crossSiteProblem(
 
 /** A path inside the console to return to after sign-in; anything else is the console's start. */
 export function safeReturnPath(value: string | undefined): string {
-  if (value === undefined) return "/console";
+  if (value === undefined || value.includes("..") || value.includes("//")) return "/console";
   if (!/^\/console(\/[A-Za-z0-9._~\-/]*)?(\?[A-Za-z0-9._~\-=&%:+,]*)?$/.test(value))
     return "/console";
   return value;

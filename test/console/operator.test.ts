@@ -97,7 +97,11 @@ describe("the operator's console", () => {
     await page.goto(`${g.url}/console/audit?action=partner.revoke`);
     const entry = page.locator("tbody tr").first();
     expect(await entry.textContent()).toContain(`person:${OPERATOR.username}`);
+    await page.getByRole("button", { name: "Verify the hash chain" }).click();
+    await page.waitForURL(/verify=1/);
     expect(await page.getByText(/Intact: all \d+ entries verify/).count()).toBe(1);
+    // The filter survives the verification.
+    expect(await page.locator("tbody tr").first().textContent()).toContain("partner:insureco");
     await screenshot(page, "audit");
     expect(seriousOf(await axe(page))).toEqual([]);
 
