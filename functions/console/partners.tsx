@@ -34,8 +34,12 @@ const isTransition = (s: string): s is Transition => s in TRANSITIONS;
 function RowActions(props: { partner: Partner }) {
   const p = props.partner;
   const can = (t: Transition) => (TRANSITIONS[t].from as readonly string[]).includes(p.status);
-  const first: Transition = p.status === "suspended" ? "resume" : "suspend";
-  const steps: Transition[] = [first, "revoke", "reinstate"];
+  // Suspend, Revoke and Reinstate on every row (those the status does not allow are
+  // disabled); Resume where the partner is suspended.
+  const steps: Transition[] =
+    p.status === "suspended"
+      ? ["suspend", "resume", "revoke", "reinstate"]
+      : ["suspend", "revoke", "reinstate"];
   return (
     <div class="actions">
       {steps.map((t) => (
