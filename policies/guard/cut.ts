@@ -9,9 +9,18 @@
  * container that leaves whole is reported as such to its parent (`VERBATIM`).
  */
 import { KeyReader } from "./keyed.ts";
-import { CLOSE_ARRAY, CLOSE_OBJECT, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from "./lexer.ts";
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  type JsonLexer,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from "./lexer.ts";
+import type { Output } from "./output.ts";
 import { DROP, type GuardPlan, type PlanNode, PSEUDONYMIZE } from "./plan.ts";
 import { leak } from "./result.ts";
+import type { ScanState } from "./scan.ts";
 
 /** What a cut value left behind. */
 export const NOTHING = 0;
@@ -23,44 +32,45 @@ export type Emitted = typeof NOTHING | typeof PARTS | typeof VERBATIM;
 
 const REDACTED = '"[REDACTED]"';
 
-export class JsonCutter extends KeyReader {
-  readonly parts: string[] = [];
-  n = 0;
+/**
+ * Cuts JSON values read by `lex` into `out`. The lexer, the key reader and the
+ * output are fields, not base classes: a document walker (json.ts) drives the
+ * same lexer between the values it hands over to be cut.
+ */
+export class JsonCutter {
+  readonly reader: KeyReader;
+  readonly parts: string[];
 
   constructor(
     readonly plan: GuardPlan,
-    text: string,
-    start: number,
-    end: number,
+    readonly lex: JsonLexer,
+    readonly out: Output,
+    readonly scan: ScanState,
   ) {
-    super(text, end, plan.maxDepth, start);
+    this.reader = new KeyReader(lex, scan);
+    this.parts = out.parts;
   }
 
   push(part: string): void {
-    this.parts[this.n++] = part;
-  }
-
-  /** The output so far, as one string. */
-  joined(): string {
-    this.parts.length = this.n;
-    return this.parts.join("");
+    this.out.push(part);
   }
 
   /** Cuts the value at `pos` (inside a container at `depth`) under `node`. */
   value(node: PlanNode, depth: number): Emitted {
-    const c = this.text.charCodeAt(this.pos);
+    const lex = this.lex;
+    const c = lex.text.charCodeAt(lex.pos);
     if (c === OPEN_OBJECT) {
       if (node.liveObject) return this.object(node, depth + 1);
-      this.skipObject(depth + 1);
+      lex.skipObject(depth + 1);
       return NOTHING;
     }
     if (c === OPEN_ARRAY) {
       if (node.liveArray) return this.array(node, depth + 1);
-      this.skipArray(depth + 1);
+      lex.skipArray(depth + 1);
       return NOTHING;
     }
     if (node.leaf === DROP) {
-      this.skipScalar();
+      lex.skipScalar();
       return NOTHING;
     }
     return this.scalar(node);
@@ -68,27 +78,30 @@ export class JsonCutter extends KeyReader {
 
   /** The object at `pos` (itself at `depth`), keeping only members that release something. */
   object(node: PlanNode, depth: number): Emitted {
-    const t = this.text;
-    const open = this.pos;
-    if (!this.enter(depth, CLOSE_OBJECT)) return NOTHING;
-    const base = this.keys.open(depth);
-    const stamp = this.newStamp();
-    const mark = this.n;
+    const lex = this.lex;
+    const out = this.out;
+    const parts = this.parts;
+    const t = lex.text;
+    const open = lex.pos;
+    if (!lex.enter(depth, CLOSE_OBJECT)) return NOTHING;
+    const base = lex.keys.open(depth);
+    const stamp = this.scan.newStamp();
+    const mark = out.n;
     let index = 0; // the member's place in the object, for the key order guess
-    let whole = this.pos === open + 1; // may the object leave as it came
+    let whole = lex.pos === open + 1; // may the object leave as it came
     let emitted = false;
     let runFrom = -1; // a run of members leaving as they came: [runFrom, runTo)
     let runTo = -1;
     do {
-      const child = this.member(node, base, depth, stamp, index++);
-      const keyAt = this.keyAt;
-      const keyEnd = this.keyEnd;
-      const decoded = this.keyDecoded;
-      const valueAt = this.pos;
-      const slot = this.n++;
+      const child = this.reader.member(node, base, depth, stamp, index++);
+      const keyAt = lex.keyAt;
+      const keyEnd = lex.keyEnd;
+      const decoded = lex.keyDecoded;
+      const valueAt = lex.pos;
+      const slot = out.n++;
       const got = this.value(child, depth);
       if (got === NOTHING) {
-        this.n = slot;
+        out.n = slot;
         whole = false;
         continue;
       }
@@ -97,23 +110,23 @@ export class JsonCutter extends KeyReader {
           ? this.keyJsonOf(node, child, keyAt, keyEnd, decoded)
           : "";
       if (keyJson === undefined) {
-        this.n = slot;
+        out.n = slot;
         whole = false;
         continue;
       }
       if (got === VERBATIM && keyJson === "" && valueAt === keyEnd + 1) {
-        this.n = slot;
+        out.n = slot;
         if (keyAt === runTo + 1) {
-          runTo = this.pos; // only a ',' between: the run goes on
+          runTo = lex.pos; // only a ',' between: the run goes on
           continue;
         }
         if (runFrom >= 0) {
-          this.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}`);
+          out.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}`);
           emitted = true;
           whole = false;
         }
         runFrom = keyAt;
-        runTo = this.pos;
+        runTo = lex.pos;
         continue;
       }
       whole = false;
@@ -124,23 +137,23 @@ export class JsonCutter extends KeyReader {
       }
       emitted = true;
       const key = keyJson === "" ? t.slice(keyAt, keyEnd) : keyJson;
-      this.parts[slot] = `${head}${key}:`;
-      if (got === VERBATIM) this.push(t.slice(valueAt, this.pos));
-    } while (this.nextItem(CLOSE_OBJECT));
-    this.keys.close(base, depth);
-    if (whole && runFrom === open + 1 && runTo === this.pos - 1) {
-      this.n = mark;
+      parts[slot] = `${head}${key}:`;
+      if (got === VERBATIM) out.push(t.slice(valueAt, lex.pos));
+    } while (lex.nextItem(CLOSE_OBJECT));
+    lex.keys.close(base, depth);
+    if (whole && runFrom === open + 1 && runTo === lex.pos - 1) {
+      out.n = mark;
       return VERBATIM;
     }
     if (runFrom >= 0) {
-      this.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}}`);
+      out.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}}`);
       return PARTS;
     }
     if (!emitted) {
-      this.n = mark;
+      out.n = mark;
       return NOTHING;
     }
-    this.push("}");
+    out.push("}");
     return PARTS;
   }
 
@@ -150,39 +163,41 @@ export class JsonCutter extends KeyReader {
    * when no element releases anything.
    */
   array(node: PlanNode, depth: number): Emitted {
-    const t = this.text;
-    const open = this.pos;
-    if (!this.enter(depth, CLOSE_ARRAY)) return NOTHING;
-    const mark = this.n;
-    let whole = this.pos === open + 1;
+    const lex = this.lex;
+    const out = this.out;
+    const t = lex.text;
+    const open = lex.pos;
+    if (!lex.enter(depth, CLOSE_ARRAY)) return NOTHING;
+    const mark = out.n;
+    let whole = lex.pos === open + 1;
     let released = false;
     let emitted = false;
     let runFrom = -1;
     let runTo = -1;
     do {
-      const at = this.pos;
+      const at = lex.pos;
       const c = t.charCodeAt(at);
-      const slot = this.n++;
+      const slot = out.n++;
       const got = this.value(node, depth);
       if (got === VERBATIM) {
         released = true;
-        this.n = slot;
+        out.n = slot;
         if (at === runTo + 1) {
-          runTo = this.pos;
+          runTo = lex.pos;
           continue;
         }
         if (runFrom >= 0) {
-          this.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}`);
+          out.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}`);
           emitted = true;
           whole = false;
         }
         runFrom = at;
-        runTo = this.pos;
+        runTo = lex.pos;
         continue;
       }
       whole = false;
       if (got === NOTHING && c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
-        this.n = slot; // a dropped scalar
+        out.n = slot; // a dropped scalar
         continue;
       }
       if (got === PARTS) released = true;
@@ -193,20 +208,20 @@ export class JsonCutter extends KeyReader {
       }
       emitted = true;
       this.parts[slot] = got === PARTS ? head : `${head}${c === OPEN_OBJECT ? "{}" : "[]"}`;
-    } while (this.nextItem(CLOSE_ARRAY));
+    } while (lex.nextItem(CLOSE_ARRAY));
     if (!released) {
-      this.n = mark;
+      out.n = mark;
       return NOTHING;
     }
-    if (whole && runFrom === open + 1 && runTo === this.pos - 1) {
-      this.n = mark;
+    if (whole && runFrom === open + 1 && runTo === lex.pos - 1) {
+      out.n = mark;
       return VERBATIM;
     }
     if (runFrom >= 0) {
-      this.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}]`);
+      out.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}]`);
       return PARTS;
     }
-    this.push("]");
+    out.push("]");
     return PARTS;
   }
 
@@ -223,7 +238,7 @@ export class JsonCutter extends KeyReader {
     decoded: string | undefined,
   ): string | undefined {
     if (child.unlisted) {
-      const key = decoded ?? this.text.slice(keyAt + 1, keyEnd - 1);
+      const key = decoded ?? this.lex.text.slice(keyAt + 1, keyEnd - 1);
       if (child.leaf === PSEUDONYMIZE) return this.plan.pseudonyms.jsonFor(JSON.stringify(key));
       const hit = this.plan.markers?.firstMatch(key) ?? -1;
       if (hit >= 0) {
@@ -241,17 +256,18 @@ export class JsonCutter extends KeyReader {
 
   /** A released or pseudonymized scalar at `pos`. */
   private scalar(node: PlanNode): Emitted {
-    const t = this.text;
-    const start = this.pos;
+    const lex = this.lex;
+    const t = lex.text;
+    const start = lex.pos;
     const pseudonymize = node.leaf === PSEUDONYMIZE;
     const markers = this.plan.markers;
     if (t.charCodeAt(start) === QUOTE) {
-      const end = this.scanString(start);
-      this.pos = end;
-      const escaped = this.escaped;
+      const end = lex.scanString(start);
+      lex.pos = end;
+      const escaped = lex.escaped;
       if (pseudonymize) {
         const token = t.slice(start, end);
-        this.push(this.plan.pseudonyms.jsonFor(escaped ? canonical(token) : token));
+        this.out.push(this.plan.pseudonyms.jsonFor(escaped ? canonical(token) : token));
         return PARTS;
       }
       if (markers === null && !escaped) return VERBATIM;
@@ -261,23 +277,23 @@ export class JsonCutter extends KeyReader {
       const hit = markers === null ? -1 : markers.firstMatch(value);
       if (hit >= 0) return this.markerHit(hit, node.path);
       if (!escaped) return VERBATIM;
-      this.push(JSON.stringify(value));
+      this.out.push(JSON.stringify(value));
       return PARTS;
     }
-    this.skipScalar();
+    lex.skipScalar();
     if (pseudonymize) {
-      this.push(this.plan.pseudonyms.jsonFor(t.slice(start, this.pos)));
+      this.out.push(this.plan.pseudonyms.jsonFor(t.slice(start, lex.pos)));
       return PARTS;
     }
     // Markers see a number's text, digits as sent; true, false and null carry nothing to match.
     if (markers === null || !isNumberStart(t.charCodeAt(start))) return VERBATIM;
-    const hit = markers.firstMatch(t.slice(start, this.pos));
+    const hit = markers.firstMatch(t.slice(start, lex.pos));
     return hit >= 0 ? this.markerHit(hit, node.path) : VERBATIM;
   }
 
   private markerHit(marker: number, path: string): Emitted {
     if (this.plan.block) throw leak(marker, path);
-    this.push(REDACTED);
+    this.out.push(REDACTED);
     return PARTS;
   }
 }

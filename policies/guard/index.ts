@@ -8,6 +8,7 @@ import { cutCsv } from "./csv.ts";
 import { type Cut, cutJson, cutNdjson } from "./json.ts";
 import type { GuardPlan } from "./plan.ts";
 import { type GuardResult, type MediaKind, Refusal } from "./result.ts";
+import type { ScanState } from "./scan.ts";
 
 export { mediaKindOf } from "./media.ts";
 export {
@@ -18,10 +19,10 @@ export {
 } from "./plan.ts";
 export type { GuardRefusal, GuardResult, MediaKind, UninspectableDetail } from "./result.ts";
 
-const CUTTERS: Record<MediaKind, (plan: GuardPlan, text: string) => Cut> = {
+const CUTTERS: Record<MediaKind, (plan: GuardPlan, text: string, scan: ScanState) => Cut> = {
   json: cutJson,
   ndjson: cutNdjson,
-  csv: cutCsv,
+  csv: (plan, text) => cutCsv(plan, text),
 };
 
 /**
@@ -38,8 +39,10 @@ const flat = (s: string): string => {
  * may. Fastest on a flat string, as TextDecoder (decodeBody) makes them.
  */
 export function guardPayload(plan: GuardPlan, text: string, kind: MediaKind): GuardResult {
+  const scan = plan.scans.take();
+  scan.enter();
   try {
-    const cut = CUTTERS[kind](plan, text);
+    const cut = CUTTERS[kind](plan, text, scan);
     return { ok: true, body: flat(cut.body), records: cut.records };
   } catch (e) {
     if (e instanceof Refusal) return e.result;
@@ -53,5 +56,8 @@ export function guardPayload(plan: GuardPlan, text: string, kind: MediaKind): Gu
       };
     }
     throw e;
+  } finally {
+    scan.leave();
+    plan.scans.give(scan);
   }
 }

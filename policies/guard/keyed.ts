@@ -3,69 +3,60 @@
  * never sliced out to be looked up: it is compared in place, first to the key
  * met at the same member place last time (records repeat their key order),
  * else through the node's hash table. Keys the plan names are checked for
- * duplicates by stamp; other keys through the key stack.
+ * duplicates by stamp; other keys through the key stack. Stamps and guesses
+ * belong to the scan (ScanState), never to the shared plan.
  */
-import { BACKSLASH, JsonLexer, QUOTE } from "./lexer.ts";
+import { BACKSLASH, type JsonLexer, QUOTE } from "./lexer.ts";
 import { bucketOf, type PlanNode } from "./plan.ts";
+import { ORDER_LIMIT, type ScanState } from "./scan.ts";
 
-/** How many member places of an object remember their key. */
-const ORDER_LIMIT = 64;
-
-/** Stamps objects being cut, for PlanNode.stamp; never reused, so plans need no reset between calls. */
-let lastStamp = 0;
-
-export class KeyReader extends JsonLexer {
-  /** A stamp for a new object, unique across all scans. */
-  protected newStamp(): number {
-    return ++lastStamp;
-  }
+export class KeyReader {
+  constructor(
+    readonly lex: JsonLexer,
+    readonly scan: ScanState,
+  ) {}
 
   /**
-   * Reads the key at `pos` of an object being cut under `node` and returns the
-   * node it leads to; leaves `pos` on the value. A key without escapes is
-   * hashed while it is scanned and looked up in the node's table, its chars
-   * compared in place (no slice); keys the plan names are checked for
-   * duplicates by stamp, others through the key stack.
+   * Reads the key at `pos` of an object being cut under `node` (stamped
+   * `stamp`) and returns the node it leads to; leaves `pos` on the value.
    */
-  protected member(
-    node: PlanNode,
-    base: number,
-    depth: number,
-    stamp: number,
-    index: number,
-  ): PlanNode {
-    const t = this.text;
-    const at = this.pos;
+  member(node: PlanNode, base: number, depth: number, stamp: number, index: number): PlanNode {
+    const lex = this.lex;
+    const t = lex.text;
+    const at = lex.pos;
+    const order = this.scan.orderOf(node.id);
+    const stamps = this.scan.stamps;
     // Records repeat their keys in the same order: try the key seen at this place last time.
-    const guess = node.order[index];
+    const guess = order[index];
     if (guess !== undefined && guess !== null) {
       const to = at + 1 + guess.segment.length;
       if (
-        to < this.end &&
+        to < lex.end &&
         t.charCodeAt(to) === QUOTE &&
         t.charCodeAt(at) === QUOTE &&
         sameKey(t, at + 1, to, guess.segment)
       ) {
-        if (guess.stamp === stamp) this.duplicate(at);
-        guess.stamp = stamp;
-        this.keyAt = at;
-        this.keyEnd = to + 1;
-        this.keyDecoded = undefined;
-        this.toValue(to + 1);
+        if (stamps[guess.id] === stamp) lex.duplicate(at);
+        stamps[guess.id] = stamp;
+        lex.keyAt = at;
+        lex.keyEnd = to + 1;
+        lex.keyDecoded = undefined;
+        lex.toValue(to + 1);
         return guess;
       }
     }
     const kid = this.lookUp(node, base, depth, stamp);
-    if (index < ORDER_LIMIT) node.order[index] = kid?.plain ? kid : null;
+    if (index < ORDER_LIMIT) order[index] = kid?.plain ? kid : null;
     return kid ?? node.unknown;
   }
 
   /** Reads the key at `pos` and finds the kid it names, or null (see `member`). */
   private lookUp(node: PlanNode, base: number, depth: number, stamp: number): PlanNode | null {
-    const t = this.text;
-    const at = this.pos;
-    if (t.charCodeAt(at) !== QUOTE) this.fail("expected a key", at);
-    const end = this.end;
+    const lex = this.lex;
+    const t = lex.text;
+    const at = lex.pos;
+    if (t.charCodeAt(at) !== QUOTE) lex.fail("expected a key", at);
+    const end = lex.end;
     let h = 0;
     let i = at + 1;
     let c = 0;
@@ -89,8 +80,8 @@ export class KeyReader extends JsonLexer {
       }
     } else {
       // Escapes, or something the lexer must refuse: the slow path decides.
-      keyEnd = this.scanString(at);
-      const escaped = this.escaped;
+      keyEnd = lex.scanString(at);
+      const escaped = lex.escaped;
       const key = escaped
         ? (JSON.parse(t.slice(at, keyEnd)) as string)
         : t.slice(at + 1, keyEnd - 1);
@@ -98,15 +89,16 @@ export class KeyReader extends JsonLexer {
       kid = node.children?.get(key) ?? null;
     }
     if (kid !== null) {
-      if (kid.stamp === stamp) this.duplicate(at);
-      kid.stamp = stamp;
-    } else if (!this.keys.add(base, depth, at, keyEnd, decoded)) {
-      this.duplicate(at);
+      const stamps = this.scan.stamps;
+      if (stamps[kid.id] === stamp) lex.duplicate(at);
+      stamps[kid.id] = stamp;
+    } else if (!lex.keys.add(base, depth, at, keyEnd, decoded)) {
+      lex.duplicate(at);
     }
-    this.keyAt = at;
-    this.keyEnd = keyEnd;
-    this.keyDecoded = decoded;
-    this.toValue(keyEnd);
+    lex.keyAt = at;
+    lex.keyEnd = keyEnd;
+    lex.keyDecoded = decoded;
+    lex.toValue(keyEnd);
     return kid;
   }
 }

@@ -3,7 +3,8 @@
  * (`{"vin":1,"vin":2}` means different things to different parsers). Keys
  * are kept as offsets into the text, one stack for all open objects, so
  * checking allocates nothing; an object that grows past a few dozen keys
- * switches to a Set, so a huge object stays linear.
+ * switches to a Set, so a huge object stays linear. Each scan owns one
+ * (ScanState).
  */
 const LIST_LIMIT = 24;
 
@@ -16,16 +17,12 @@ export class KeyStack {
   top = 0;
   text = "";
 
-  /**
-   * The stack for a scan of `text`. Scans never interleave (the guard is
-   * synchronous), so one stack serves them all and its arrays are kept warm.
-   */
-  static for(text: string): KeyStack {
-    shared.text = text;
-    shared.top = 0;
-    shared.#decoded.length = 0;
-    shared.#sets.length = 0;
-    return shared;
+  /** Starts a scan of `text` (or of one unit of it) with no object open; the arrays stay warm. */
+  reset(text: string): void {
+    this.text = text;
+    this.top = 0;
+    this.#decoded.length = 0;
+    this.#sets.length = 0;
   }
 
   /** Opens an object at `depth`; returns the base to pass to `add` and `close`. */
@@ -95,8 +92,6 @@ export class KeyStack {
     return this.#value(s, e, d) === this.#value(start, end, decoded);
   }
 }
-
-const shared = new KeyStack();
 
 const addToSet = (set: Set<string>, key: string): boolean => {
   if (set.has(key)) return false;

@@ -4,7 +4,7 @@
  * without building anything. Positions are UTF-16 offsets; `end` bounds the
  * scan (a line of NDJSON, or the whole text).
  */
-import { KeyStack } from "./keys.ts";
+import type { KeyStack } from "./keys.ts";
 import { uninspectable } from "./result.ts";
 
 export const QUOTE = 34;
@@ -24,7 +24,8 @@ export class JsonLexer {
   pos: number;
   /** Set by `scanString`: the last string held escapes, so its text is not its value. */
   escaped = false;
-  protected readonly keys: KeyStack;
+  /** The scan's key stack, for objects whose keys are only checked (skipped or envelope objects). */
+  readonly keys: KeyStack;
   /** The last key read by `readKey`: its token [keyAt, keyEnd), and its value when it held escapes. */
   keyAt = 0;
   keyEnd = 0;
@@ -35,9 +36,11 @@ export class JsonLexer {
     public end: number,
     readonly maxDepth: number,
     start: number,
+    keys: KeyStack,
   ) {
     this.pos = start;
-    this.keys = KeyStack.for(text);
+    this.keys = keys;
+    keys.reset(text);
   }
 
   fail(what: string, at: number = this.pos): never {

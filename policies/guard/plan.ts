@@ -9,6 +9,7 @@ import { type FieldPlanInput, segmentsOf, type Verdict, verdictFor } from "../fi
 import type { MarkerMatcher } from "../markers/index.ts";
 import type { Classification } from "../model.ts";
 import { Pseudonymizer } from "./pseudonym.ts";
+import { ScanPool } from "./scan.ts";
 
 export const DROP = 0;
 export const RELEASE = 1;
@@ -37,12 +38,10 @@ export interface PlanNode {
   readonly segment: string;
   /** The segment as canonical JSON key text. */
   readonly keyJson: string;
-  /** Last object (by stamp) in which this key was seen, to refuse duplicates without a set. */
-  stamp: number;
+  /** Dense index of the node in its plan: where a scan keeps its stamp and key order (ScanState). */
+  readonly id: number;
   /** The segment is its own JSON text between quotes: a key token can be compared to it char by char. */
   readonly plain: boolean;
-  /** The kid met at each member place of the last object cut here (null: a key the plan does not name). */
-  readonly order: (PlanNode | null)[];
   /** `keyHash` of the segment, and the next kid in the same bucket of the parent's table. */
   readonly hash: number;
   bucketNext: PlanNode | null;
@@ -75,9 +74,10 @@ export interface GuardPlanInput {
 }
 
 /**
- * A compiled plan; callers only pass it back to guardPayload. Its nodes keep
- * scan hints (stamps, the last key order) that guardPayload updates: scans are
- * synchronous, so one plan serves any number of requests.
+ * A compiled plan; callers only pass it back to the guard. It never changes
+ * after compilation: what a scan updates (stamps, the last key order, the key
+ * stack) lives in the scan's own state, so one plan serves any number of
+ * scans, in turn or interleaved.
  */
 export interface GuardPlan {
   readonly root: PlanNode;
@@ -89,6 +89,8 @@ export interface GuardPlan {
   readonly pseudonyms: Pseudonymizer;
   /** The release rule itself, for callers and tests that need the reference. */
   readonly fields: FieldPlanInput;
+  /** Idle scan states sized for this plan's nodes. */
+  readonly scans: ScanPool;
 }
 
 const codeOf = (v: Verdict): VerdictCode =>
@@ -122,15 +124,19 @@ function hashKids(node: PlanNode, kids: readonly PlanNode[]): void {
   node.mask = size - 1;
 }
 
-function newNode(path: string, seg: string, unlisted: boolean): PlanNode {
+/** Hands out node ids while one plan compiles. */
+interface Ids {
+  next: number;
+}
+
+function newNode(ids: Ids, path: string, seg: string, unlisted: boolean): PlanNode {
   const keyJson = JSON.stringify(seg);
   const node = {
+    id: ids.next++,
     path,
     segment: seg,
     keyJson,
     plain: keyJson === `"${seg}"` && !/[\ud800-\udfff]/.test(seg),
-    order: [],
-    stamp: 0,
     hash: keyHash(seg),
     bucketNext: null,
     keyMarker: -1,
@@ -147,15 +153,15 @@ function newNode(path: string, seg: string, unlisted: boolean): PlanNode {
 }
 
 /** Builds the trie of every prefix of every classified, granted or pseudonymized path. */
-function buildTrie(paths: Iterable<string>): PlanNode {
-  const root = newNode("", "", false);
+function buildTrie(ids: Ids, paths: Iterable<string>): PlanNode {
+  const root = newNode(ids, "", "", false);
   for (const path of paths) {
     let node = root;
     for (const seg of segmentsOf(path)) {
       node.children ??= new Map();
       let child = node.children.get(seg);
       if (child === undefined) {
-        child = newNode(join(node.path, seg), seg, false);
+        child = newNode(ids, join(node.path, seg), seg, false);
         node.children.set(seg, child);
       }
       node = child;
@@ -165,17 +171,22 @@ function buildTrie(paths: Iterable<string>): PlanNode {
 }
 
 /** Fills verdicts bottom-up from `verdictFor`, so the guard applies exactly the shared rule. */
-function settle(node: PlanNode, fields: FieldPlanInput, markers: MarkerMatcher | null): void {
+function settle(
+  ids: Ids,
+  node: PlanNode,
+  fields: FieldPlanInput,
+  markers: MarkerMatcher | null,
+): void {
   const real = node.path === "" ? UNLISTED : `${node.path}.${UNLISTED}`;
   const other = codeOf(verdictFor(fields, real));
-  const unknown = newNode(join(node.path, "*"), "", true);
+  const unknown = newNode(ids, join(node.path, "*"), "", true);
   unknown.leaf = other;
   unknown.liveObject = unknown.liveArray = other !== DROP;
   node.unknown = unknown;
   node.leaf = node.path === "" ? DROP : codeOf(verdictFor(fields, node.path));
   let liveObject = other !== DROP;
   for (const [seg, child] of node.children ?? []) {
-    settle(child, fields, markers);
+    settle(ids, child, fields, markers);
     child.keyMarker = markerIn(markers, seg);
     liveObject ||= child.liveArray;
   }
@@ -190,8 +201,10 @@ export function compileGuardPlan(input: GuardPlanInput): GuardPlan {
     granted: input.granted,
     pseudonymize: input.pseudonymize,
   };
-  const root = buildTrie([...Object.keys(input.classes), ...input.granted, ...input.pseudonymize]);
-  settle(root, fields, input.markers);
+  const ids: Ids = { next: 0 };
+  const paths = [...Object.keys(input.classes), ...input.granted, ...input.pseudonymize];
+  const root = buildTrie(ids, paths);
+  settle(ids, root, fields, input.markers);
   const depth = Math.floor(input.maxDepth ?? DEFAULT_MAX_DEPTH);
   return {
     root,
@@ -201,5 +214,6 @@ export function compileGuardPlan(input: GuardPlanInput): GuardPlan {
     maxDepth: Math.min(Math.max(depth, 1), MAX_DEPTH_CEILING),
     pseudonyms: new Pseudonymizer(input.pseudonymKey),
     fields,
+    scans: new ScanPool(ids.next),
   };
 }
