@@ -1,97 +1,152 @@
 /**
  * CSV bodies (RFC 4180, header line required): header cells are dot paths,
  * every row is a record. Columns are decided once from the header; rows are
- * re-serialised with the released columns only.
+ * re-serialised with the released columns only. Rows are read one at a time
+ * from the text received so far; a row the text ends inside is read again
+ * once more came.
  */
 import { segmentsOf } from "../fields.ts";
-import type { Cut } from "./json.ts";
+import type { Feed } from "./feed.ts";
+import type { Framer } from "./json.ts";
 import { DROP, type GuardPlan, type PlanNode, PSEUDONYMIZE } from "./plan.ts";
-import { leak, uninspectable } from "./result.ts";
+import { leak, NEED_MORE, uninspectable } from "./result.ts";
 
 const REDACTED = "[REDACTED]";
 const NEEDS_QUOTES = /[",\r\n]/;
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
 
-function fail(what: string, at: number): never {
-  throw uninspectable("parse_error", `invalid CSV at offset ${at}: ${what}`);
-}
+/** Reads rows of RFC 4180 text; LF alone is accepted as a line end. */
+export class CsvReader {
+  text = "";
+  end = 0;
+  base = 0;
+  final = true;
+  pos = 0;
+  /** A position known to hold something other than a line end: blank lines before it are rows. */
+  #nonBlankAt = -1;
 
-/** The offset after a line end at `i` (CRLF or LF alone), or -1 when there is none. */
-function lineEndAfter(text: string, i: number): number {
-  const c = text.charCodeAt(i);
-  if (c === 10) return i + 1;
-  if (c === 13 && text.charCodeAt(i + 1) === 10) return i + 2;
-  return -1;
-}
-
-/** Reads the quoted cell opening at `i`; returns its value and the offset after it. */
-function quotedCell(text: string, i: number): [string, number] {
-  let cell = "";
-  let j = i + 1;
-  for (;;) {
-    const q = text.indexOf('"', j);
-    if (q < 0) fail("unterminated quoted cell", i);
-    cell += text.slice(j, q);
-    if (text.charCodeAt(q + 1) !== 34) return [cell, q + 1];
-    cell += '"';
-    j = q + 2;
+  reset(text: string, base: number): void {
+    this.#nonBlankAt = this.#nonBlankAt < 0 ? -1 : this.#nonBlankAt - (base - this.base);
+    this.text = text;
+    this.end = text.length;
+    this.base = base;
   }
-}
 
-/** Reads the unquoted cell at `i`; returns the offset after it. */
-function plainCellEnd(text: string, i: number): number {
-  const n = text.length;
-  let j = i;
-  while (j < n) {
-    const c = text.charCodeAt(j);
-    if (c === 44 || c === 10 || c === 13) break;
-    if (c === 34) fail("a quote inside an unquoted cell", j);
-    j++;
+  fail(what: string, at: number, probe: number = at): never {
+    if (probe >= this.end && !this.final) throw NEED_MORE;
+    throw uninspectable(
+      "parse_error",
+      `invalid CSV at offset ${this.base + at}: ${what}`,
+      this.base + Math.min(probe, this.end),
+    );
   }
-  return j;
-}
 
-/**
- * Splits RFC 4180 text into rows of cells. LF alone is accepted as a line end;
- * blank lines at the very end are ignored.
- */
-export function parseCsv(text: string, start: number): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let i = start;
-  const n = text.length;
-  while (i < n) {
-    if (row.length === 0) {
-      const blank = lineEndAfter(text, i);
-      if (blank >= 0) {
-        if (/^[\r\n]*$/.test(text.slice(i))) break; // blank lines closing the body
-        rows.push([""]); // RFC 4180: an empty line is a record of one empty field
-        i = blank;
-        continue;
+  /**
+   * The row at `pos`, moving past it; null when the text is done: at its end,
+   * or where only blank lines close it (a blank line inside the body is a row
+   * of one empty cell, as in RFC 4180).
+   */
+  row(): string[] | null {
+    const t = this.text;
+    const n = this.end;
+    let i = this.pos;
+    if (i >= n) {
+      if (this.final) return null;
+      throw NEED_MORE;
+    }
+    const blank = this.lineEndAfter(i);
+    if (blank >= 0) {
+      if (i >= this.#nonBlankAt) {
+        let j = blank;
+        while (j < n && (t.charCodeAt(j) === LF || t.charCodeAt(j) === CR)) j++;
+        if (j >= n) {
+          if (!this.final) throw NEED_MORE;
+          this.pos = n; // blank lines closing the body
+          return null;
+        }
+        this.#nonBlankAt = j;
       }
+      this.pos = blank;
+      return [""];
     }
-    if (text.charCodeAt(i) === 34) {
-      const [cell, after] = quotedCell(text, i);
-      row.push(cell);
-      i = after;
-    } else {
-      const after = plainCellEnd(text, i);
-      row.push(text.slice(i, after));
-      i = after;
+    const row: string[] = [];
+    for (;;) {
+      if (t.charCodeAt(i) === QUOTE) {
+        i = this.quotedCell(i, row);
+      } else {
+        const after = this.plainCellEnd(i);
+        row.push(t.slice(i, after));
+        i = after;
+      }
+      if (t.charCodeAt(i) === COMMA) {
+        i++;
+        if (i >= n) {
+          if (!this.final) throw NEED_MORE;
+          row.push("");
+        } else if (this.lineEndAfter(i) >= 0) {
+          row.push("");
+        } else {
+          continue;
+        }
+      }
+      if (i < n) {
+        const next = this.lineEndAfter(i);
+        if (next < 0) this.fail("expected ',' or a line end after a cell", i);
+        i = next;
+      } else if (!this.final) {
+        throw NEED_MORE;
+      }
+      this.pos = i;
+      return row;
     }
-    if (text.charCodeAt(i) === 44) {
-      i++;
-      if (i === n || lineEndAfter(text, i) >= 0) row.push("");
-      else continue;
-    }
-    if (i < n) {
-      const next = lineEndAfter(text, i);
-      if (next < 0) fail("expected ',' or a line end after a cell", i);
-      i = next;
-    }
-    rows.push(row);
-    row = [];
   }
-  return rows;
+
+  /** The offset after a line end at `i` (CRLF or LF alone), or -1 when there is none. */
+  private lineEndAfter(i: number): number {
+    const c = this.text.charCodeAt(i);
+    if (c === LF) return i + 1;
+    if (c !== CR) return -1;
+    if (i + 1 >= this.end && !this.final) throw NEED_MORE;
+    return this.text.charCodeAt(i + 1) === LF ? i + 2 : -1;
+  }
+
+  /** Reads the quoted cell opening at `i` into `row`; returns the offset after it. */
+  private quotedCell(i: number, row: string[]): number {
+    const t = this.text;
+    let cell = "";
+    let j = i + 1;
+    for (;;) {
+      const q = t.indexOf('"', j);
+      if (q < 0) this.fail("unterminated quoted cell", i, this.end);
+      // A quote ending the text so far may be the first of an escaped pair.
+      if (q + 1 >= this.end && !this.final) throw NEED_MORE;
+      cell += t.slice(j, q);
+      if (t.charCodeAt(q + 1) !== QUOTE) {
+        row.push(cell);
+        return q + 1;
+      }
+      cell += '"';
+      j = q + 2;
+    }
+  }
+
+  /** The end of the unquoted cell at `i`. */
+  private plainCellEnd(i: number): number {
+    const t = this.text;
+    const n = this.end;
+    let j = i;
+    while (j < n) {
+      const c = t.charCodeAt(j);
+      if (c === COMMA || c === LF || c === CR) return j;
+      if (c === QUOTE) this.fail("a quote inside an unquoted cell", j);
+      j++;
+    }
+    if (!this.final) throw NEED_MORE;
+    return j;
+  }
 }
 
 const quote = (cell: string): string =>
@@ -140,21 +195,65 @@ function cell(plan: GuardPlan, column: Column, value: string): string {
   return REDACTED;
 }
 
-export function cutCsv(plan: GuardPlan, text: string): Cut {
-  const rows = parseCsv(text, text.charCodeAt(0) === 0xfeff ? 1 : 0);
-  const header = rows[0];
-  if (header === undefined) return fail("a header line is required", 0);
-  const columns = releasedColumns(plan, header);
-  let out = "";
-  for (let r = 1; r < rows.length; r++) {
-    const row = rows[r] as string[];
-    if (row.length !== header.length) {
-      fail(`row ${r} has ${row.length} cells, not ${header.length}`, 0);
-    }
-    if (columns.length > 0)
-      out += `${line(columns.map((c) => cell(plan, c, row[c.index] as string)))}\r\n`;
+export class CsvFramer implements Framer {
+  readonly rereads = true;
+  readonly reader = new CsvReader();
+  #header: string[] | null = null;
+  #columns: Column[] = [];
+  /** Rows read after the header. */
+  #rows = 0;
+
+  constructor(readonly plan: GuardPlan) {}
+
+  get scanPos(): number {
+    return this.reader.pos;
   }
-  if (columns.length === 0) return { body: "", records: 0 };
-  const head = line(columns.map((c) => quote(header[c.index] as string)));
-  return { body: `${head}\r\n${out}`, records: rows.length - 1 };
+
+  retext(feed: Feed): void {
+    this.reader.reset(feed.text, feed.base);
+  }
+
+  pump(feed: Feed): void {
+    const reader = this.reader;
+    reader.final = feed.final;
+    for (;;) {
+      feed.begin();
+      reader.pos = feed.pos;
+      const row = reader.row();
+      if (row === null) {
+        feed.skip(reader.pos);
+        return;
+      }
+      this.cut(feed, row);
+      feed.commit(reader.pos);
+    }
+  }
+
+  private cut(feed: Feed, row: string[]): void {
+    const header = this.#header;
+    if (header === null) {
+      this.#header = row;
+      this.#columns = releasedColumns(this.plan, row);
+      if (this.#columns.length > 0) {
+        feed.out.push(`${line(this.#columns.map((c) => quote(row[c.index] as string)))}\r\n`);
+      }
+      return;
+    }
+    const r = ++this.#rows;
+    if (row.length !== header.length) {
+      const what = `row ${r} has ${row.length} cells, not ${header.length}`;
+      throw uninspectable("parse_error", `invalid CSV at offset 0: ${what}`);
+    }
+    if (this.#columns.length === 0) return;
+    feed.out.push(
+      `${line(this.#columns.map((c) => cell(this.plan, c, row[c.index] as string)))}\r\n`,
+    );
+    feed.records++;
+  }
+
+  close(): void {
+    if (this.#header === null) {
+      throw uninspectable("parse_error", "invalid CSV at offset 0: a header line is required");
+    }
+  }
 }

@@ -2,30 +2,99 @@
  * JSON and NDJSON bodies: find the records (at `recordsAt`, or every line),
  * cut each one, and rebuild the envelope from `recordsAt` alone: nothing
  * outside the records crosses.
+ *
+ * A JSON document is walked a step at a time (a stack of frames: the objects
+ * on the way down `recordsAt`, then the records array), so the walk stops
+ * wherever the text received so far ends and goes on when more comes. What
+ * the walk does not descend into (a record, a value beside the path) is one
+ * unit, cut or skipped whole by the recursive cutter over the buffered text.
  */
-
 import { type Emitted, JsonCutter, NOTHING, VERBATIM } from "./cut.ts";
-import { CLOSE_ARRAY, CLOSE_OBJECT, JsonLexer, OPEN_ARRAY, OPEN_OBJECT } from "./lexer.ts";
-import { Output } from "./output.ts";
+import type { Feed } from "./feed.ts";
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  type JsonLexer,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from "./lexer.ts";
+import type { Output } from "./output.ts";
 import type { GuardPlan } from "./plan.ts";
-import { uninspectable } from "./result.ts";
+import { NEED_MORE, uninspectable } from "./result.ts";
 import type { ScanState } from "./scan.ts";
 
-export interface Cut {
-  readonly body: string;
-  readonly records: number;
+/** How the text of one format is walked (see Feed for the step contract). */
+export interface Framer {
+  /** Cuts from `feed.pos` on; returns when the body is done (final), throws NEED_MORE to wait. */
+  pump(feed: Feed): void;
+  /** What closes the output once the whole body was cut. */
+  close(feed: Feed): void;
+  /** Where the scanner stands in `feed.text`, for refusals that do not say. */
+  readonly scanPos: number;
+  /** Points the scanner at the feed's text after it changed. */
+  retext(feed: Feed): void;
+  /**
+   * Whether a unit that needed more is read again from its start: then the
+   * stream waits until its text has doubled before trying again.
+   */
+  readonly rereads: boolean;
 }
 
-const BOM = 0xfeff;
-const startOf = (text: string): number => (text.charCodeAt(0) === BOM ? 1 : 0);
+/** Cuts one record object at `lex.pos` (itself at `depth`), appending it, `{}` when nothing in it may leave. */
+function cutRecord(plan: GuardPlan, cutter: JsonCutter, feed: Feed, depth: number): void {
+  const lex = cutter.lex;
+  const at = lex.pos;
+  const root = plan.root;
+  let got: Emitted = NOTHING;
+  if (root.liveObject) got = cutter.object(root, depth);
+  else lex.skipObject(depth);
+  if (got === NOTHING) feed.out.push("{}");
+  else if (got === VERBATIM) feed.out.push(lex.text.slice(at, lex.pos));
+  feed.records++;
+}
 
-/** Walks a document around its records; the records themselves go to the cutter. */
-class JsonDocument {
-  readonly lex: JsonLexer;
-  records = 0;
-  found = false;
+enum Step {
+  /** Before the body's value. */
+  Start,
+  /** At the body's value. */
+  Root,
+  /** After it: only whitespace may follow. */
+  Done,
+  /** In an envelope object: a key or `}`, a key, the `:`, the value, `,` or `}`. */
+  First,
+  Key,
+  Colon,
+  Value,
+  Next,
+  /** In the records array: an element or `]`, an element, `,` or `]`. */
+  FirstRecord,
+  Record,
+  NextRecord,
+}
+
+interface Frame {
+  /** Object frames: the segment of `recordsAt` this object is at; -1 for the records array. */
+  readonly level: number;
+  readonly depth: number;
+  step: Step;
+  /** Keys seen in this object (envelope objects only), to refuse duplicates. */
+  readonly keys: Set<string>;
+  /** The key whose value comes next. */
+  key: string;
+}
+
+/** A JSON body with its records at `recordsAt`. */
+export class JsonFramer implements Framer {
+  readonly rereads = true;
+  readonly #frames: Frame[] = [];
+  #top: Step = Step.Start;
+  #found = false;
   /** Whether the shape around the records was wrong; reported once the whole text is validated. */
-  misshapen = false;
+  #misshapen = false;
+  readonly lex: JsonLexer;
 
   constructor(
     readonly plan: GuardPlan,
@@ -34,136 +103,268 @@ class JsonDocument {
     this.lex = cutter.lex;
   }
 
-  push(part: string): void {
-    this.cutter.out.push(part);
+  get scanPos(): number {
+    return this.lex.pos;
   }
 
-  /** Cuts the record object at `pos` (itself at `depth`) and appends it, `{}` when nothing in it may leave. */
-  record(depth: number): void {
-    const lex = this.lex;
-    const at = lex.pos;
-    const root = this.plan.root;
-    let got: Emitted = NOTHING;
-    if (root.liveObject) got = this.cutter.object(root, depth);
-    else lex.skipObject(depth);
-    if (got === NOTHING) this.push("{}");
-    else if (got === VERBATIM) this.push(lex.text.slice(at, lex.pos));
-    this.records++;
+  retext(feed: Feed): void {
+    this.lex.reset(feed.text, feed.base);
   }
 
-  /** The records array at `pos` (itself at `depth`): object records are cut, others dropped. */
-  recordsArray(depth: number): void {
+  pump(feed: Feed): void {
     const lex = this.lex;
-    this.push("[");
-    if (lex.enter(depth, CLOSE_ARRAY)) {
-      do {
-        if (lex.text.charCodeAt(lex.pos) !== OPEN_OBJECT) {
-          lex.skipValue(depth); // a scalar or an array is not a record
-          continue;
-        }
-        if (this.records > 0) this.push(",");
-        this.record(depth + 1);
-      } while (lex.nextItem(CLOSE_ARRAY));
+    lex.final = feed.final;
+    for (;;) {
+      const frame = this.#frames[this.#frames.length - 1];
+      const step = frame === undefined ? this.#top : frame.step;
+      feed.skip(lex.ws(feed.pos));
+      feed.begin();
+      if (step === Step.Done && frame === undefined) {
+        if (feed.pos < lex.end) lex.fail("unexpected text after the value", feed.pos);
+        if (!feed.final) throw NEED_MORE;
+        return;
+      }
+      const c = lex.text.charCodeAt(feed.pos);
+      // Every step looks at a char; short of one, wait (at the end, the step itself refuses).
+      if (feed.pos >= lex.end && !feed.final) throw NEED_MORE;
+      lex.pos = feed.pos;
+      if (frame === undefined) this.topStep(feed, step);
+      else this.frameStep(feed, frame, c);
     }
-    this.push("]");
+  }
+
+  private topStep(feed: Feed, step: Step): void {
+    const lex = this.lex;
+    if (step === Step.Start) {
+      feed.out.push(this.plan.recordsAt.map((s) => `{${JSON.stringify(s)}:`).join(""));
+      if (feed.pos >= lex.end) lex.fail("empty body", feed.pos);
+      this.#top = Step.Root;
+      return;
+    }
+    this.#top = Step.Done;
+    if (this.plan.recordsAt.length === 0) this.holder(feed, 0);
+    else this.envelope(feed, 0, 1);
+  }
+
+  private frameStep(feed: Feed, frame: Frame, c: number): void {
+    const lex = this.lex;
+    switch (frame.step) {
+      case Step.First:
+        if (c === CLOSE_OBJECT && feed.pos < lex.end) this.pop(feed, feed.pos + 1);
+        else frame.step = Step.Key;
+        return;
+      case Step.Key:
+        frame.key = this.key(feed, frame);
+        frame.step = Step.Colon;
+        return;
+      case Step.Colon:
+        if (c !== COLON) lex.fail("expected ':'", feed.pos);
+        feed.skip(feed.pos + 1);
+        frame.step = Step.Value;
+        return;
+      case Step.Value: {
+        const segment = this.plan.recordsAt[frame.level];
+        frame.step = Step.Next;
+        if (frame.key !== segment) this.unit(feed, () => lex.skipValue(frame.depth));
+        else if (frame.level === this.plan.recordsAt.length - 1) this.holder(feed, frame.depth);
+        else this.envelope(feed, frame.level + 1, frame.depth + 1);
+        return;
+      }
+      case Step.Next:
+      case Step.NextRecord: {
+        const close = frame.step === Step.Next ? CLOSE_OBJECT : CLOSE_ARRAY;
+        if (c === COMMA) {
+          feed.skip(feed.pos + 1);
+          frame.step = frame.step === Step.Next ? Step.Key : Step.Record;
+          return;
+        }
+        if (c !== close || feed.pos >= lex.end) {
+          lex.fail(
+            close === CLOSE_OBJECT ? "expected ',' or '}'" : "expected ',' or ']'",
+            feed.pos,
+          );
+        }
+        this.pop(feed, feed.pos + 1);
+        return;
+      }
+      case Step.FirstRecord:
+        if (c === CLOSE_ARRAY && feed.pos < lex.end) this.pop(feed, feed.pos + 1);
+        else frame.step = Step.Record;
+        return;
+      case Step.Record:
+        frame.step = Step.NextRecord;
+        if (c !== OPEN_OBJECT) {
+          this.unit(feed, () => lex.skipValue(frame.depth)); // a scalar or an array is not a record
+          return;
+        }
+        if (feed.records > 0) feed.out.push(",");
+        this.unit(feed, () => cutRecord(this.plan, this.cutter, feed, frame.depth + 1));
+        return;
+    }
+  }
+
+  /** Runs a unit at `feed.pos`; the frame's step is restored should it need more. */
+  private unit(feed: Feed, run: () => void): void {
+    const frame = this.#frames[this.#frames.length - 1];
+    const step = frame?.step;
+    try {
+      run();
+    } catch (e) {
+      if (e === NEED_MORE && frame !== undefined && step !== undefined) frame.step = undo(step);
+      else if (e === NEED_MORE) this.#top = Step.Root;
+      throw e;
+    }
+    feed.commit(this.lex.pos);
+  }
+
+  /** An envelope object's key at `feed.pos`, refused when the object already holds it. */
+  private key(feed: Feed, frame: Frame): string {
+    const lex = this.lex;
+    const at = feed.pos;
+    if (lex.text.charCodeAt(at) !== QUOTE) lex.fail("expected a key", at);
+    const end = lex.scanString(at);
+    const key = lex.escaped
+      ? (JSON.parse(lex.text.slice(at, end)) as string)
+      : lex.text.slice(at + 1, end - 1);
+    if (frame.keys.has(key)) lex.duplicate(at, end - 1);
+    frame.keys.add(key);
+    feed.commit(end);
+    return key;
   }
 
   /** The value holding the records, inside a container at `depth`. */
-  holder(depth: number): void {
-    const c = this.lex.text.charCodeAt(this.lex.pos);
+  private holder(feed: Feed, depth: number): void {
+    const lex = this.lex;
+    const c = lex.text.charCodeAt(feed.pos);
     if (c === OPEN_ARRAY) {
-      this.found = true;
-      this.recordsArray(depth + 1);
+      this.#found = true;
+      feed.out.push("[");
+      this.push(feed, -1, depth + 1, Step.FirstRecord);
     } else if (c === OPEN_OBJECT) {
-      this.found = true;
-      this.record(depth + 1);
+      this.#found = true;
+      this.unit(feed, () => cutRecord(this.plan, this.cutter, feed, depth + 1));
     } else {
-      this.skipOrMissing(depth);
+      this.unit(feed, () => this.skipOrMissing(depth));
     }
+  }
+
+  /** An object on the way down `recordsAt`, at segment `level` and `depth`. */
+  private envelope(feed: Feed, level: number, depth: number): void {
+    if (this.lex.text.charCodeAt(feed.pos) !== OPEN_OBJECT) {
+      this.unit(feed, () => this.skipOrMissing(depth - 1));
+      return;
+    }
+    this.push(feed, level, depth, Step.First);
   }
 
   /** A value that is not where records could be: `null` counts as missing, anything else is misshapen. */
   private skipOrMissing(depth: number): void {
     const isNull = this.lex.text.charCodeAt(this.lex.pos) === 110;
     this.lex.skipValue(depth);
-    if (!isNull) this.misshapen = true;
+    if (!isNull) this.#misshapen = true;
   }
 
-  /** Walks the object at `pos` (at `depth`) down `recordsAt` from segment `level`, skipping all else. */
-  envelope(level: number, depth: number): void {
-    const lex = this.lex;
-    if (lex.text.charCodeAt(lex.pos) !== OPEN_OBJECT) {
-      this.skipOrMissing(depth - 1);
-      return;
+  /** Enters the container opening at `feed.pos`. */
+  private push(feed: Feed, level: number, depth: number, step: Step): void {
+    if (depth > this.lex.maxDepth) this.lex.tooDeep();
+    this.#frames.push({ level, depth, step, keys: new Set(), key: "" });
+    feed.skip(feed.pos + 1);
+  }
+
+  /** Leaves the innermost container, whose closing char ends before `to`. */
+  private pop(feed: Feed, to: number): void {
+    const frame = this.#frames.pop();
+    if (frame?.level === -1) feed.out.push("]");
+    feed.skip(to);
+  }
+
+  close(feed: Feed): void {
+    if (this.#misshapen) {
+      throw uninspectable(
+        "not_records",
+        "recordsAt does not lead to an array of records or a record",
+      );
     }
-    if (!lex.enter(depth, CLOSE_OBJECT)) return;
-    const base = lex.keys.open(depth);
-    const segment = this.plan.recordsAt[level] as string;
-    const last = level === this.plan.recordsAt.length - 1;
-    do {
-      lex.readKey(base, depth);
-      const key = lex.keyDecoded ?? lex.text.slice(lex.keyAt + 1, lex.keyEnd - 1);
-      if (key !== segment) lex.skipValue(depth);
-      else if (last) this.holder(depth);
-      else this.envelope(level + 1, depth + 1);
-    } while (lex.nextItem(CLOSE_OBJECT));
-    lex.keys.close(base, depth);
-  }
-
-  /** Checks nothing but whitespace follows the value. */
-  finish(): void {
-    const lex = this.lex;
-    const i = lex.ws(lex.pos);
-    if (i < lex.end) lex.fail("unexpected text after the value", i);
+    if (!this.#found) feed.out.push("[]");
+    feed.out.push("}".repeat(this.plan.recordsAt.length));
   }
 }
 
-function open(plan: GuardPlan, text: string, scan: ScanState): JsonDocument {
-  const lex = new JsonLexer(text, text.length, plan.maxDepth, startOf(text), scan.keys);
-  return new JsonDocument(plan, new JsonCutter(plan, lex, new Output(), scan));
-}
-
-export function cutJson(plan: GuardPlan, text: string, scan: ScanState): Cut {
-  const doc = open(plan, text, scan);
-  const lex = doc.lex;
-  doc.push(plan.recordsAt.map((s) => `{${JSON.stringify(s)}:`).join(""));
-  lex.pos = lex.ws(lex.pos);
-  if (lex.pos >= lex.end) lex.fail("empty body");
-  if (plan.recordsAt.length === 0) doc.holder(0);
-  else doc.envelope(0, 1);
-  doc.finish();
-  if (doc.misshapen) {
-    throw uninspectable(
-      "not_records",
-      "recordsAt does not lead to an array of records or a record",
-    );
-  }
-  if (!doc.found) doc.push("[]");
-  doc.push("}".repeat(plan.recordsAt.length));
-  return { body: doc.cutter.out.take(), records: doc.records };
+/** The step to run again after a unit begun at `step` needed more. */
+function undo(step: Step): Step {
+  if (step === Step.Next) return Step.Value;
+  if (step === Step.NextRecord) return Step.Record;
+  return step;
 }
 
 /** NDJSON: every non-blank line is one JSON value; object lines are records, others are dropped. */
-export function cutNdjson(plan: GuardPlan, text: string, scan: ScanState): Cut {
-  const doc = open(plan, text, scan);
-  const lex = doc.lex;
-  let lineStart = lex.pos;
-  while (lineStart < text.length) {
-    let lineEnd = text.indexOf("\n", lineStart);
-    if (lineEnd < 0) lineEnd = text.length;
-    const next = lineEnd + 1;
-    if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-    lex.end = lineEnd;
-    lex.pos = lex.ws(lineStart);
-    lineStart = next;
-    if (lex.pos >= lineEnd) continue;
-    if (text.charCodeAt(lex.pos) === OPEN_OBJECT) {
-      doc.record(1);
-      doc.push("\n");
-    } else {
-      lex.skipValue(0); // a scalar or an array is not a record
-    }
-    doc.finish();
+export class NdjsonFramer implements Framer {
+  /** Lines are cut once whole, and the search for their end goes on where it stopped. */
+  readonly rereads = false;
+  /** Where to look for the next line end: the text before it holds none. */
+  #searchFrom = 0;
+  readonly lex: JsonLexer;
+
+  constructor(
+    readonly plan: GuardPlan,
+    readonly cutter: JsonCutter,
+  ) {
+    this.lex = cutter.lex;
   }
-  return { body: doc.cutter.out.take(), records: doc.records };
+
+  get scanPos(): number {
+    return this.lex.pos;
+  }
+
+  retext(feed: Feed): void {
+    this.#searchFrom = Math.max(0, this.#searchFrom - (feed.base - this.lex.base));
+    this.lex.reset(feed.text, feed.base);
+  }
+
+  pump(feed: Feed): void {
+    const lex = this.lex;
+    const text = feed.text;
+    lex.final = true; // a line is cut once it is whole
+    while (feed.pos < text.length) {
+      feed.begin();
+      const lineStart = feed.pos;
+      let lineEnd = text.indexOf("\n", Math.max(lineStart, this.#searchFrom));
+      if (lineEnd < 0) {
+        this.#searchFrom = text.length;
+        if (text.length - lineStart > feed.maxUnit) throw feed.tooLarge();
+        if (!feed.final) throw NEED_MORE;
+        lineEnd = text.length;
+      }
+      const next = lineEnd + 1;
+      if (Math.min(next, text.length) - lineStart > feed.maxUnit) throw feed.tooLarge();
+      if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+      lex.end = lineEnd;
+      lex.pos = lex.ws(lineStart);
+      if (lex.pos < lineEnd) {
+        if (text.charCodeAt(lex.pos) === OPEN_OBJECT) {
+          cutRecord(this.plan, this.cutter, feed, 1);
+          feed.out.push("\n");
+        } else {
+          lex.skipValue(0); // a scalar or an array is not a record
+        }
+        const i = lex.ws(lex.pos);
+        if (i < lineEnd) lex.fail("unexpected text after the value", i);
+      }
+      feed.skip(Math.min(next, text.length));
+    }
+    lex.end = text.length;
+  }
+
+  close(): void {}
+}
+
+export function jsonFramer(
+  kind: "json" | "ndjson",
+  plan: GuardPlan,
+  lex: JsonLexer,
+  out: Output,
+  scan: ScanState,
+): Framer {
+  const cutter = new JsonCutter(plan, lex, out, scan);
+  return kind === "json" ? new JsonFramer(plan, cutter) : new NdjsonFramer(plan, cutter);
 }

@@ -36,7 +36,7 @@ export class KeyReader {
         t.charCodeAt(at) === QUOTE &&
         sameKey(t, at + 1, to, guess.segment)
       ) {
-        if (stamps[guess.id] === stamp) lex.duplicate(at);
+        if (stamps[guess.id] === stamp) lex.duplicate(at, to);
         stamps[guess.id] = stamp;
         lex.keyAt = at;
         lex.keyEnd = to + 1;
@@ -90,10 +90,10 @@ export class KeyReader {
     }
     if (kid !== null) {
       const stamps = this.scan.stamps;
-      if (stamps[kid.id] === stamp) lex.duplicate(at);
+      if (stamps[kid.id] === stamp) lex.duplicate(at, keyEnd - 1);
       stamps[kid.id] = stamp;
     } else if (!lex.keys.add(base, depth, at, keyEnd, decoded)) {
-      lex.duplicate(at);
+      lex.duplicate(at, keyEnd - 1);
     }
     lex.keyAt = at;
     lex.keyEnd = keyEnd;

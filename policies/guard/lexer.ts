@@ -2,10 +2,10 @@
  * A validating JSON lexer over a string, by char codes: it checks every token
  * of RFC 8259 and skips whole values it is told to skip, still checking them,
  * without building anything. Positions are UTF-16 offsets; `end` bounds the
- * scan (a line of NDJSON, or the whole text).
+ * scan (a line of NDJSON, or the text received so far).
  */
 import type { KeyStack } from "./keys.ts";
-import { uninspectable } from "./result.ts";
+import { NEED_MORE, uninspectable } from "./result.ts";
 
 export const QUOTE = 34;
 export const BACKSLASH = 92;
@@ -21,38 +21,64 @@ const isHex = (c: number): boolean =>
   (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 
 export class JsonLexer {
-  pos: number;
+  pos = 0;
+  /** Offset of `text` in the whole body (a stream drops what it has cut), for messages. */
+  base = 0;
+  /**
+   * Whether `end` is the end of the value's text. When it is not (a stream
+   * still receiving), running into `end` inside a value throws NEED_MORE
+   * instead of refusing: the same bytes may be valid once more came.
+   */
+  final = true;
   /** Set by `scanString`: the last string held escapes, so its text is not its value. */
   escaped = false;
-  /** The scan's key stack, for objects whose keys are only checked (skipped or envelope objects). */
-  readonly keys: KeyStack;
   /** The last key read by `readKey`: its token [keyAt, keyEnd), and its value when it held escapes. */
   keyAt = 0;
   keyEnd = 0;
   keyDecoded: string | undefined = undefined;
 
   constructor(
-    readonly text: string,
+    public text: string,
     public end: number,
     readonly maxDepth: number,
-    start: number,
-    keys: KeyStack,
+    /** The scan's key stack, for objects whose keys are only checked. */
+    readonly keys: KeyStack,
   ) {
-    this.pos = start;
-    this.keys = keys;
     keys.reset(text);
   }
 
-  fail(what: string, at: number = this.pos): never {
-    throw uninspectable("parse_error", `invalid JSON at offset ${at}: ${what}`);
+  /** Points the lexer at new text (a stream's buffer); no object may be open. */
+  reset(text: string, base: number): void {
+    this.text = text;
+    this.end = text.length;
+    this.base = base;
+    this.keys.reset(text);
+  }
+
+  /**
+   * Refuses the text at `at`, decided by reading up to `probe`; when `probe`
+   * is past the text received so far and more may come, asks for more instead.
+   */
+  fail(what: string, at: number = this.pos, probe: number = at): never {
+    if (probe >= this.end && !this.final) throw NEED_MORE;
+    throw uninspectable(
+      "parse_error",
+      `invalid JSON at offset ${this.base + at}: ${what}`,
+      this.base + Math.min(probe, this.end),
+    );
   }
 
   tooDeep(): never {
     throw uninspectable("too_deep", `JSON nested deeper than ${this.maxDepth} levels`);
   }
 
-  duplicate(at: number): never {
-    throw uninspectable("duplicate_key", `duplicate key in an object at offset ${at}`);
+  /** Refuses the key at `at`, a duplicate seen once its closing quote at `probe` was read. */
+  duplicate(at: number, probe: number): never {
+    throw uninspectable(
+      "duplicate_key",
+      `duplicate key in an object at offset ${this.base + at}`,
+      this.base + probe,
+    );
   }
 
   /** The first position at or after `i` that is not JSON whitespace. */
@@ -86,20 +112,22 @@ export class JsonLexer {
         this.fail("control character in a string", i);
       } else if (c >= 0xd800 && c <= 0xdfff) {
         // A raw unpaired surrogate is not Unicode text; escaped ones (\ud800) are fine.
+        if (c > 0xdbff) this.fail("unpaired surrogate in a string", i);
         const next = t.charCodeAt(i + 1);
-        if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff) || i + 1 >= end) {
-          this.fail("unpaired surrogate in a string", i);
+        if (i + 1 >= end || !(next >= 0xdc00 && next <= 0xdfff)) {
+          this.fail("unpaired surrogate in a string", i, i + 1);
         }
         i += 2;
       } else {
         i++;
       }
     }
-    return this.fail("unterminated string", start);
+    return this.fail("unterminated string", start, end);
   }
 
   private scanEscape(i: number): number {
     const t = this.text;
+    if (i + 1 >= this.end) this.fail("invalid escape", i, i + 1);
     const c = t.charCodeAt(i + 1);
     // " \ / b f n r t
     if (c === 34 || c === 92 || c === 47 || c === 98 || c === 102 || c === 110 || c === 114) {
@@ -107,18 +135,12 @@ export class JsonLexer {
     }
     if (c === 116) return i + 2;
     if (c === 117) {
-      if (
-        i + 5 < this.end &&
-        isHex(t.charCodeAt(i + 2)) &&
-        isHex(t.charCodeAt(i + 3)) &&
-        isHex(t.charCodeAt(i + 4)) &&
-        isHex(t.charCodeAt(i + 5))
-      ) {
-        return i + 6;
+      for (let k = i + 2; k < i + 6; k++) {
+        if (k >= this.end || !isHex(t.charCodeAt(k))) this.fail("invalid \\u escape", i, k);
       }
-      return this.fail("invalid \\u escape", i);
+      return i + 6;
     }
-    return this.fail("invalid escape", i);
+    return this.fail("invalid escape", i, i + 1);
   }
 
   /** Validates the number token at `start` (RFC 8259 grammar); returns its end. */
@@ -133,7 +155,7 @@ export class JsonLexer {
       do c = t.charCodeAt(++i);
       while (isDigit(c));
     } else {
-      this.fail("invalid value", start);
+      this.fail("invalid value", start, i);
     }
     if (c === 46) {
       c = t.charCodeAt(++i);
@@ -148,8 +170,14 @@ export class JsonLexer {
       do c = t.charCodeAt(++i);
       while (isDigit(c));
     }
-    if (i > this.end) this.fail("truncated number", start);
+    // A number ends where something else begins: at the end of what came so far, more digits may follow.
+    if (i >= this.end) this.numberAtEnd(start, i);
     return i;
+  }
+
+  private numberAtEnd(start: number, i: number): void {
+    if (i > this.end) this.fail("truncated number", start, this.end);
+    if (!this.final) throw NEED_MORE;
   }
 
   /** Validates true, false or null at `start`; returns its end. */
@@ -157,10 +185,21 @@ export class JsonLexer {
     const t = this.text;
     const c = t.charCodeAt(start);
     const word = c === 116 ? "true" : c === 102 ? "false" : c === 110 ? "null" : "";
-    if (word === "" || start + word.length > this.end || !t.startsWith(word, start)) {
-      this.fail(start >= this.end ? "unexpected end" : "invalid value", start);
+    if (word !== "" && start + word.length <= this.end && t.startsWith(word, start)) {
+      return start + word.length;
     }
-    return start + word.length;
+    if (start >= this.end) this.fail("unexpected end", start);
+    if (word === "") this.fail("invalid value", start);
+    // The first char that differs from the word decides; running out first may just be a split.
+    let k = 1;
+    while (
+      start + k < this.end &&
+      k < word.length &&
+      t.charCodeAt(start + k) === word.charCodeAt(k)
+    ) {
+      k++;
+    }
+    return this.fail("invalid value", start, start + k);
   }
 
   /** Validates the scalar at `pos` and moves past it. */
@@ -189,7 +228,7 @@ export class JsonLexer {
     if (t.charCodeAt(start) !== QUOTE) this.fail("expected a key", start);
     const end = this.scanString(start);
     const decoded = this.escaped ? (JSON.parse(t.slice(start, end)) as string) : undefined;
-    if (!this.keys.add(base, depth, start, end, decoded)) this.duplicate(start);
+    if (!this.keys.add(base, depth, start, end, decoded)) this.duplicate(start, end - 1);
     this.keyAt = start;
     this.keyEnd = end;
     this.keyDecoded = decoded;
