@@ -8,10 +8,13 @@
 import { segmentsOf } from "../fields.ts";
 import type { Feed } from "./feed.ts";
 import type { Framer } from "./json.ts";
-import { DROP, type GuardPlan, type PlanNode, PSEUDONYMIZE } from "./plan.ts";
+import type * as Plan from "./plan.ts";
+import type { GuardPlan, PlanNode } from "./plan.ts";
 import { leak, NEED_MORE, uninspectable } from "./result.ts";
 
 const REDACTED = "[REDACTED]";
+const DROP: typeof Plan.DROP = 0;
+const PSEUDONYMIZE: typeof Plan.PSEUDONYMIZE = 2;
 const NEEDS_QUOTES = /[",\r\n]/;
 const QUOTE = 34;
 const COMMA = 44;

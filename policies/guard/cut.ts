@@ -9,18 +9,22 @@
  * container that leaves whole is reported as such to its parent (`VERBATIM`).
  */
 import { KeyReader } from "./keyed.ts";
-import {
-  CLOSE_ARRAY,
-  CLOSE_OBJECT,
-  type JsonLexer,
-  OPEN_ARRAY,
-  OPEN_OBJECT,
-  QUOTE,
-} from "./lexer.ts";
+import type * as Lex from "./lexer.ts";
+import type { JsonLexer } from "./lexer.ts";
 import type { Output } from "./output.ts";
-import { DROP, type GuardPlan, type PlanNode, PSEUDONYMIZE } from "./plan.ts";
+import type * as Plan from "./plan.ts";
+import type { GuardPlan, PlanNode } from "./plan.ts";
 import { leak } from "./result.ts";
 import type { ScanState } from "./scan.ts";
+
+/* Local copies, checked against their source by type: under tsx an imported constant is read through a getter on every use. */
+const QUOTE: typeof Lex.QUOTE = 34;
+const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
+const CLOSE_OBJECT: typeof Lex.CLOSE_OBJECT = 125;
+const OPEN_ARRAY: typeof Lex.OPEN_ARRAY = 91;
+const CLOSE_ARRAY: typeof Lex.CLOSE_ARRAY = 93;
+const DROP: typeof Plan.DROP = 0;
+const PSEUDONYMIZE: typeof Plan.PSEUDONYMIZE = 2;
 
 /** What a cut value left behind. */
 export const NOTHING = 0;

@@ -9,22 +9,26 @@
  * the walk does not descend into (a record, a value beside the path) is one
  * unit, cut or skipped whole by the recursive cutter over the buffered text.
  */
-import { type Emitted, JsonCutter, NOTHING, VERBATIM } from "./cut.ts";
+import type * as Cut from "./cut.ts";
+import { type Emitted, JsonCutter } from "./cut.ts";
 import type { Feed } from "./feed.ts";
-import {
-  CLOSE_ARRAY,
-  CLOSE_OBJECT,
-  COLON,
-  COMMA,
-  type JsonLexer,
-  OPEN_ARRAY,
-  OPEN_OBJECT,
-  QUOTE,
-} from "./lexer.ts";
+import type * as Lex from "./lexer.ts";
+import type { JsonLexer } from "./lexer.ts";
 import type { Output } from "./output.ts";
 import type { GuardPlan } from "./plan.ts";
 import { NEED_MORE, uninspectable } from "./result.ts";
 import type { ScanState } from "./scan.ts";
+
+/* Local copies, checked against their source by type: under tsx an imported constant is read through a getter on every use. */
+const QUOTE: typeof Lex.QUOTE = 34;
+const COMMA: typeof Lex.COMMA = 44;
+const COLON: typeof Lex.COLON = 58;
+const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
+const CLOSE_OBJECT: typeof Lex.CLOSE_OBJECT = 125;
+const OPEN_ARRAY: typeof Lex.OPEN_ARRAY = 91;
+const CLOSE_ARRAY: typeof Lex.CLOSE_ARRAY = 93;
+const NOTHING: typeof Cut.NOTHING = 0;
+const VERBATIM: typeof Cut.VERBATIM = 2;
 
 /** How the text of one format is walked (see Feed for the step contract). */
 export interface Framer {
@@ -192,14 +196,36 @@ export class JsonFramer implements Framer {
         else frame.step = Step.Record;
         return;
       case Step.Record:
-        frame.step = Step.NextRecord;
-        if (c !== OPEN_OBJECT) {
-          this.unit(feed, () => lex.skipValue(frame.depth)); // a scalar or an array is not a record
-          return;
-        }
-        if (feed.records > 0) feed.out.push(",");
-        this.unit(feed, () => cutRecord(this.plan, this.cutter, feed, frame.depth + 1));
+        this.records(feed, frame);
         return;
+    }
+  }
+
+  /**
+   * Cuts the element at `feed.pos` of the records array, and the next ones
+   * while a `,` and the next element are at hand: the common path, without a
+   * trip through the steps per record. Anything else goes back to the steps.
+   */
+  private records(feed: Feed, frame: Frame): void {
+    const lex = this.lex;
+    const t = lex.text;
+    for (;;) {
+      if (t.charCodeAt(lex.pos) === OPEN_OBJECT) {
+        if (feed.records > 0) feed.out.push(",");
+        cutRecord(this.plan, this.cutter, feed, frame.depth + 1);
+      } else {
+        lex.skipValue(frame.depth); // a scalar or an array is not a record
+      }
+      feed.commit(lex.pos);
+      frame.step = Step.NextRecord;
+      let i = lex.ws(lex.pos);
+      if (i >= lex.end || t.charCodeAt(i) !== COMMA) return;
+      i = lex.ws(i + 1);
+      feed.skip(i);
+      frame.step = Step.Record;
+      if (i >= lex.end) return;
+      feed.begin();
+      lex.pos = i;
     }
   }
 
@@ -293,7 +319,6 @@ export class JsonFramer implements Framer {
 /** The step to run again after a unit begun at `step` needed more. */
 function undo(step: Step): Step {
   if (step === Step.Next) return Step.Value;
-  if (step === Step.NextRecord) return Step.Record;
   return step;
 }
 

@@ -6,9 +6,16 @@
  * duplicates by stamp; other keys through the key stack. Stamps and guesses
  * belong to the scan (ScanState), never to the shared plan.
  */
-import { BACKSLASH, type JsonLexer, QUOTE } from "./lexer.ts";
+import type * as Lex from "./lexer.ts";
+import type { JsonLexer } from "./lexer.ts";
 import { bucketOf, type PlanNode } from "./plan.ts";
-import { ORDER_LIMIT, type ScanState } from "./scan.ts";
+import type * as Scan from "./scan.ts";
+import type { ScanState } from "./scan.ts";
+
+/* Local copies, checked against their source by type: under tsx an imported constant is read through a getter on every use. */
+const QUOTE: typeof Lex.QUOTE = 34;
+const BACKSLASH: typeof Lex.BACKSLASH = 92;
+const ORDER_LIMIT: typeof Scan.ORDER_LIMIT = 64;
 
 export class KeyReader {
   constructor(

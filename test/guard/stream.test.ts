@@ -21,7 +21,8 @@ import { markers, plan, TELEMETRY } from "./plans.ts";
 const MARKERS = markers(["CAL-[0-9]{6}", "7777"]);
 const utf8 = new TextEncoder();
 /** The text as its UTF-8 bytes read back: a lone surrogate has no UTF-8 form and comes back as U+FFFD. */
-const asBytesSay = (text: string): string => new TextDecoder().decode(utf8.encode(text));
+const asBytesSay = (text: string): string =>
+  new TextDecoder("utf-8", { ignoreBOM: true }).decode(utf8.encode(text));
 
 /** Feeds `chunks` to a stream and answers as guardPayload does. */
 function streamed(
