@@ -29,7 +29,7 @@ const CLASSES = {
 const GRANTED = ["vin", "mileage", "speed.avg", "driver.name", "location", "trips.km", "counter"];
 
 /** A deterministic pseudo-random sequence, so every run measures the same bodies. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s * 1664525 + 1013904223) >>> 0;
@@ -39,7 +39,7 @@ function prng(seed: number): () => number {
 
 const DRIVERS = ["Alice Lindqvist", "Bertil Ek", "Chloé Martin", "Dieter Maier", "Eva Nilsen"];
 
-function telemetryRecord(rand: () => number, i: number): unknown {
+export function telemetryRecord(rand: () => number, i: number): unknown {
   const trips = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({
     km: Math.round(rand() * 100000) / 100,
     start: `2026-03-0${1 + Math.floor(rand() * 9)}T0${Math.floor(rand() * 10)}:15:00Z`,
