@@ -7,8 +7,7 @@
  * once more came.
  */
 import { segmentsOf } from "../fields.ts";
-import type { Feed } from "./feed.ts";
-import type { Framer } from "./json.ts";
+import type { Feed, Framer } from "./feed.ts";
 import type * as Plan from "./plan.ts";
 import type { GuardPlan, PlanNode } from "./plan.ts";
 import { leak, NEED_MORE, uninspectable } from "./result.ts";

@@ -8,6 +8,7 @@
  * run is remembered as a range of the input and emitted as one slice, and a
  * container that leaves whole is reported as such to its parent (`VERBATIM`).
  */
+import type { Feed } from "./feed.ts";
 import { KeyReader } from "./keyed.ts";
 import type * as Lex from "./lexer.ts";
 import type { JsonLexer } from "./lexer.ts";
@@ -57,6 +58,19 @@ export class JsonCutter {
 
   push(part: string): void {
     this.out.push(part);
+  }
+
+  /** Cuts the record object at `pos` (itself at `depth`) and appends it, `{}` when nothing in it may leave. */
+  record(feed: Feed, depth: number): void {
+    const lex = this.lex;
+    const at = lex.pos;
+    const root = this.plan.root;
+    let got: Emitted = NOTHING;
+    if (root.liveObject) got = this.object(root, depth);
+    else lex.skipObject(depth);
+    if (got === NOTHING) this.out.push("{}");
+    else if (got === VERBATIM) this.out.push(lex.text.slice(at, lex.pos));
+    feed.records++;
   }
 
   /** Cuts the value at `pos` (inside a container at `depth`) under `node`. */

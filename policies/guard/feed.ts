@@ -69,3 +69,20 @@ export class Feed {
     );
   }
 }
+
+/** How the text of one format is walked (see Feed for the step contract). */
+export interface Framer {
+  /** Cuts from `feed.pos` on; returns when the body is done (final), throws NEED_MORE to wait. */
+  pump(feed: Feed): void;
+  /** What closes the output once the whole body was cut. */
+  close(feed: Feed): void;
+  /** Where the scanner stands in `feed.text`, for refusals that do not say. */
+  readonly scanPos: number;
+  /** Points the scanner at the feed's text after it changed. */
+  retext(feed: Feed): void;
+  /**
+   * Whether a unit that needed more is read again from its start: then the
+   * stream waits until its text has doubled before trying again.
+   */
+  readonly rereads: boolean;
+}

@@ -1,7 +1,6 @@
 /**
- * JSON and NDJSON bodies: find the records (at `recordsAt`, or every line),
- * cut each one, and rebuild the envelope from `recordsAt` alone: nothing
- * outside the records crosses.
+ * JSON bodies: find the records at `recordsAt`, cut each one, and rebuild the
+ * envelope from `recordsAt` alone: nothing outside the records crosses.
  *
  * A JSON document is walked a step at a time (a stack of frames: the objects
  * on the way down `recordsAt`, then the records array), so the walk stops
@@ -9,11 +8,10 @@
  * the walk does not descend into (a record, a value beside the path) is one
  * unit, cut or skipped whole by the recursive cutter over the buffered text.
  */
-import type * as Cut from "./cut.ts";
-import { type Emitted, JsonCutter } from "./cut.ts";
-import type { Feed } from "./feed.ts";
+import { JsonCutter } from "./cut.ts";
+import type { Feed, Framer } from "./feed.ts";
 import type * as Lex from "./lexer.ts";
-import type { JsonLexer } from "./lexer.ts";
+import { JsonLexer } from "./lexer.ts";
 import type { Output } from "./output.ts";
 import type { GuardPlan } from "./plan.ts";
 import { NEED_MORE, uninspectable } from "./result.ts";
@@ -27,38 +25,6 @@ const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
 const CLOSE_OBJECT: typeof Lex.CLOSE_OBJECT = 125;
 const OPEN_ARRAY: typeof Lex.OPEN_ARRAY = 91;
 const CLOSE_ARRAY: typeof Lex.CLOSE_ARRAY = 93;
-const NOTHING: typeof Cut.NOTHING = 0;
-const VERBATIM: typeof Cut.VERBATIM = 2;
-
-/** How the text of one format is walked (see Feed for the step contract). */
-export interface Framer {
-  /** Cuts from `feed.pos` on; returns when the body is done (final), throws NEED_MORE to wait. */
-  pump(feed: Feed): void;
-  /** What closes the output once the whole body was cut. */
-  close(feed: Feed): void;
-  /** Where the scanner stands in `feed.text`, for refusals that do not say. */
-  readonly scanPos: number;
-  /** Points the scanner at the feed's text after it changed. */
-  retext(feed: Feed): void;
-  /**
-   * Whether a unit that needed more is read again from its start: then the
-   * stream waits until its text has doubled before trying again.
-   */
-  readonly rereads: boolean;
-}
-
-/** Cuts one record object at `lex.pos` (itself at `depth`), appending it, `{}` when nothing in it may leave. */
-function cutRecord(plan: GuardPlan, cutter: JsonCutter, feed: Feed, depth: number): void {
-  const lex = cutter.lex;
-  const at = lex.pos;
-  const root = plan.root;
-  let got: Emitted = NOTHING;
-  if (root.liveObject) got = cutter.object(root, depth);
-  else lex.skipObject(depth);
-  if (got === NOTHING) feed.out.push("{}");
-  else if (got === VERBATIM) feed.out.push(lex.text.slice(at, lex.pos));
-  feed.records++;
-}
 
 enum Step {
   /** Before the body's value. */
@@ -90,21 +56,19 @@ interface Frame {
   key: string;
 }
 
-/** A JSON body with its records at `recordsAt`. */
-export class JsonFramer implements Framer {
-  readonly rereads = true;
-  readonly #frames: Frame[] = [];
-  #top: Step = Step.Start;
-  #found = false;
-  /** Whether the shape around the records was wrong; reported once the whole text is validated. */
-  #misshapen = false;
+/** What the JSON and NDJSON framers share: a cutter, its lexer over the feed's text. */
+export abstract class LexedFramer implements Framer {
+  abstract readonly rereads: boolean;
   readonly lex: JsonLexer;
+  readonly cutter: JsonCutter;
 
   constructor(
     readonly plan: GuardPlan,
-    readonly cutter: JsonCutter,
+    out: Output,
+    scan: ScanState,
   ) {
-    this.lex = cutter.lex;
+    this.lex = new JsonLexer("", 0, plan.maxDepth, scan.keys);
+    this.cutter = new JsonCutter(plan, this.lex, out, scan);
   }
 
   get scanPos(): number {
@@ -114,6 +78,19 @@ export class JsonFramer implements Framer {
   retext(feed: Feed): void {
     this.lex.reset(feed.text, feed.base);
   }
+
+  abstract pump(feed: Feed): void;
+  abstract close(feed: Feed): void;
+}
+
+/** A JSON body with its records at `recordsAt`. */
+export class JsonFramer extends LexedFramer {
+  readonly rereads = true;
+  readonly #frames: Frame[] = [];
+  #top: Step = Step.Start;
+  #found = false;
+  /** Whether the shape around the records was wrong; reported once the whole text is validated. */
+  #misshapen = false;
 
   pump(feed: Feed): void {
     const lex = this.lex;
@@ -212,7 +189,7 @@ export class JsonFramer implements Framer {
     for (;;) {
       if (t.charCodeAt(lex.pos) === OPEN_OBJECT) {
         if (feed.records > 0) feed.out.push(",");
-        cutRecord(this.plan, this.cutter, feed, frame.depth + 1);
+        this.cutter.record(feed, frame.depth + 1);
       } else {
         lex.skipValue(frame.depth); // a scalar or an array is not a record
       }
@@ -268,7 +245,7 @@ export class JsonFramer implements Framer {
       this.push(feed, -1, depth + 1, Step.FirstRecord);
     } else if (c === OPEN_OBJECT) {
       this.#found = true;
-      this.unit(feed, () => cutRecord(this.plan, this.cutter, feed, depth + 1));
+      this.unit(feed, () => this.cutter.record(feed, depth + 1));
     } else {
       this.unit(feed, () => this.skipOrMissing(depth));
     }
@@ -320,76 +297,4 @@ export class JsonFramer implements Framer {
 function undo(step: Step): Step {
   if (step === Step.Next) return Step.Value;
   return step;
-}
-
-/** NDJSON: every non-blank line is one JSON value; object lines are records, others are dropped. */
-export class NdjsonFramer implements Framer {
-  /** Lines are cut once whole, and the search for their end goes on where it stopped. */
-  readonly rereads = false;
-  /** Where to look for the next line end: the text before it holds none. */
-  #searchFrom = 0;
-  readonly lex: JsonLexer;
-
-  constructor(
-    readonly plan: GuardPlan,
-    readonly cutter: JsonCutter,
-  ) {
-    this.lex = cutter.lex;
-  }
-
-  get scanPos(): number {
-    return this.lex.pos;
-  }
-
-  retext(feed: Feed): void {
-    this.#searchFrom = Math.max(0, this.#searchFrom - (feed.base - this.lex.base));
-    this.lex.reset(feed.text, feed.base);
-  }
-
-  pump(feed: Feed): void {
-    const lex = this.lex;
-    const text = feed.text;
-    lex.final = true; // a line is cut once it is whole
-    while (feed.pos < text.length) {
-      feed.begin();
-      const lineStart = feed.pos;
-      let lineEnd = text.indexOf("\n", Math.max(lineStart, this.#searchFrom));
-      if (lineEnd < 0) {
-        this.#searchFrom = text.length;
-        if (text.length - lineStart > feed.maxUnit) throw feed.tooLarge();
-        if (!feed.final) throw NEED_MORE;
-        lineEnd = text.length;
-      }
-      const next = lineEnd + 1;
-      if (Math.min(next, text.length) - lineStart > feed.maxUnit) throw feed.tooLarge();
-      if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-      lex.end = lineEnd;
-      lex.pos = lex.ws(lineStart);
-      if (lex.pos < lineEnd) {
-        if (text.charCodeAt(lex.pos) === OPEN_OBJECT) {
-          cutRecord(this.plan, this.cutter, feed, 1);
-          feed.out.push("\n");
-        } else {
-          lex.skipValue(0); // a scalar or an array is not a record
-        }
-        const i = lex.ws(lex.pos);
-        if (i < lineEnd) lex.fail("unexpected text after the value", i);
-      }
-      feed.skip(Math.min(next, text.length));
-    }
-    lex.end = text.length;
-  }
-
-  close(): void {}
-}
-
-export function jsonFramer(
-  kind: "json" | "ndjson",
-  plan: GuardPlan,
-  lex: JsonLexer,
-  out: Output,
-  scan: ScanState,
-): Framer {
-  const cutter = new JsonCutter(plan, lex, out, scan);
-  return kind === "json" ? new JsonFramer(plan, cutter) : new NdjsonFramer(plan, cutter);
 }

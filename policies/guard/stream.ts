@@ -10,9 +10,9 @@
  * whole body. `guardPayload` is this same stream fed one chunk.
  */
 import { CsvFramer } from "./csv.ts";
-import { Feed } from "./feed.ts";
-import { type Framer, jsonFramer } from "./json.ts";
-import { JsonLexer } from "./lexer.ts";
+import { Feed, type Framer } from "./feed.ts";
+import { JsonFramer } from "./json.ts";
+import { NdjsonFramer } from "./ndjson.ts";
 import { Output } from "./output.ts";
 import type { GuardPlan } from "./plan.ts";
 import { type GuardRefusal, type MediaKind, NEED_MORE, Refusal, uninspectable } from "./result.ts";
@@ -67,9 +67,12 @@ class StreamingGuard implements GuardStream {
     this.#scan = plan.scans.take();
     const out = new Output();
     this.#feed = new Feed(out, maxUnit);
-    const lex = new JsonLexer("", 0, plan.maxDepth, this.#scan.keys);
     this.#framer =
-      kind === "csv" ? new CsvFramer(plan) : jsonFramer(kind, plan, lex, out, this.#scan);
+      kind === "csv"
+        ? new CsvFramer(plan)
+        : kind === "json"
+          ? new JsonFramer(plan, out, this.#scan)
+          : new NdjsonFramer(plan, out, this.#scan);
   }
 
   write(chunk: Uint8Array | string): GuardChunk {
