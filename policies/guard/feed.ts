@@ -72,7 +72,7 @@ export class Feed {
 
 /** How the text of one format is walked (see Feed for the step contract). */
 export interface Framer {
-  /** Cuts from `feed.pos` on; returns when the body is done (final), throws NEED_MORE to wait. */
+  /** Cuts from `feed.pos` on: returns when all the text was cut, or throws NEED_MORE to wait for more. */
   pump(feed: Feed): void;
   /** What closes the output once the whole body was cut. */
   close(feed: Feed): void;

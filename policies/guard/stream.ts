@@ -161,7 +161,7 @@ class StreamingGuard implements GuardStream {
     const feed = this.#feed;
     try {
       this.#framer.pump(feed);
-      this.#framer.close(feed);
+      if (feed.final) this.#framer.close(feed);
       this.#retryAt = 0;
     } catch (e) {
       if (e !== NEED_MORE) throw e;
