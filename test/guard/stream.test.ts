@@ -345,6 +345,19 @@ describe("streaming", () => {
     expect(() => s?.write('{"vin":"A"}\n')).toThrow(/re-entered/);
   });
 
+  it("refuses hostile shapes as soon as the text shows them, whatever the chunks", () => {
+    const deep = `{"items":[{"vin":${"[".repeat(100_000)}`;
+    const s = openGuardStream(plan(), "json");
+    let answer: ReturnType<typeof s.write> = { ok: true, text: "" };
+    let at = 0;
+    for (; answer.ok && at < deep.length; at += 10) answer = s.write(deep.slice(at, at + 10));
+    expect(answer).toMatchObject({ ok: false, detail: "too_deep" });
+    expect(at).toBeLessThan(200); // the 64th level, not the end of the body
+    const dup = openGuardStream(plan(), "ndjson");
+    expect(dup.write('{"vin":"A","mileage":1,"vi')).toEqual({ ok: true, text: "" });
+    expect(dup.write('n":"B"}\n')).toMatchObject({ ok: false, detail: "duplicate_key" });
+  });
+
   it("refuses to mix bytes and text in one stream", () => {
     const s = openGuardStream(plan(), "ndjson");
     s.write(utf8.encode("{"));
