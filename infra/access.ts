@@ -51,9 +51,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     signingKey: ["kms:Sign", "kms:GetPublicKey"],
   },
   exchange: {
-    // No credentials entry: the exchange function cannot read secrets.
+    // No credentials entry: the exchange function cannot read secrets. The
+    // registry index lists datasets for the catalog; offers, agreement
+    // requests and the agreements their approvals make are Puts.
     tables: {
-      registry: { table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"] },
+      registry: {
+        table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"],
+        indexes: ["Query"],
+      },
       meter: {
         table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"],
       },

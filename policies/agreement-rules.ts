@@ -68,9 +68,13 @@ export function checkAgreement(
   return issues;
 }
 
-type Add = (code: AgreementRuleCode, message: string, field?: string) => void;
+export type Add = (code: AgreementRuleCode, message: string, field?: string) => void;
 
-function checkFields(draft: AgreementDraft, dataset: Dataset, add: Add): void {
+export function checkFields(
+  draft: Pick<AgreementDraft, "fields" | "purposes" | "pseudonymize">,
+  dataset: Dataset,
+  add: Add,
+): void {
   const personal: string[] = [];
   for (const f of draft.fields) {
     const cls = classify(dataset.fields, f);
@@ -102,7 +106,11 @@ function checkFields(draft: AgreementDraft, dataset: Dataset, add: Add): void {
   }
 }
 
-function checkShares(draft: AgreementDraft, ctx: AgreementContext, add: Add): void {
+export function checkShares(
+  draft: Pick<AgreementDraft, "valueShares">,
+  ctx: Pick<AgreementContext, "sharePartners">,
+  add: Add,
+): void {
   const shares = draft.valueShares;
   if (shares === undefined) return;
   const total = shares.reduce((sum, s) => sum + s.bps, 0);

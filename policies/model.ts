@@ -115,6 +115,9 @@ export const DatasetInput = z.strictObject({
   exportControl: z
     .strictObject({ allowedJurisdictions: uniqueList(Jurisdiction, "allowedJurisdictions") })
     .optional(),
+  /** How the dataset is shown in the catalog (v2); never naming a core field. */
+  title: z.string().trim().min(1).max(200).optional(),
+  description: z.string().trim().min(1).max(4000).optional(),
 });
 export type DatasetInput = z.infer<typeof DatasetInput>;
 

@@ -71,7 +71,7 @@ export async function loadAgreement(gw: Gateway, id: string) {
   return found;
 }
 
-async function contextFor(
+export async function contextFor(
   gw: Gateway,
   draft: {
     dataset: string;

@@ -1,5 +1,6 @@
 /** The operators' surface: every route under /admin needs a token with scope `admin`. */
 import { Hono } from "hono";
+import { adminOffersApp, adminRequestsApp } from "../catalog/admin.ts";
 import type { Gateway } from "../gateway.ts";
 import { authenticate, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
@@ -28,6 +29,8 @@ export function adminApp(gw: Gateway): Hono<AppEnv> {
   registerExitRoutes(partners, gw);
   app.route("/partners", partners);
   app.route("/datasets", datasetsApp(gw));
+  app.route("/datasets", adminOffersApp(gw));
+  app.route("/agreement-requests", adminRequestsApp(gw));
   app.route("/agreements", agreementsApp(gw));
   app.route("/clients", clientsApp(gw));
   app.route("/audit", auditApp(gw));

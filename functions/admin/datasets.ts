@@ -1,5 +1,6 @@
 /** Operators: datasets, their field classification, core markers and export control. */
 import { Hono } from "hono";
+import { checkDatasetTexts } from "../../policies/catalog.ts";
 import { classify } from "../../policies/fields.ts";
 import { compileMarkers } from "../../policies/markers/index.ts";
 import { type Dataset, DatasetInput } from "../../policies/model.ts";
@@ -9,8 +10,14 @@ import type { AppEnv } from "../http/env.ts";
 import { parseWith, readJsonWith } from "../http/validate.ts";
 import { auditedWrite, PageQuery } from "./common.ts";
 
-/** Rules a dataset must keep beyond its shape: an existing owner, compilable and safe markers. */
+/**
+ * Rules a dataset must keep beyond its shape: an existing owner, compilable
+ * and safe markers, a title and description that name no core field.
+ */
 async function checkDataset(gw: Gateway, input: DatasetInput): Promise<void> {
+  const [named, ...more] = checkDatasetTexts(input);
+  if (named !== undefined)
+    throw new RuleViolationError(named.code, named.message, [named, ...more]);
   for (const [i, p] of (input.pseudonymize ?? []).entries()) {
     if (classify(input.fields, p) !== "personal") {
       throw new InvalidRequestError(`pseudonymize.${i}`, `${p} is not classified personal`);

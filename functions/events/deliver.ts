@@ -13,6 +13,7 @@
 import { signJws } from "../auth/jws.ts";
 import type { Gateway } from "../gateway.ts";
 import type { Delivery, GatewayEvent } from "../store/outbox.ts";
+import { SelfServiceStore } from "../store/self-service.ts";
 
 export const EVENTS_PATH = "/gateway-events";
 export const EVENT_JWT_TYPE = "gateway-event+jwt";
@@ -26,14 +27,21 @@ const LEASE_MS = 4 * TIMEOUT_MS;
 /** What delivering events uses of the gateway (never the meter, the audit trail or credentials). */
 export type OutboxDeps = Pick<
   Gateway,
-  "registry" | "outbox" | "transport" | "keys" | "settings" | "log" | "clock"
+  "db" | "registry" | "outbox" | "transport" | "keys" | "settings" | "log" | "clock"
 >;
 
-/** Who must hear of an event: both parties of an agreement; the counterparties of a partner. */
+/**
+ * Who must hear of an event: both parties of an agreement or of an agreement
+ * request; the counterparties of a partner.
+ */
 export async function recipientsOf(
-  gw: Pick<Gateway, "registry">,
+  gw: Pick<Gateway, "db" | "registry">,
   event: GatewayEvent,
 ): Promise<string[]> {
+  if (event.subject.kind === "agreement_request") {
+    const r = (await new SelfServiceStore(gw.db).getRequest(event.subject.id))?.value;
+    return r === undefined ? [] : [...new Set([r.provider, r.consumer])];
+  }
   if (event.subject.kind === "agreement") {
     const a = (await gw.registry.getAgreement(event.subject.id))?.value;
     return a === undefined ? [] : [...new Set([a.provider, a.consumer])];
@@ -49,7 +57,7 @@ export async function recipientsOf(
 }
 
 export async function fanOutNewEvents(
-  gw: Pick<Gateway, "registry" | "outbox" | "clock">,
+  gw: Pick<Gateway, "db" | "registry" | "outbox" | "clock">,
 ): Promise<number> {
   const events = await gw.outbox.newEvents();
   for (const event of events) {

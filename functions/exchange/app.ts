@@ -147,7 +147,9 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
  * fresh, as for an exchange, so a revoked or phased-out partner holding an
  * unexpired token sees nothing more.
  */
-function requireActivePartner(gw: Pick<Gateway, "registry" | "clock">): MiddlewareHandler<AppEnv> {
+export function requireActivePartner(
+  gw: Pick<Gateway, "registry" | "clock">,
+): MiddlewareHandler<AppEnv> {
   return async function requireActivePartnerMiddleware(c, next) {
     const partner = (await gw.registry.getPartner(c.get("claims").sub))?.value;
     const status = partner === undefined ? "revoked" : partnerStatusAt(partner, gw.clock());

@@ -70,6 +70,12 @@ import {
   TokenForm,
   TokenResponse,
 } from "./schemas.ts";
+import {
+  SELF_SERVICE_REQUEST_SCHEMAS,
+  SELF_SERVICE_RESPONSE_SCHEMAS,
+  SELF_SERVICE_SCOPE_NOTE,
+  SELF_SERVICE_TAGS,
+} from "./self-service.ts";
 
 export type OpenApiDocument = { readonly [key: string]: unknown };
 
@@ -90,6 +96,7 @@ const REQUEST_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   TokenForm,
   Jurisdiction,
   Currency,
+  ...SELF_SERVICE_REQUEST_SCHEMAS,
 };
 
 const listOf = (item: z.ZodType) =>
@@ -138,6 +145,7 @@ const RESPONSE_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   DeliverResult,
   Jurisdiction,
   Currency,
+  ...SELF_SERVICE_RESPONSE_SCHEMAS,
 };
 
 const TAGS: readonly { name: string; description: string }[] = [
@@ -161,6 +169,7 @@ const TAGS: readonly { name: string; description: string }[] = [
   { name: "Admin: flows", description: "Operators: the ecosystem as a graph." },
   { name: "Admin: deliveries", description: "Operators: event deliveries to counterparties." },
   { name: "Metrics", description: "Finance: usage, value and its attribution." },
+  ...SELF_SERVICE_TAGS,
   { name: "Meta", description: "Health and this documentation." },
 ];
 
@@ -181,6 +190,7 @@ const GUARD_PROBLEMS: Readonly<Record<Guard, readonly ProblemRef[]>> = {
   metrics: [...AUTHENTICATED, "identity_provider_unavailable"],
   partner: AUTHENTICATED,
   attestation: AUTHENTICATED,
+  catalog: [...AUTHENTICATED, "payload_too_large"],
   exchange: [],
 };
 
@@ -188,6 +198,7 @@ export const OAUTH_SCOPES: Readonly<Record<string, string>> = {
   admin: "operators: every /admin call",
   "metrics:read": "finance: /metrics",
   attestation: "a phased-out partner: POST /v1/attestations only",
+  catalog: SELF_SERVICE_SCOPE_NOTE,
   "agreement:{id}":
     "a party of agreement {id} (replace {id}): its exchanges, and /v1/agreements and /v1/usage",
 };
@@ -199,6 +210,7 @@ const SECURITY: Readonly<Record<Guard, readonly Record<string, string[]>[]>> = {
   metrics: [{ oauth2: ["metrics:read"] }],
   partner: [{ oauth2: ["agreement:{id}"] }],
   attestation: [{ oauth2: ["attestation"] }],
+  catalog: [{ oauth2: ["catalog"] }],
   exchange: [{ oauth2: ["agreement:{id}"] }],
 };
 

@@ -27,6 +27,7 @@ import {
 import type { OAuthErrorCode } from "../token/oauth-error.ts";
 import { inlineSchema, type JsonSchema, type Parameter, queryParameters, ref } from "./generate.ts";
 import { GROUP_BY_PATTERN } from "./schemas.ts";
+import { selfServiceOperations } from "./self-service.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -38,6 +39,7 @@ export type Guard =
   | "metrics"
   | "partner"
   | "attestation"
+  | "catalog"
   | "exchange";
 
 /** A problem code at its usual status, or at another of its own (see `at`). */
@@ -920,4 +922,7 @@ export const operationSpecs = (): OperationSpec[] => [
     parameters: windowParameters(),
     success: ok("The reconciliation", "Reconciliation"),
   },
+
+  // ------------------------------------------------------------ self-service (./self-service.ts)
+  ...selfServiceOperations(),
 ];

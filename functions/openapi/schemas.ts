@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
 import { DIMENSIONS } from "../metrics/flows.ts";
-import { EVENT_TYPES } from "../store/outbox.ts";
+import { EVENT_SUBJECT_KINDS, EVENT_TYPES } from "../store/outbox.ts";
 import { JWT_BEARER_ASSERTION } from "../token/client-auth.ts";
 import { OAUTH_ERRORS, type OAuthErrorCode } from "../token/oauth-error.ts";
 
@@ -148,7 +148,7 @@ export const GatewayEvent = z.object({
   id: z.string(),
   type: z.enum(EVENT_TYPES),
   at: Time,
-  subject: z.object({ kind: z.enum(["agreement", "partner"]), id: z.string() }),
+  subject: z.object({ kind: z.enum(EVENT_SUBJECT_KINDS), id: z.string() }),
   reason: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
 });

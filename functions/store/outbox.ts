@@ -23,15 +23,22 @@ export const EVENT_TYPES = [
   "partner.revoked",
   "partner.reinstated",
   "partner.phase_out_scheduled",
+  "agreement_request.created",
+  "agreement_request.approved",
+  "agreement_request.rejected",
+  "agreement_request.cancelled",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+export const EVENT_SUBJECT_KINDS = ["agreement", "partner", "agreement_request"] as const;
+export type EventSubjectKind = (typeof EVENT_SUBJECT_KINDS)[number];
 
 export interface GatewayEvent {
   readonly id: string;
   readonly type: EventType;
   readonly at: string;
-  /** The agreement or partner the event is about. */
-  readonly subject: { readonly kind: "agreement" | "partner"; readonly id: string };
+  /** The agreement, partner or agreement request the event is about. */
+  readonly subject: { readonly kind: EventSubjectKind; readonly id: string };
   readonly reason: string | null;
   readonly data: Readonly<Record<string, unknown>>;
 }

@@ -108,7 +108,7 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
       ],
       client_assertion_types_supported: [JWT_BEARER_ASSERTION],
       response_types_supported: [],
-      scopes_supported: ["admin", "metrics:read", "attestation", "agreement:{id}"],
+      scopes_supported: ["admin", "metrics:read", "attestation", "catalog", "agreement:{id}"],
     }),
   );
 

@@ -1,6 +1,7 @@
 /**
  * Which scopes a client may have. Partners get `agreement:<id>` for active
- * agreements they are party to; a phased-out partner only `attestation`;
+ * agreements they are party to, and `catalog` (self-service) when they ask
+ * for it; a phased-out partner only `attestation`;
  * operator and finance clients only their role. Suspended or revoked
  * partners get nothing (the caller answers invalid_client).
  */
@@ -11,6 +12,9 @@ import type { Gateway } from "../gateway.ts";
 import type { ClientRecord } from "../store/credentials.ts";
 import type { AgreementBinding } from "../store/registry.ts";
 import { OAuthError } from "./oauth-error.ts";
+
+/** The self-service scope (catalog, offers, agreement requests). */
+export const CATALOG_SCOPE = "catalog";
 
 export interface Grant {
   readonly scopes: string[];
@@ -64,7 +68,11 @@ export async function grantScopes(
     }
     return { scopes: ["attestation"], bind: {} };
   }
-  const ids = requested === null ? await partyAgreementIds(gw, client.id) : agreementIds(requested);
+  // `catalog` is any active partner's: it opens the self-service routes and nothing else.
+  const catalog = requested?.includes(CATALOG_SCOPE) === true ? [CATALOG_SCOPE] : [];
+  const asked = requested?.filter((s) => s !== CATALOG_SCOPE) ?? null;
+  if (asked !== null && asked.length === 0) return { scopes: catalog, bind: {} };
+  const ids = asked === null ? await partyAgreementIds(gw, client.id) : agreementIds(asked);
   const agreements = await gw.registry.getAgreements(ids);
   const parties = await gw.registry.getPartners(
     [...agreements.values()].flatMap((a) => (a === undefined ? [] : [a.provider, a.consumer])),
@@ -86,7 +94,7 @@ export async function grantScopes(
       bind[id] = { provider: a.provider, consumer: a.consumer, dataset: a.dataset };
     }
   }
-  const scopes = Object.keys(bind).map(agreementScope);
+  const scopes = [...catalog, ...Object.keys(bind).map(agreementScope)];
   if (scopes.length === 0)
     throw new OAuthError(400, "invalid_scope", "the partner has no active agreement");
   return { scopes, bind };

@@ -1,20 +1,23 @@
 /**
- * Agreement → ODRL 2.2 `Agreement` (compact JSON-LD). The mapping is described
- * in ./index.ts; ./import.ts reads the same shape back.
+ * Agreement → ODRL 2.2 `Agreement`, offer → ODRL 2.2 `Offer` (compact
+ * JSON-LD). The mapping is described in ./index.ts; ./import.ts reads the
+ * agreement shape back.
  */
-import type { Agreement, AgreementInput } from "../model.ts";
+import type { Agreement, AgreementInput, Price, Quota } from "../model.ts";
 import { microsToDecimal } from "./decimal.ts";
 import type {
   OdrlAgreement,
   OdrlAssetCollection,
   OdrlConstraint,
   OdrlDuty,
+  OdrlOffer,
   OdrlOptions,
 } from "./types.ts";
 import {
   CURRENCY_UNIT_NS,
   DATASET_BASE,
   DEFAULT_AGREEMENT_BASE,
+  DEFAULT_OFFER_BASE,
   DSG_CONTEXT,
   DSG_PROFILE,
   ODRL_ACTION_OF,
@@ -48,7 +51,7 @@ export function agreementToOdrl(
       target: fieldsOf(dataset, "isAnyOf", agreement.fields),
       ...parties,
       action: ODRL_ACTION_OF[action],
-      constraint: constraintsOf(agreement),
+      constraint: constraintsOf(agreement, validityOf(agreement)),
       duty: dutiesOf(agreement),
     })),
     prohibition: agreement.actions.map((action) => ({
@@ -82,26 +85,21 @@ function fieldsOf(
 
 const literal = (value: string, type: string) => ({ "@value": value, "@type": `xsd:${type}` });
 
-function constraintsOf(agreement: Agreement | AgreementInput): OdrlConstraint[] {
+/** What limits a rule in both kinds of policy: purposes, the time it holds, quotas. */
+interface RuleTerms {
+  readonly purposes?: readonly string[] | undefined;
+  readonly quota?: Quota | null | undefined;
+}
+
+function constraintsOf(terms: RuleTerms, time: readonly OdrlConstraint[]): OdrlConstraint[] {
   const constraints: OdrlConstraint[] = [];
-  const purposes = agreement.purposes ?? [];
+  const purposes = terms.purposes ?? [];
   if (purposes.length > 0) {
     constraints.push({ leftOperand: "purpose", operator: "isAnyOf", rightOperand: [...purposes] });
   }
-  constraints.push(
-    {
-      leftOperand: "dateTime",
-      operator: "gteq",
-      rightOperand: literal(agreement.validFrom, "dateTime"),
-    },
-    {
-      leftOperand: "dateTime",
-      operator: "lt",
-      rightOperand: literal(agreement.validUntil, "dateTime"),
-    },
-  );
+  constraints.push(...time);
   for (const unit of ["requestsPerDay", "recordsPerMonth"] as const) {
-    const limit = agreement.quota?.[unit];
+    const limit = terms.quota?.[unit];
     if (limit !== undefined) {
       constraints.push({
         leftOperand: "count",
@@ -114,7 +112,24 @@ function constraintsOf(agreement: Agreement | AgreementInput): OdrlConstraint[] 
   return constraints;
 }
 
-function dutiesOf(agreement: Agreement | AgreementInput): OdrlDuty[] {
+/** An agreement holds from validFrom (inclusive) to validUntil (exclusive). */
+const validityOf = (agreement: Agreement | AgreementInput): OdrlConstraint[] => [
+  {
+    leftOperand: "dateTime",
+    operator: "gteq",
+    rightOperand: literal(agreement.validFrom, "dateTime"),
+  },
+  {
+    leftOperand: "dateTime",
+    operator: "lt",
+    rightOperand: literal(agreement.validUntil, "dateTime"),
+  },
+];
+
+function dutiesOf(agreement: {
+  readonly price?: Price | undefined;
+  readonly retentionDays?: number | null | undefined;
+}): OdrlDuty[] {
   const price = agreement.price ?? { currency: "EUR", perRequest: 0, perRecord: 0 };
   const duties: OdrlDuty[] = (["perRequest", "perRecord"] as const).map((per) => ({
     action: [
@@ -132,7 +147,7 @@ function dutiesOf(agreement: Agreement | AgreementInput): OdrlDuty[] {
       },
     ],
   }));
-  if (agreement.retentionDays !== undefined) {
+  if (agreement.retentionDays !== undefined && agreement.retentionDays !== null) {
     duties.push({
       action: "delete",
       constraint: [
@@ -145,4 +160,62 @@ function dutiesOf(agreement: Agreement | AgreementInput): OdrlDuty[] {
     });
   }
   return duties;
+}
+
+/** The terms of an offer, as ../offers.ts keeps them. */
+export interface OfferTerms extends RuleTerms {
+  readonly id: string;
+  readonly dataset: string;
+  readonly provider: string;
+  readonly actions: readonly Agreement["actions"][number][];
+  readonly fields: readonly string[];
+  readonly pseudonymize?: readonly string[] | undefined;
+  readonly price: Price;
+  readonly quota?: Quota | null | undefined;
+  readonly retentionDays?: number | null | undefined;
+  readonly valueShares?: readonly { readonly partner: string; readonly bps: number }[] | undefined;
+  readonly durationDays: number;
+}
+
+/**
+ * An offer as an ODRL 2.2 `Offer`: the agreement it would become, with the
+ * provider as every rule's `assigner` and no assignee (anyone the catalog
+ * shows it to may ask for it). Instead of a fixed validity, the permission
+ * holds for `durationDays` from the approval: an `elapsedTime` `lteq`
+ * `P<n>D` constraint.
+ */
+export function offerToOdrl(offer: OfferTerms, options: OdrlOptions = {}): OdrlOffer {
+  const parties = { assigner: PARTNER_BASE + offer.provider };
+  const dataset = DATASET_BASE + offer.dataset;
+  const duration: OdrlConstraint = {
+    leftOperand: "elapsedTime",
+    operator: "lteq",
+    rightOperand: literal(`P${offer.durationDays}D`, "duration"),
+  };
+  return {
+    "@context": [ODRL_CONTEXT, DSG_CONTEXT],
+    "@type": "Offer",
+    uid: (options.baseIri ?? DEFAULT_OFFER_BASE) + offer.id,
+    profile: DSG_PROFILE,
+    permission: offer.actions.map((action) => ({
+      target: fieldsOf(dataset, "isAnyOf", offer.fields),
+      ...parties,
+      action: ODRL_ACTION_OF[action],
+      constraint: constraintsOf(offer, [duration]),
+      duty: dutiesOf(offer),
+    })),
+    prohibition: offer.actions.map((action) => ({
+      target: fieldsOf(dataset, "isNoneOf", offer.fields),
+      ...parties,
+      action: ODRL_ACTION_OF[action],
+    })),
+    ...(offer.pseudonymize !== undefined &&
+      offer.pseudonymize.length > 0 && { "dsg:pseudonymize": [...offer.pseudonymize] }),
+    ...(offer.valueShares && {
+      "dsg:valueShares": offer.valueShares.map((s) => ({
+        "dsg:partner": PARTNER_BASE + s.partner,
+        "dsg:bps": s.bps,
+      })),
+    }),
+  };
 }

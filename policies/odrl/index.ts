@@ -47,6 +47,13 @@
  * Stored state (status, version, times) is not part of the terms and is not
  * exported.
  *
+ * An offer (../offers.ts) exports the same way as an ODRL `Offer`
+ * (`uid` `urn:dsg:offer:<id>`): the provider is every rule's `assigner`, there
+ * is no `assignee`, and instead of the `dateTime` window the permission holds
+ * for the offer's `durationDays` from the approval (`elapsedTime` `lteq`
+ * `P<n>D`). The catalog (`GET /v1/catalog` as JSON-LD) embeds offers as the
+ * `odrl:hasPolicy` of each `dcat:Dataset`.
+ *
  * The import reads exactly this subset back: `@type` or `type`, `uid` or `@id`,
  * keys and terms under any prefix or as full IRIs (the document's context is
  * processed, without I/O), a term or `{"@id"}`, one value or an array (or
@@ -59,7 +66,7 @@
  * the message names the term. Values the model judges (id patterns aside:
  * currency codes, bps, timestamps, bounds) are left to `AgreementInput`.
  */
-export { agreementToOdrl } from "./export.ts";
+export { agreementToOdrl, type OfferTerms, offerToOdrl } from "./export.ts";
 export { odrlToAgreementInput } from "./import.ts";
 export type { OdrlIssue, OdrlIssueCode } from "./issues.ts";
 export type {
@@ -68,8 +75,18 @@ export type {
   OdrlConstraint,
   OdrlDuty,
   OdrlImport,
+  OdrlOffer,
   OdrlOptions,
   OdrlPermission,
   OdrlProhibition,
 } from "./types.ts";
-export { DSG_NS, DSG_PROFILE, ODRL_CONTEXT } from "./vocabulary.ts";
+export {
+  DATASET_BASE,
+  DEFAULT_OFFER_BASE,
+  DSG_CONTEXT,
+  DSG_NS,
+  DSG_PROFILE,
+  ODRL_CONTEXT,
+  ODRL_NS,
+  PARTNER_BASE,
+} from "./vocabulary.ts";

@@ -48,6 +48,9 @@ export interface OdrlProhibition {
   readonly action: string;
 }
 
+/** A rule of an offer: the provider assigns, nobody is the assignee yet. */
+export type OdrlOfferRule<R extends OdrlProhibition> = Omit<R, "assignee">;
+
 export interface OdrlPermission extends OdrlProhibition {
   readonly constraint: readonly OdrlConstraint[];
   readonly duty: readonly OdrlDuty[];
@@ -70,6 +73,18 @@ export interface OdrlAgreement {
   readonly "dsg:valueShares"?: readonly OdrlValueShare[];
   /** Present (empty) only for a quota that states no limit, so it round-trips. */
   readonly "dsg:quota"?: Readonly<Record<string, never>>;
+}
+
+/** An ODRL 2.2 `Offer` as the export writes it (an offer of ../offers.ts). */
+export interface OdrlOffer {
+  readonly "@context": readonly [typeof ODRL_CONTEXT, typeof DSG_CONTEXT];
+  readonly "@type": "Offer";
+  readonly uid: string;
+  readonly profile: string;
+  readonly permission: readonly OdrlOfferRule<OdrlPermission>[];
+  readonly prohibition: readonly OdrlOfferRule<OdrlProhibition>[];
+  readonly "dsg:pseudonymize"?: readonly string[];
+  readonly "dsg:valueShares"?: readonly OdrlValueShare[];
 }
 
 export interface OdrlOptions {

@@ -19,6 +19,7 @@ export const DSG_PROFILE = "https://w3id.org/dsg/odrl-profile";
 export const CURRENCY_UNIT_NS = "http://qudt.org/vocab/currency/";
 
 export const DEFAULT_AGREEMENT_BASE = "urn:dsg:agreement:";
+export const DEFAULT_OFFER_BASE = "urn:dsg:offer:";
 export const PARTNER_BASE = "urn:dsg:partner:";
 export const DATASET_BASE = "urn:dsg:dataset:";
 

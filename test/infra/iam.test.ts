@@ -33,7 +33,9 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
   },
   exchange: {
+    // The index: the catalog lists datasets (partner self-service).
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
+    [REGISTRY_INDEX]: d("Query"),
     [METER]: d("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
     [OUTBOX]: d("PutItem"),

@@ -136,7 +136,7 @@ describe("the document's structure", () => {
     const flow = flows.clientCredentials;
     expect(flow?.tokenUrl).toBe("/oauth/token");
     expect(Object.keys(flow?.scopes ?? {}).sort()).toEqual(
-      ["admin", "agreement:{id}", "attestation", "metrics:read"].sort(),
+      ["admin", "agreement:{id}", "attestation", "catalog", "metrics:read"].sort(),
     );
     expect(schemes.clientBasic).toMatchObject({ type: "http", scheme: "basic" });
     for (const o of operations(doc)) {
