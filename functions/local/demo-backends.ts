@@ -1,11 +1,13 @@
 /**
  * Demo partner backends for the local server: FleetCo's telemetry API (whose
  * records carry core fields, personal data and core markers) and an inbox for
- * consumers. Both check the gateway's JWT the way a real backend should.
+ * consumers. Both check what the gateway sends them the way a real backend
+ * should: with the partner SDK's verifyGatewayRequest and verifyGatewayEvent
+ * (the gateway's published keys, fetched once and cached).
  */
+import { verifyGatewayEvent, verifyGatewayRequest } from "@data-sharing-gateway/sdk";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
 
 const RECORDS = [
   ["YV1DZ8256C2271234", 182345, 61.2, 131, "CAL-004211", "Anna Berg", "Serviced in Malmö"],
@@ -34,41 +36,22 @@ export interface DemoBackend {
   close(): Promise<void>;
 }
 
-function verifier(partnerId: string, issuer: string, jwks: readonly JWK[]) {
-  const keys = createLocalJWKSet({ keys: [...jwks] });
-  return async (authorization: string | undefined): Promise<boolean> => {
-    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
-    if (token === undefined) return false;
-    try {
-      await jwtVerify(token, keys, {
-        issuer,
-        audience: partnerId,
-        typ: "gateway+jwt",
-        algorithms: ["ES256"],
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
+/** Whether a request carries a gateway JWT for this partner. */
+function verifier(partnerId: string, gatewayUrl: string) {
+  return async (request: Request): Promise<boolean> =>
+    verifyGatewayRequest(request, { gatewayUrl, partnerId }).then(
+      () => true,
+      () => false,
+    );
 }
 
 /** Events from the gateway are JWS signed with its published keys, addressed to this partner. */
-function eventVerifier(partnerId: string, issuer: string, jwks: readonly JWK[]) {
-  const keys = createLocalJWKSet({ keys: [...jwks] });
-  return async (jws: string): Promise<unknown> => {
-    try {
-      const { payload } = await jwtVerify(jws, keys, {
-        issuer,
-        audience: partnerId,
-        typ: "gateway-event+jwt",
-        algorithms: ["ES256"],
-      });
-      return payload.event;
-    } catch {
-      return undefined;
-    }
-  };
+function eventVerifier(partnerId: string, gatewayUrl: string) {
+  return async (jws: string): Promise<unknown> =>
+    verifyGatewayEvent(jws, { gatewayUrl, partnerId }).then(
+      (event) => event,
+      () => undefined,
+    );
 }
 
 /** POST /gateway-events: keeps verified events, refuses anything else with 401. */
@@ -99,16 +82,14 @@ async function listen(app: Hono): Promise<{ url: string; close(): Promise<void> 
 /** FleetCo: GET /telemetry (records), /telemetry/{vin}, /telemetry/incidents (a marker in a granted field). */
 export async function startProviderBackend(
   partnerId: string,
-  issuer: string,
-  jwks: readonly JWK[],
+  gatewayUrl: string,
 ): Promise<DemoBackend> {
-  const verify = verifier(partnerId, issuer, jwks);
+  const verify = verifier(partnerId, gatewayUrl);
   const received: unknown[] = [];
   const app = new Hono();
-  acceptEvents(app, received, eventVerifier(partnerId, issuer, jwks));
+  acceptEvents(app, received, eventVerifier(partnerId, gatewayUrl));
   app.use("*", async (c, next) => {
-    if (!(await verify(c.req.header("Authorization"))))
-      return c.json({ error: "gateway token required" }, 401);
+    if (!(await verify(c.req.raw))) return c.json({ error: "gateway token required" }, 401);
     await next();
   });
   const rawJson = (body: unknown) =>
@@ -142,16 +123,14 @@ export async function startProviderBackend(
 /** A consumer's inbox: accepts deliveries at any path and gateway events at /gateway-events. */
 export async function startConsumerBackend(
   partnerId: string,
-  issuer: string,
-  jwks: readonly JWK[],
+  gatewayUrl: string,
 ): Promise<DemoBackend> {
-  const verify = verifier(partnerId, issuer, jwks);
+  const verify = verifier(partnerId, gatewayUrl);
   const received: unknown[] = [];
   const app = new Hono();
-  acceptEvents(app, received, eventVerifier(partnerId, issuer, jwks));
+  acceptEvents(app, received, eventVerifier(partnerId, gatewayUrl));
   app.post("*", async (c) => {
-    if (!(await verify(c.req.header("Authorization"))))
-      return c.json({ error: "gateway token required" }, 401);
+    if (!(await verify(c.req.raw))) return c.json({ error: "gateway token required" }, 401);
     received.push({ path: new URL(c.req.url).pathname, body: await c.req.text() });
     return c.json({ accepted: true });
   });

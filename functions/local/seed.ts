@@ -12,6 +12,8 @@ export const ECOSYSTEM_FILE = new URL("../../policies/demo/ecosystem.json", impo
 interface Ecosystem {
   partners: { id: string; name: string; jurisdiction: string; backend: "provider" | "consumer" }[];
   datasets: Record<string, unknown>[];
+  /** Published by an operator for the dataset's owner (partner self-service). */
+  offers?: (Record<string, unknown> & { id: string; dataset: string })[];
   agreements: (Record<string, unknown> & { id: string; validFrom: string; validUntil: string })[];
 }
 
@@ -108,6 +110,18 @@ export async function seedDemo(
     const found = await call("GET", `/admin/datasets/${d.id as string}`);
     if (found.status === 404)
       expect(await call("POST", "/admin/datasets", d), [201], `creating dataset ${d.id as string}`);
+  }
+  for (const { dataset, ...offer } of eco.offers ?? []) {
+    const found = await call("GET", `/admin/datasets/${dataset}/offers`);
+    expect(found, [200], `reading the offers of ${dataset}`);
+    const offers = (found.json as { items: { id: string }[] }).items;
+    if (!offers.some((o) => o.id === offer.id)) {
+      expect(
+        await call("POST", `/admin/datasets/${dataset}/offers`, offer),
+        [201],
+        `publishing offer ${offer.id}`,
+      );
+    }
   }
   for (const a of eco.agreements) {
     const found = await call("GET", `/admin/agreements/${a.id}`);

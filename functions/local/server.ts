@@ -181,10 +181,9 @@ export async function startLocalGateway(
 
     let demo: { secrets: Record<string, string>; inbox: string } | undefined;
     if (config.DEMO) {
-      const jwks = gw.keys.publicJwks;
       const backends: DemoBackend[] = [
-        await startProviderBackend("fleetco", base, jwks),
-        await startConsumerBackend("insureco", base, jwks),
+        await startProviderBackend("fleetco", base),
+        await startConsumerBackend("insureco", base),
       ];
       for (const b of backends) cleanups.push(() => b.close());
       const [provider, consumer] = backends as [DemoBackend, DemoBackend];

@@ -26,6 +26,27 @@ function consoleLines(t: TourInput): string[] {
   ];
 }
 
+/**
+ * Step 8: partner self-service with plain curl. InsureCo browses the catalog
+ * and asks for FleetCo's offer; FleetCo approves (the agreement exists from
+ * then on); InsureCo gets the new agreement's scope and reads.
+ */
+function selfService(base: string, s: Readonly<Record<string, string>>): string[] {
+  const field = (name: string) => `sed -E 's/.*"${name}":"([^"]+)".*/\\1/'`;
+  return [
+    "# 8. Self-service: InsureCo browses the catalog (no core field in it) and asks for FleetCo's offer;",
+    "#    FleetCo approves, which makes the agreement; InsureCo takes its scope and reads",
+    `INSURECO_CATALOG=${tokenCmd(base, "insureco", s.insureco ?? "", "catalog")}`,
+    `curl -s -H "Authorization: Bearer $INSURECO_CATALOG" ${base}/v1/catalog -w '\\n'`,
+    `REQUEST=$(curl -s -H "Authorization: Bearer $INSURECO_CATALOG" -H 'Content-Type: application/json' -d '{"offer":"telemetry-basic","purposes":["fleet-analytics"]}' ${base}/v1/agreement-requests | ${field("id")})`,
+    `FLEETCO_CATALOG=${tokenCmd(base, "fleetco", s.fleetco ?? "", "catalog")}`,
+    `AGREEMENT=$(curl -s -X POST -H "Authorization: Bearer $FLEETCO_CATALOG" ${base}/v1/agreement-requests/$REQUEST/approve | ${field("agreement")})`,
+    `INSURECO_NEW=${tokenCmd(base, "insureco", s.insureco ?? "", "agreement:$AGREEMENT")}`,
+    `curl -s -i -H "Authorization: Bearer $INSURECO_NEW" -H 'Data-Purpose: fleet-analytics' ${base}/v1/exchange/$AGREEMENT -w '\\n'`,
+    "",
+  ];
+}
+
 export function tour(t: TourInput): string {
   const { base } = t;
   const lines = [
@@ -80,6 +101,7 @@ export function tour(t: TourInput): string {
     `curl -s -H "Authorization: Bearer $OPERATOR" ${base}/admin/audit/verify -w '\\n'`,
     `curl -s -H "Authorization: Bearer $OPERATOR" '${base}/admin/flows?format=mermaid'`,
     "",
+    ...selfService(base, s),
     "Ctrl-C stops the gateway, DynamoDB Local and the demo backends.",
     "",
   );

@@ -415,7 +415,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Issue an access token (OAuth 2.0 client credentials)",
     description:
       "Authenticate with HTTP Basic (id and secret form-urlencoded inside it, RFC 6749 §2.3.1) or with a signed client assertion (RFC 7523) in the form. " +
-      "The scope decides the role: agreement:<id> (partners, for active agreements they are party to), admin, metrics:read, attestation.",
+      "The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation.",
     guard: "client",
     body: {
       required: true,

@@ -47,6 +47,11 @@ Commands:
   audit verify                           recompute the audit hash chain
   flows [--mermaid]                      the data-flow map (as a Mermaid diagram with --mermaid)
   deliveries [--state pending|delivered|failed]
+  requests list [--state requested|agreed|rejected|cancelled] [--partner <id>]
+                                         agreement requests (partner self-service), newest first
+  requests approve <id> [--reason <text>]
+                                         approve one: its agreement is made, active, at once
+  requests reject <id> --reason <text>
 
 Options:
   --url <url>              the gateway (default $GATEWAY_URL or ${DEFAULT_URL})
@@ -298,10 +303,12 @@ const TRANSITIONS = ["suspend", "resume", "revoke", "reinstate"] as const;
 
 function resolve(positionals: readonly string[]): Command {
   const [first, second, ...rest] = positionals;
+  const grouped = first === "partners" || first === "agreements" || first === "requests";
   const one = (what: string): string => {
-    const id = first === "partners" || first === "agreements" ? rest[0] : second;
-    const extra = first === "partners" || first === "agreements" ? rest.slice(1) : rest;
-    if (id === undefined) throw new UsageError(`${what} needs a partner id`);
+    const id = grouped ? rest[0] : second;
+    const extra = grouped ? rest.slice(1) : rest;
+    if (id === undefined)
+      throw new UsageError(`${what} needs ${first === "requests" ? "a request" : "a partner"} id`);
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
     return id;
   };
@@ -347,6 +354,14 @@ function resolve(positionals: readonly string[]): Command {
     case "deliveries":
       none([second, ...rest]);
       return deliveries;
+    case "requests":
+      if (second === "list") {
+        none(rest);
+        return requestsList;
+      }
+      if (second === "approve" || second === "reject")
+        return requestStep(second, one(`requests ${second}`));
+      throw new UsageError("requests takes list, approve <id> or reject <id>");
     default:
       throw new UsageError(`unknown command ${first}`);
   }
@@ -720,6 +735,81 @@ const deliveries: Command = async (ctx) => {
         ),
   );
 };
+
+interface RequestView {
+  id: string;
+  offer: string;
+  dataset: string;
+  provider: string;
+  consumer: string;
+  fields: string[];
+  purposes: string[];
+  state: string;
+  createdAt: string;
+  agreement: string | null;
+  decidedBy: string | null;
+  reason: string | null;
+}
+
+const REQUEST_STATES = ["requested", "agreed", "rejected", "cancelled"];
+
+const requestsList: Command = async (ctx) => {
+  const q = new URLSearchParams({ limit: "1000" });
+  const state = ctx.values.state;
+  if (state !== undefined) {
+    if (!REQUEST_STATES.includes(state))
+      throw new UsageError(`--state must be one of ${REQUEST_STATES.join(", ")}`);
+    q.set("state", state);
+  }
+  if (ctx.values.partner !== undefined) q.set("partner", ctx.values.partner);
+  const items = await allPages<RequestView>(ctx.api, `/admin/agreement-requests?${q}`);
+  return print(ctx, { items }, () =>
+    items.length === 0
+      ? `no ${state ?? ""}${state === undefined ? "" : " "}agreement requests\n`
+      : formatTable(
+          [
+            "REQUEST",
+            "STATE",
+            "CONSUMER",
+            "PROVIDER",
+            "DATASET",
+            "OFFER",
+            "FIELDS",
+            "CREATED",
+            "AGREEMENT",
+          ],
+          items.map((r) => [
+            r.id,
+            r.state,
+            r.consumer,
+            r.provider,
+            r.dataset,
+            r.offer,
+            r.fields.join(","),
+            r.createdAt,
+            r.agreement ?? "",
+          ]),
+        ),
+  );
+};
+
+const requestStep =
+  (step: "approve" | "reject", id: string): Command =>
+  async (ctx) => {
+    const reason =
+      step === "reject" ? required(ctx.values, "reason", "requests reject") : ctx.values.reason;
+    const { data } = await ctx.api.call(
+      "POST",
+      `/admin/agreement-requests/${encodeURIComponent(id)}/${step}`,
+      reason === undefined ? undefined : { reason },
+    );
+    const r = data as RequestView;
+    return print(ctx, data, () =>
+      r.state === "agreed"
+        ? `${r.id}: agreed; agreement ${r.agreement ?? ""} is active (${r.consumer} may now get its scope)\n`
+        : `${r.id}: ${r.state}\n`,
+    );
+  };
 
 // ------------------------------------------------------------------ as a program
 

@@ -1,25 +1,37 @@
 /**
  * The local server as `npm start` runs it, minus the embedded store (the run's
  * DynamoDB Local is given as DYNAMODB_ENDPOINT): the printed tour works as
- * written, the demo survives a restart on the same data, DEMO=0 starts bare.
+ * written (its self-service step run as printed, with bash and curl; the demo
+ * backends check the gateway's JWTs and events with the partner SDK), the
+ * demo survives a restart on the same data, DEMO=0 starts bare.
  */
+import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseLocalEnv } from "../../functions/local/config.ts";
 import { freePort } from "../../functions/local/dynamo-local.ts";
 import { type LocalGateway, startLocalGateway } from "../../functions/local/server.ts";
 import { dynamoEndpoint } from "../support/gateway.ts";
 
+const run = promisify(execFile);
 const started: LocalGateway[] = [];
 afterAll(async () => {
   for (const g of started) await g.stop();
 });
 
+const usedPorts = new Set<number>();
+
 async function start(env: Record<string, string>): Promise<LocalGateway> {
+  // A new gateway never takes an earlier one's port: the demo backends of this
+  // process cache each gateway's published keys by its URL.
+  let port = await freePort();
+  while (usedPorts.has(port)) port = await freePort();
+  usedPorts.add(port);
   const g = await startLocalGateway(
-    parseLocalEnv({ DYNAMODB_ENDPOINT: dynamoEndpoint(), PORT: String(await freePort()), ...env }),
+    parseLocalEnv({ DYNAMODB_ENDPOINT: dynamoEndpoint(), PORT: String(port), ...env }),
   );
   started.push(g);
   return g;
@@ -36,6 +48,15 @@ async function token(base: string, id: string, secret: string, scope: string): P
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** The lines of one numbered step of the tour, up to the blank line that ends it. */
+function step(tour: string, n: number): string {
+  const lines = tour.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(`# ${n}.`));
+  if (start < 0) throw new Error(`the tour has no step ${n}`);
+  const end = lines.findIndex((l, i) => i > start && l.trim() === "");
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
 }
 
 describe("npm start", () => {
@@ -160,6 +181,52 @@ describe("npm start", () => {
       })
     ).json()) as { items: { agreement: string; requests: number }[] };
     expect(flows2.items.find((r) => r.agreement === "agr-1")?.requests).toBe(1);
+  }, 120_000);
+
+  it("runs the tour's self-service step as printed, with bash and curl: the approval event reaches the inbox", async () => {
+    // One gateway on the shared tables at a time: another's outbox worker would sign
+    // this one's events with its own keys.
+    for (const earlier of started.splice(0)) await earlier.stop();
+    const g = await start({ DATA_DIR: await mkdtemp(join(tmpdir(), "dsg-tour-")) });
+    const script = step(g.tour, 8);
+    expect(script).toContain("/v1/agreement-requests");
+    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${script}`], {
+      timeout: 60_000,
+    });
+    const [catalog = "", ...rest] = stdout.split("\n");
+    const entries = (
+      JSON.parse(catalog) as { items: { dataset: string; offers: { id: string }[] }[] }
+    ).items;
+    expect(entries.find((e) => e.dataset === "vehicle-telemetry")?.offers.map((o) => o.id)).toEqual(
+      ["telemetry-basic"],
+    );
+    expect(catalog.toLowerCase()).not.toContain("calibration");
+    const read = rest.join("\n");
+    expect(read).toMatch(/^HTTP\/1\.1 200/);
+    expect(read).toMatch(/x-records: 4/i);
+    const body = JSON.parse(read.slice(read.indexOf("\r\n\r\n") + 4)) as {
+      items: Record<string, unknown>[];
+    };
+    expect(Object.keys(body.items[0] ?? {}).sort()).toEqual(["mileage", "speed", "vin"]);
+
+    const inbox = /curl -s (http:\/\/127\.0\.0\.1:\d+)\/inbox/.exec(g.tour)?.[1];
+    const deadline = Date.now() + 10_000;
+    let types: string[] = [];
+    while (Date.now() < deadline) {
+      const got = (await (await fetch(`${inbox}/inbox`)).json()) as {
+        items: { event?: { type: string } }[];
+      };
+      types = got.items.flatMap((i) => (i.event === undefined ? [] : [i.event.type]));
+      if (
+        types.includes("agreement_request.approved") &&
+        types.includes("agreement_request.created")
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(types).toEqual(
+      expect.arrayContaining(["agreement_request.created", "agreement_request.approved"]),
+    );
   }, 120_000);
 
   it("with DEMO=0 starts without demo partners or backends", async () => {
