@@ -345,6 +345,38 @@ describe("tokens", () => {
   });
 });
 
+describe("token lifetimes", () => {
+  it("renews a short-lived token before it expires, without a refusal first", async () => {
+    const short = await serveGateway(2);
+    try {
+      const eco = await createEcosystem(short.t);
+      ecosystems.push(eco);
+      const { seen, fetchFn } = recordingFetch(async (_request, _n, real) => {
+        const res = await real();
+        expect(res.status, "no call is refused").not.toBe(401);
+        return res;
+      });
+      const consumer = new GatewayClient({
+        baseUrl: short.url,
+        clientId: eco.ids.consumer,
+        clientSecret: eco.secrets[eco.ids.consumer] ?? "",
+        fetch: fetchFn,
+      });
+      await consumer.read(eco.agreement, { purpose: "insurance-pricing" });
+      await consumer.read(eco.agreement, { purpose: "insurance-pricing" });
+      const tokenCalls = () => seen.filter((s) => s.path === "/oauth/token").length;
+      expect(tokenCalls()).toBe(1);
+      // Half-way through its 2 s the token is renewed, before the gateway would refuse it.
+      await new Promise((r) => setTimeout(r, 1200));
+      await consumer.read(eco.agreement, { purpose: "insurance-pricing" });
+      expect(tokenCalls()).toBe(2);
+      expect(seen.filter((s) => s.path.startsWith("/v1/exchange/")).length).toBe(3);
+    } finally {
+      await short.close();
+    }
+  });
+});
+
 describe("self-service through the SDK", () => {
   it("offer, catalog, request, approval, first read", async () => {
     const eco = await ecosystem();

@@ -18,11 +18,17 @@ export interface ServedGateway {
   close(): Promise<void>;
 }
 
-export async function serveGateway(): Promise<ServedGateway> {
+export async function serveGateway(tokenTtlSeconds = 900): Promise<ServedGateway> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t = await createTestGateway({
-    settings: { ...DEFAULT_SETTINGS, issuer: url, audience: url, localBackends: true },
+    settings: {
+      ...DEFAULT_SETTINGS,
+      issuer: url,
+      audience: url,
+      localBackends: true,
+      tokenTtlSeconds,
+    },
   });
   const hits = new Map<string, number>();
   const counted = new Hono<AppEnv>();
