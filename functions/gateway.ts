@@ -17,6 +17,7 @@ import { Credentials } from "./store/credentials.ts";
 import { Db, type TableNames } from "./store/db.ts";
 import { Meter } from "./store/meter.ts";
 import { MeterReader } from "./store/meter-read.ts";
+import { NO_OBJECT_STORE, type ObjectStore } from "./store/objects.ts";
 import { Outbox } from "./store/outbox.ts";
 import { Registry } from "./store/registry.ts";
 import { Sessions } from "./store/sessions.ts";
@@ -34,11 +35,19 @@ export interface GatewaySettings {
   readonly maxBodyBytes: number;
   /** Where people sign in (the console) and whose access tokens admin and metrics accept. */
   readonly people?: PeopleSettings | undefined;
+  /**
+   * A released body kept for Idempotency-Key retries rides in the claim (in
+   * the metering transaction) up to this many bytes once sealed; a larger one
+   * goes to the object store. See docs/metering.md.
+   */
+  readonly replayInlineMaxBytes: number;
 }
 
 export interface GatewayDeps {
   readonly client: DynamoDBClient;
   readonly tables: TableNames;
+  /** The object store (bodies kept for replays); without one, such bodies cannot be kept (503). */
+  readonly objects?: ObjectStore | undefined;
   readonly keys: GatewayKeys;
   readonly pseudonyms: PseudonymKeys;
   readonly settings: GatewaySettings;
@@ -56,6 +65,7 @@ export interface Gateway {
   readonly log: Logger;
   readonly clock: () => Date;
   readonly db: Db;
+  readonly objects: ObjectStore;
   readonly registry: Registry;
   readonly credentials: Credentials;
   /** People's console sessions. */
@@ -77,6 +87,7 @@ export const DEFAULT_SETTINGS: Omit<GatewaySettings, "issuer" | "audience"> = {
   localBackends: false,
   upstreamTimeoutMs: 10_000,
   maxBodyBytes: 6 * 1024 * 1024,
+  replayInlineMaxBytes: 32 * 1024,
 };
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -92,6 +103,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log,
     clock,
     db,
+    objects: deps.objects ?? NO_OBJECT_STORE,
     registry,
     credentials: new Credentials(db),
     sessions: new Sessions(db),

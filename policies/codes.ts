@@ -10,6 +10,7 @@ export const EXCHANGE_DENIAL_CODES = [
   "not_party",
   "partner_revoked",
   "partner_suspended",
+  "partner_offboarded",
   "agreement_inactive",
   "agreement_not_yet_valid",
   "agreement_expired",

@@ -95,6 +95,8 @@ function checkParties(state: ExchangeState, now: Date, deny: Deny): void {
     const status = partnerStatusAt(partner, now);
     if (status === "revoked") deny("partner_revoked", `the ${role} ${partner.id} is revoked`);
     if (status === "suspended") deny("partner_suspended", `the ${role} ${partner.id} is suspended`);
+    if (status === "offboarded")
+      deny("partner_offboarded", `the ${role} ${partner.id} was phased out`);
   }
 }
 

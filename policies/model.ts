@@ -83,6 +83,13 @@ export const Partner = z.object({
   status: PartnerStatus,
   statusReason: z.string().optional(),
   phaseOutAt: z.string().optional(),
+  /**
+   * The generation of the partner's credentials (raised by each rotation,
+   * absent = 0), and when they were last rotated: tokens issued under an
+   * older generation end with the rotation.
+   */
+  credentialGeneration: z.int().min(0).optional(),
+  credentialsRotatedAt: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { adminOffersApp, adminRequestsApp } from "../catalog/admin.ts";
 import type { Gateway } from "../gateway.ts";
-import { authenticate, requireScope } from "../http/auth.ts";
+import { authenticate, requireCurrentCredentials, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { declaredBodyLimit } from "../http/middleware.ts";
 import { MAX_JSON_BODY_BYTES } from "../http/validate.ts";
@@ -24,6 +24,7 @@ export function adminApp(gw: Gateway): Hono<AppEnv> {
     declaredBodyLimit(MAX_JSON_BODY_BYTES),
     authenticate(gw, { people: true }),
     requireScope("admin"),
+    requireCurrentCredentials(gw),
   );
   const partners = partnersApp(gw);
   registerExitRoutes(partners, gw);

@@ -1,4 +1,5 @@
 /** Operators: partners and their lifecycle (phase in, suspend, revoke, reinstate, phase out). */
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
 import { type Partner, PartnerInput, PartnerPatch } from "../../policies/model.ts";
 import { partnerStatusAt } from "../../policies/status.ts";
@@ -170,8 +171,20 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
   });
 
   app.post("/:id/credentials", async (c) => {
-    const { value } = await loadPartner(gw, c.req.param("id"));
-    const secret = await rotateSecret(gw, c, value.id, [value.id]);
+    const { value, rev } = await loadPartner(gw, c.req.param("id"));
+    // The partner item carries the new generation too: the exchange reads it
+    // on every call, so tokens of the old secret end there at no extra cost.
+    const secret = await rotateSecret(gw, c, value.id, [value.id], (generation, at) =>
+      gw.registry.partnerOps(
+        {
+          ...value,
+          credentialGeneration: generation,
+          credentialsRotatedAt: at,
+          updatedAt: at,
+        },
+        rev,
+      ),
+    );
     return c.json({ clientId: value.id, clientSecret: secret });
   });
 
@@ -185,24 +198,41 @@ export function withEffectiveStatus(p: Partner, now: Date): Partner {
   return status === p.status ? p : { ...p, status };
 }
 
-/** Issues a new secret for a client; the old one stops working with this write. */
+/**
+ * Issues a new secret for a client and raises its credential generation: the
+ * old secret stops working with this write, and so do the tokens issued
+ * under it. `alsoWrite` adds items written in the same transaction (the
+ * partner item, for a partner client).
+ */
 export async function rotateSecret(
   gw: Gateway,
   c: import("hono").Context<AppEnv>,
   clientId: string,
   partners: string[],
+  alsoWrite: (generation: number, at: string) => TransactWriteItem[] = () => [],
 ): Promise<string> {
   const found = await gw.credentials.get(clientId);
   if (found === undefined)
     throw new NotFoundError("client_not_found", `client ${clientId} does not exist`);
   const secret = newClientSecret();
   const now = gw.clock().toISOString();
-  const updated = { ...found.value, secretHash: await hashSecret(secret), updatedAt: now };
+  const generation = (found.value.generation ?? 0) + 1;
+  const updated = {
+    ...found.value,
+    secretHash: await hashSecret(secret),
+    generation,
+    updatedAt: now,
+  };
   await auditedWrite(
     gw,
     c,
-    { action: "client.rotate_secret", target: `client:${clientId}`, partners },
-    gw.credentials.clientOps(updated, found.rev),
+    {
+      action: "client.rotate_secret",
+      target: `client:${clientId}`,
+      partners,
+      details: { generation },
+    },
+    [...gw.credentials.clientOps(updated, found.rev), ...alsoWrite(generation, now)],
   );
   return secret;
 }

@@ -87,25 +87,24 @@ export async function kmsGatewayKeys(
 
 export function kmsPseudonymKeys(kms: KMSClient, keyId: string): PseudonymKeys {
   const cache = new Map<string, Promise<Uint8Array>>();
-  return {
-    forAgreement: (id) => {
-      let key = cache.get(id);
-      if (key === undefined) {
-        key = (async () => {
-          const out = await kms.send(
-            new GenerateMacCommand({
-              KeyId: keyId,
-              Message: Buffer.from(derivationLabel(id)),
-              MacAlgorithm: "HMAC_SHA_256",
-            }),
-          );
-          if (out.Mac === undefined) throw new Error("KMS returned no MAC");
-          return out.Mac;
-        })();
-        key.catch(() => cache.delete(id));
-        cache.set(id, key);
-      }
-      return key;
-    },
+  const derive = (label: string) => {
+    let key = cache.get(label);
+    if (key === undefined) {
+      key = (async () => {
+        const out = await kms.send(
+          new GenerateMacCommand({
+            KeyId: keyId,
+            Message: Buffer.from(label),
+            MacAlgorithm: "HMAC_SHA_256",
+          }),
+        );
+        if (out.Mac === undefined) throw new Error("KMS returned no MAC");
+        return out.Mac;
+      })();
+      key.catch(() => cache.delete(label));
+      cache.set(label, key);
+    }
+    return key;
   };
+  return { forAgreement: (id) => derive(derivationLabel(id)), derive };
 }

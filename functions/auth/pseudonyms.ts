@@ -9,22 +9,27 @@ import { dirname } from "node:path";
 
 export interface PseudonymKeys {
   forAgreement(agreementId: string): Promise<Uint8Array>;
+  /**
+   * A 32-byte key for another purpose of the gateway's own (encrypting stored
+   * bodies, deriving keys it forwards), from the same master under a label
+   * of that purpose: labels never collide with the pseudonym labels.
+   */
+  derive(label: string): Promise<Uint8Array>;
 }
 
 export const derivationLabel = (agreementId: string): string => `pseudonym:v1:${agreementId}`;
 
 export function pseudonymKeysFromSecret(master: Uint8Array): PseudonymKeys {
   const cache = new Map<string, Uint8Array>();
-  return {
-    forAgreement: async (id) => {
-      let key = cache.get(id);
-      if (key === undefined) {
-        key = createHmac("sha256", master).update(derivationLabel(id)).digest();
-        cache.set(id, key);
-      }
-      return key;
-    },
+  const derive = async (label: string) => {
+    let key = cache.get(label);
+    if (key === undefined) {
+      key = createHmac("sha256", master).update(label).digest();
+      cache.set(label, key);
+    }
+    return key;
   };
+  return { forAgreement: (id) => derive(derivationLabel(id)), derive };
 }
 
 /** The local master secret under DATA_DIR, created once (mode 0600). */

@@ -1,8 +1,17 @@
 /**
  * JSON.parse that refuses duplicate member names at any depth. A token whose
- * header or claims name a member twice is ambiguous (parsers disagree on which
- * one wins), so it is refused rather than interpreted.
+ * header or claims (or a request body whose object) names a member twice is
+ * ambiguous (parsers disagree on which one wins), so it is refused rather
+ * than interpreted.
  */
+
+/** A member named twice in one object. */
+export class DuplicateMemberError extends SyntaxError {
+  override readonly name = "DuplicateMemberError";
+  constructor(readonly member: string) {
+    super(`duplicate member ${JSON.stringify(member)}`);
+  }
+}
 
 export function parseStrictJson(text: string, maxDepth = 16): unknown {
   const value = JSON.parse(text) as unknown;
@@ -33,7 +42,7 @@ function assertNoDuplicates(text: string, maxDepth: number): void {
       if (expectKey) {
         const keys = stack.at(-1);
         const name = JSON.parse(text.slice(i, end + 1)) as string;
-        if (keys?.has(name)) throw new SyntaxError(`duplicate member ${JSON.stringify(name)}`);
+        if (keys?.has(name)) throw new DuplicateMemberError(name);
         keys?.add(name);
         expectKey = false;
       }

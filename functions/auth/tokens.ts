@@ -46,6 +46,12 @@ export interface AccessClaims {
   readonly iat: number;
   /** Parties and dataset of each agreement in scope, so the exchange reads them in one round trip. */
   readonly bind: Readonly<Record<string, AgreementBinding>>;
+  /**
+   * The client's credential generation when the token was issued (claim
+   * `cgen`, 0 when absent): a rotation raises the generation, and tokens of
+   * an older one are refused wherever the client's record is read.
+   */
+  readonly generation: number;
 }
 
 export interface TokenSettings {
@@ -63,6 +69,8 @@ export async function issueAccessToken(
     scopes: readonly string[];
     ttlSeconds: number;
     bind?: Record<string, AgreementBinding>;
+    /** The credential generation the client authenticated with. */
+    generation?: number;
   },
   now: Date,
 ): Promise<{ token: string; jti: string; exp: number }> {
@@ -84,6 +92,7 @@ export async function issueAccessToken(
       iat,
       exp,
       jti,
+      ...(grant.generation ? { cgen: grant.generation } : {}),
       ...(Object.keys(bind).length > 0 ? { bind } : {}),
     },
   );
@@ -263,7 +272,7 @@ function checkClaims(payload: Record<string, unknown>, settings: TokenSettings, 
 }
 
 function claimsOf(payload: Record<string, unknown>, maxLifetime: number): AccessClaims {
-  const { exp, iat, nbf, sub, jti, scope } = payload;
+  const { exp, iat, nbf, sub, jti, scope, cgen } = payload;
   if (
     typeof exp !== "number" ||
     !Number.isFinite(exp) ||
@@ -281,6 +290,8 @@ function claimsOf(payload: Record<string, unknown>, maxLifetime: number): Access
   }
   if (scope !== undefined && typeof scope !== "string")
     throw new InvalidTokenError("the token scope is malformed", "claims");
+  if (cgen !== undefined && !(Number.isSafeInteger(cgen) && (cgen as number) >= 0))
+    throw new InvalidTokenError("the token credential generation is malformed", "claims");
   return {
     sub,
     jti,
@@ -288,6 +299,7 @@ function claimsOf(payload: Record<string, unknown>, maxLifetime: number): Access
     iat,
     scopes: (scope ?? "").split(" ").filter((s) => s !== ""),
     bind: bindOf(payload.bind),
+    generation: (cgen as number | undefined) ?? 0,
   };
 }
 

@@ -8,7 +8,12 @@ import { partnerStatusAt } from "../../policies/status.ts";
 import { recordAttestation } from "../attestations.ts";
 import { ForbiddenError, GatewayError, InvalidRequestError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import { authenticate, requireAgreementScope, requireScope } from "../http/auth.ts";
+import {
+  authenticate,
+  refuseIfRotated,
+  requireAgreementScope,
+  requireScope,
+} from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { declaredBodyLimit, readBodyCapped } from "../http/middleware.ts";
 import { rawTargetOf } from "../http/raw-target.ts";
@@ -16,7 +21,7 @@ import { parseWith, readJsonWith } from "../http/validate.ts";
 import { FlowsQuery, flowRows, parseWindow } from "../metrics/flows.ts";
 import type { QuotaCounter } from "../store/meter-keys.ts";
 import { checkQuery, invalidPath, subpathSegments } from "./path.ts";
-import { ExchangeService } from "./service.ts";
+import { CallerGone, type ExchangeOutput, ExchangeService } from "./service.ts";
 
 /** What an Idempotency-Key may be (the OpenAPI document states the same pattern). */
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -75,18 +80,27 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
               contentEncoding: c.req.header("Content-Encoding"),
             }
           : undefined;
-      const out = await service.run({
-        action,
-        agreementId: target.agreementId,
-        segments,
-        rawQuery,
-        claims,
-        purpose: purposeHeader,
-        idempotencyKey,
-        requestId: c.get("requestId"),
-        accept: c.req.header("Accept"),
-        body,
-      });
+      let out: ExchangeOutput;
+      try {
+        out = await service.run({
+          action,
+          agreementId: target.agreementId,
+          segments,
+          rawQuery,
+          claims,
+          purpose: purposeHeader,
+          idempotencyKey,
+          requestId: c.get("requestId"),
+          accept: c.req.header("Accept"),
+          body,
+          signal: c.req.raw.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof CallerGone)) throw err;
+        // Nobody reads this answer; nothing was metered or released.
+        gw.log.info("caller_disconnected", { requestId: c.get("requestId") });
+        return new Response(null, { status: 499 });
+      }
       return c.body(out.body, 200, {
         "Content-Type": out.contentType,
         "X-Records": String(out.records),
@@ -94,14 +108,14 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
       });
     };
 
-  app.use("/v1/exchange/*", declaredBodyLimit(gw.settings.maxBodyBytes), authenticate(gw));
+  app.use(
+    "/v1/exchange/*",
+    onlyGetAndPost(),
+    declaredBodyLimit(gw.settings.maxBodyBytes),
+    authenticate(gw),
+  );
   app.get("/v1/exchange/*", exchange("read"));
   app.post("/v1/exchange/*", exchange("deliver"));
-  app.on(["PUT", "PATCH", "DELETE"], "/v1/exchange/*", () => {
-    throw new GatewayError("method_not_allowed", "exchanges are GET (read) or POST (deliver)", {
-      headers: { Allow: "GET, POST" },
-    });
-  });
 
   app.get(
     "/v1/agreements",
@@ -134,10 +148,16 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
     },
   );
 
-  app.post("/v1/attestations", authenticate(gw), requireScope("attestation"), async (c) => {
-    const input = await readJsonWith(c, AttestationInput);
-    return c.json(await recordAttestation(gw, c, c.get("claims").sub, input), 201);
-  });
+  app.post(
+    "/v1/attestations",
+    authenticate(gw),
+    requireScope("attestation"),
+    requireCurrentPartnerCredentials(gw),
+    async (c) => {
+      const input = await readJsonWith(c, AttestationInput);
+      return c.json(await recordAttestation(gw, c, c.get("claims").sub, input), 201);
+    },
+  );
 
   return app;
 }
@@ -152,12 +172,41 @@ export function requireActivePartner(
 ): MiddlewareHandler<AppEnv> {
   return async function requireActivePartnerMiddleware(c, next) {
     const partner = (await gw.registry.getPartner(c.get("claims").sub))?.value;
+    refuseIfRotated(c.get("claims"), partner?.credentialGeneration);
     const status = partner === undefined ? "revoked" : partnerStatusAt(partner, gw.clock());
     if (status === "suspended")
       throw new ForbiddenError("partner_suspended", "the partner is suspended");
     if (status === "revoked") throw new ForbiddenError("partner_revoked", "the partner is revoked");
     if (status === "offboarded")
-      throw new ForbiddenError("partner_revoked", "the partner was phased out");
+      throw new ForbiddenError("partner_offboarded", "the partner was phased out");
+    await next();
+  };
+}
+
+/** A phased-out partner's attestations: its tokens still end with a rotation of its credentials. */
+function requireCurrentPartnerCredentials(
+  gw: Pick<Gateway, "registry">,
+): MiddlewareHandler<AppEnv> {
+  return async function requireCurrentPartnerCredentialsMiddleware(c, next) {
+    const partner = (await gw.registry.getPartner(c.get("claims").sub))?.value;
+    refuseIfRotated(c.get("claims"), partner?.credentialGeneration);
+    await next();
+  };
+}
+
+/**
+ * Exchanges are GET (read) and POST (deliver), nothing else. Hono answers a
+ * HEAD with its GET route (dropping the body); for an exchange that would be
+ * a billed read that sends nothing, so the raw method is checked first.
+ */
+function onlyGetAndPost(): MiddlewareHandler<AppEnv> {
+  return async function onlyGetAndPostMiddleware(c, next) {
+    const method = c.req.raw.method;
+    if (method !== "GET" && method !== "POST") {
+      throw new GatewayError("method_not_allowed", "exchanges are GET (read) or POST (deliver)", {
+        headers: { Allow: "GET, POST" },
+      });
+    }
     await next();
   };
 }

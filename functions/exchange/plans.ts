@@ -32,7 +32,7 @@ export class GuardPlans {
     return plan;
   }
 
-  private markersFor(dataset: Dataset): MarkerMatcher | null {
+  markersFor(dataset: Dataset): MarkerMatcher | null {
     const id = `${dataset.id}@${dataset.version}`;
     const cached = this.markers.get(id);
     if (cached !== undefined) return cached;

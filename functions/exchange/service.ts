@@ -1,22 +1,42 @@
 /**
  * One exchange, end to end: decide on fresh state, call the backend with the
  * gateway's own token, guard what comes back (or what is delivered), meter it
- * exactly once while re-checking every status atomically, and only then
- * release. Any failure on the way releases nothing.
+ * exactly once while re-checking every status and the versions of the terms
+ * atomically, and only then release. Any failure on the way releases nothing.
+ *
+ * Idempotency-Key: a read's retry (same agreement, same request) answers the
+ * body released the first time, kept sealed with the key's claim, without
+ * calling the provider, after a fresh decision; if the terms changed since,
+ * it is decided, fetched, cut and metered anew. Terms that change while an
+ * exchange runs are caught by the metering transaction: the exchange is then
+ * decided again and the buffered body cut again under the new terms (or refused).
  */
-import { createHash } from "node:crypto";
-import { type DenialReason, decide, type ExchangeState } from "../../policies/decide.ts";
+import { createHash, createHmac, randomUUID } from "node:crypto";
+import { decide, type ExchangeState } from "../../policies/decide.ts";
 import {
   type GuardResult,
   guardPayload,
   type MediaKind,
   mediaKindOf,
+  type UninspectableDetail,
 } from "../../policies/guard/index.ts";
-import type { Action, Agreement, Dataset, Partner } from "../../policies/model.ts";
+import type { Action, Agreement, Dataset, Partner, TradeRules } from "../../policies/model.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { GatewayError, StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
-import type { MeteringOutcome, MeteringReceipt, MeteringRequest } from "../store/meter.ts";
+import { refuseIfRotated } from "../http/auth.ts";
+import { str } from "../store/codec.ts";
+import {
+  claimOf,
+  type IdempotencyClaim,
+  type MeteringOutcome,
+  type MeteringReceipt,
+  type MeteringRequest,
+  type RefusalKind,
+  sameTerms,
+  type TermsVersions,
+} from "../store/meter.ts";
+import { idempotencyKey } from "../store/meter-keys.ts";
 import { BackendTokens } from "./backend-token.ts";
 import { decodeBody } from "./content.ts";
 import {
@@ -29,6 +49,7 @@ import {
 } from "./denials.ts";
 import { upstreamUrl } from "./path.ts";
 import { GuardPlans } from "./plans.ts";
+import { type Released, ReplayBodies, type Stash } from "./replays.ts";
 import type { UpstreamResponse } from "./upstream.ts";
 
 export interface ExchangeInput {
@@ -39,6 +60,7 @@ export interface ExchangeInput {
   readonly claims: AccessClaims;
   readonly purpose: string | undefined;
   readonly idempotencyKey: string | undefined;
+  /** The gateway's own request id (never the caller's). */
   readonly requestId: string;
   readonly accept: string | undefined;
   /** The deliver body as received. */
@@ -47,12 +69,13 @@ export interface ExchangeInput {
     contentType: string | undefined;
     contentEncoding: string | undefined;
   };
+  /** Aborted when the caller hung up (the local server; API Gateway never tells a function). */
+  readonly signal?: AbortSignal | undefined;
 }
 
-export interface ExchangeOutput {
-  readonly body: string;
-  readonly contentType: string;
-  readonly records: number;
+export interface ExchangeOutput extends Released {
+  /** Answered from the Idempotency-Key's claim: the body released the first time. */
+  readonly replayed?: boolean;
 }
 
 interface Permitted {
@@ -60,22 +83,47 @@ interface Permitted {
   readonly dataset: Dataset;
   readonly provider: Partner;
   readonly consumer: Partner;
+  readonly tradeRules: TradeRules;
   /** The registry copy the state was read from: metering re-checks that copy. */
   readonly replica: number | undefined;
   /** What was asked: an Idempotency-Key reused for another request is another exchange. */
   readonly fingerprint: string;
+  /** The claim of this request's Idempotency-Key, read with the state (if it is in force). */
+  readonly claim: IdempotencyClaim | undefined;
+}
+
+/** How an exchange settled with the meter. */
+type Settled =
+  | {
+      readonly kind: "metered";
+      readonly p: Permitted;
+      readonly guarded: Cut;
+      readonly request: MeteringRequest;
+      readonly receipt: MeteringReceipt;
+    }
+  /** A deliver's retry under the same terms: sent again, not counted again. */
+  | { readonly kind: "duplicate"; readonly p: Permitted; readonly guarded: Cut }
+  /** A read's retry (a twin that committed first): what the twin released. */
+  | { readonly kind: "replayed"; readonly output: ExchangeOutput };
+
+type Cut = Extract<GuardResult, { ok: true }>;
+
+/** The caller hung up before the release: nothing was metered, nothing is sent. */
+export class CallerGone extends Error {
+  override readonly name = "CallerGone";
 }
 
 /**
  * What an exchange uses of the gateway: the registry, the meter and the audit
- * trail, the transport to backends, keys, settings, log and clock. Never the
- * raw store, the credentials or the outbox.
+ * trail, the object store (kept bodies), the transport to backends, keys,
+ * settings, log and clock. Never the raw store, the credentials or the outbox.
  */
 export type ExchangeDeps = Pick<
   Gateway,
   | "registry"
   | "meter"
   | "audit"
+  | "objects"
   | "transport"
   | "keys"
   | "pseudonyms"
@@ -93,13 +141,35 @@ const DEFAULT_ACCEPT = "application/json, application/x-ndjson;q=0.9, text/csv;q
 const ACCEPTABLE =
   /^(application\/(json|x-ndjson|[a-z0-9.-]+\+json)|text\/csv)(;\s*q=[01](\.\d{1,3})?)?$/i;
 
+/**
+ * Decisions one exchange may take while the flow changes under it (each
+ * change is stored by an operator, so this bounds nothing a caller controls).
+ */
+const MAX_DECISIONS = 4;
+
+/** Fixed phrases for answers the gateway cannot use: never a backend's own bytes. */
+const UNINSPECTABLE_PHRASES: Readonly<Record<UninspectableDetail, string>> = {
+  parse_error: "the provider's answer is not well-formed",
+  duplicate_key: "the provider's answer names a key twice",
+  too_deep: "the provider's answer nests too deep",
+  not_records: "the provider's answer holds no records where the dataset says",
+  not_utf8: "the provider's answer is not UTF-8",
+  record_too_large: "a record of the provider's answer is over the size cap",
+};
+
 export class ExchangeService {
   private readonly plans: GuardPlans;
   private readonly backendTokens: BackendTokens;
+  private readonly bodies: ReplayBodies;
 
   constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
     this.backendTokens = new BackendTokens(gw.keys.signer, gw.settings.issuer);
+    this.bodies = new ReplayBodies({
+      objects: gw.objects,
+      pseudonyms: gw.pseudonyms,
+      inlineMaxBytes: gw.settings.replayInlineMaxBytes,
+    });
   }
 
   async run(input: ExchangeInput): Promise<ExchangeOutput> {
@@ -116,16 +186,30 @@ export class ExchangeService {
     );
   }
 
-  /** Reads the state in one consistent round trip and decides; a deny is counted on the flow. */
+  /** The key of this request's Idempotency-Key claim, if it has one. */
+  private claimKey(input: ExchangeInput, fingerprint: string) {
+    return input.idempotencyKey === undefined
+      ? undefined
+      : idempotencyKey(input.agreementId, input.idempotencyKey, input.action, fingerprint);
+  }
+
+  /**
+   * Reads the state (and the Idempotency-Key's claim) in one consistent round
+   * trip and decides; a deny is counted on the flow. A token issued before
+   * the caller's credentials were rotated ends here.
+   */
   private async permit(input: ExchangeInput): Promise<Permitted> {
-    const state = await this.loadState(input);
+    const fingerprint = fingerprintOf(input);
+    const claimKey = this.claimKey(input, fingerprint);
+    const state = await this.loadState(input, claimKey);
+    const caller = [state.provider, state.consumer].find((x) => x?.id === input.claims.sub);
+    refuseIfRotated(input.claims, caller?.credentialGeneration);
     const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
-      if (state.agreement !== undefined)
-        await this.gw.meter.countRefusal(state.agreement, "denied", this.gw.clock());
+      if (state.agreement !== undefined) await this.count(state.agreement, "denied");
       throw denialError(decision.reasons);
     }
-    const { agreement, dataset, provider, consumer } = state;
+    const { agreement, dataset, provider, consumer, tradeRules } = state;
     if (!agreement || !dataset || !provider || !consumer)
       throw new Error("a permit without its state");
     return {
@@ -133,31 +217,41 @@ export class ExchangeService {
       dataset,
       provider,
       consumer,
+      tradeRules,
       replica: state.replica,
-      fingerprint: fingerprintOf(input),
+      fingerprint,
+      claim: claimOf(state.also[0], this.gw.clock()),
     };
   }
 
-  private async loadState(input: ExchangeInput): Promise<ExchangeState & { replica?: number }> {
+  private async loadState(
+    input: ExchangeInput,
+    claimKey: ReturnType<typeof idempotencyKey> | undefined,
+  ) {
     try {
       return await this.gw.registry.loadExchangeState(
         input.agreementId,
         input.claims.bind[input.agreementId],
+        claimKey === undefined ? [] : [{ table: "meter", key: claimKey }],
       );
     } catch (err) {
-      if (err instanceof StoreUnavailableError) {
-        this.gw.log.error("metering_unavailable", {
-          requestId: input.requestId,
-          message: err.message,
-          cause: String(err.cause),
-        });
-        throw meteringUnavailable(err);
-      }
+      if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
       throw err;
     }
   }
 
+  private unavailable(input: ExchangeInput, err: unknown): GatewayError {
+    this.gw.log.error("metering_unavailable", {
+      requestId: input.requestId,
+      message: String(err),
+      cause: String((err as { cause?: unknown }).cause),
+    });
+    return meteringUnavailable(err);
+  }
+
   private async read(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
+    const replayed = await this.replay(input, p);
+    if (replayed !== undefined) return replayed;
     const url = upstreamUrl(p.provider.baseUrl, p.dataset.path, input.segments, input.rawQuery);
     const token = await this.backendToken(input, p, p.provider, p.consumer);
     const accept =
@@ -173,16 +267,28 @@ export class ExchangeService {
       timeoutMs: this.gw.settings.upstreamTimeoutMs,
       maxBytes: this.gw.settings.maxBodyBytes,
     });
-    const ok = this.checkUpstream(res, "provider");
+    const ok = await this.usableAnswer(p, res, "provider");
     const kind = mediaKindOf(ok.contentType);
-    if (kind === null)
-      throw uninspectable(`the provider answered ${ok.contentType ?? "without a content type"}`);
+    if (kind === null) {
+      await this.count(p.agreement, "failed");
+      throw uninspectable("the provider answered a content type the gateway cannot inspect");
+    }
     const decoded = decodeBody(ok.body, ok.contentEncoding, this.gw.settings.maxBodyBytes);
-    if (!decoded.ok)
-      throw uninspectable(`the provider's answer could not be decoded (${decoded.detail})`);
-    const guarded = await this.guard(input, p, decoded.text, kind, "read");
-    await this.meterOrRefuse(input, p, this.meteringRequest(input, p, guarded));
-    return { body: guarded.body, contentType: CONTENT_TYPES[kind], records: guarded.records };
+    if (!decoded.ok) {
+      await this.count(p.agreement, "failed");
+      throw uninspectable(
+        decoded.detail === "too_large"
+          ? "the provider's answer is over the size cap once decoded"
+          : "the provider's answer could not be decoded",
+      );
+    }
+    const settled = await this.settle(input, p, decoded.text, kind);
+    if (settled.kind === "replayed") return settled.output;
+    return {
+      body: settled.guarded.body,
+      contentType: CONTENT_TYPES[kind],
+      records: settled.guarded.records,
+    };
   }
 
   private async deliver(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
@@ -191,6 +297,7 @@ export class ExchangeService {
     if (body === undefined || kind === null) {
       throw new GatewayError("unsupported_media_type", "deliver JSON, NDJSON or CSV in UTF-8");
     }
+    await this.checkMetadata(input, p);
     const decoded = decodeBody(body.bytes, body.contentEncoding, this.gw.settings.maxBodyBytes);
     if (!decoded.ok) {
       if (decoded.detail === "too_large") {
@@ -201,13 +308,14 @@ export class ExchangeService {
         `the body could not be decoded (${decoded.detail})`,
       );
     }
-    const guarded = await this.guard(input, p, decoded.text, kind, "deliver");
     // Everything that can fail before the send is done before metering, so a
     // metered deliver is either sent or reversed.
     const url = upstreamUrl(p.consumer.baseUrl, p.dataset.path, input.segments, "");
     const token = await this.backendToken(input, p, p.consumer, p.provider);
-    const request = this.meteringRequest(input, p, guarded);
-    const metered = await this.meterOrRefuse(input, p, request);
+    const forwardedKey = await this.forwardedKey(input, p);
+    const settled = await this.settle(input, p, decoded.text, kind);
+    if (settled.kind === "replayed") throw new Error("a deliver is never replayed");
+    const metered = settled.kind === "metered" ? settled : undefined;
     let res: UpstreamResponse;
     try {
       res = await this.gw.transport({
@@ -216,29 +324,177 @@ export class ExchangeService {
         headers: {
           ...this.commonHeaders(input, token),
           "Content-Type": CONTENT_TYPES[kind],
-          ...(input.idempotencyKey === undefined
-            ? {}
-            : { "Idempotency-Key": input.idempotencyKey }),
+          ...(forwardedKey === undefined ? {} : { "Idempotency-Key": forwardedKey }),
         },
-        body: Buffer.from(guarded.body),
+        body: Buffer.from(settled.guarded.body),
         timeoutMs: this.gw.settings.upstreamTimeoutMs,
         maxBytes: 64 * 1024,
       });
     } catch (err) {
-      if (metered.kind === "metered") await this.reverse(request, metered);
+      if (metered !== undefined) await this.reverse(metered.request, metered.receipt);
       throw err;
     }
     const accepted = res.ok && res.status >= 200 && res.status < 300;
     if (!accepted) {
-      if (metered.kind === "metered") await this.reverse(request, metered);
-      this.checkUpstream(res, "consumer");
-      throw upstreamError(`the consumer's backend answered ${res.ok ? res.status : "nothing"}`);
+      if (metered !== undefined) await this.reverse(metered.request, metered.receipt);
+      // Refuses with the code of what happened (timeout, error), counted as failed.
+      await this.usableAnswer(settled.p, res, "consumer");
     }
     return {
-      body: JSON.stringify({ delivered: true, records: guarded.records }),
+      body: JSON.stringify({ delivered: true, records: settled.guarded.records }),
       contentType: CONTENT_TYPES.json,
-      records: guarded.records,
+      records: settled.guarded.records,
     };
+  }
+
+  /**
+   * Cuts the body under the terms of `first`, keeps it for retries (a read
+   * with an Idempotency-Key) and meters it. When the meter finds that a
+   * status or the terms changed, or that a twin with the same key committed
+   * first, the exchange is decided again on fresh state and cut again.
+   */
+  private async settle(
+    input: ExchangeInput,
+    first: Permitted,
+    text: string,
+    kind: MediaKind,
+  ): Promise<Settled> {
+    let p = first;
+    for (let decisions = 1; ; decisions++) {
+      const guarded = await this.guard(input, p, text, kind, input.action);
+      if (input.action === "deliver" && this.claimHolds(p))
+        return { kind: "duplicate", p, guarded };
+      // The last moment before anything counts: a caller that hung up is not billed.
+      if (input.action === "read" && input.signal?.aborted === true)
+        throw new CallerGone("the caller disconnected before the release");
+      const eventId = randomUUID();
+      const stash = await this.stash(input, p, eventId, guarded, kind);
+      const request = this.meteringRequest(input, p, guarded, eventId, stash);
+      let outcome: MeteringOutcome;
+      try {
+        outcome = await this.meterOnce(input, request);
+      } catch (err) {
+        await this.bodies.discard(stash);
+        throw err;
+      }
+      if (outcome.kind === "metered") {
+        // The claim this exchange replaced kept a body of its own: gone with it.
+        if (request.replaces !== undefined) await this.bodies.discardClaim(p.claim);
+        return { kind: "metered", p, guarded, request, receipt: outcome };
+      }
+      await this.bodies.discard(stash);
+      if (outcome.kind === "quota_exceeded") {
+        await this.count(p.agreement, "denied");
+        throw quotaExceeded(outcome.counter, outcome.retryAfter);
+      }
+      // A twin holds the key, or a status or the terms changed: decide again,
+      // on fresh state (a deny is counted and thrown by permit).
+      const next = await this.permit(input);
+      if (outcome.kind === "duplicate") {
+        const replayed = await this.replay(input, next);
+        if (replayed !== undefined) return { kind: "replayed", output: replayed };
+      }
+      if (decisions >= MAX_DECISIONS) {
+        await this.count(p.agreement, "denied");
+        throw denialError([
+          { code: "agreement_inactive", message: "the flow changed while it ran" },
+        ]);
+      }
+      p = next;
+    }
+  }
+
+  /** The claim of this request's key was made under the terms decided now (so it may answer). */
+  private claimHolds(p: Permitted): boolean {
+    return p.claim !== undefined && sameTerms(p.claim.terms, termsOf(p));
+  }
+
+  /**
+   * A read's retry: the body released the first time, if the claim was made
+   * under the terms decided now and keeps a body. Not metered again.
+   */
+  private async replay(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput | undefined> {
+    const claimKey = this.claimKey(input, p.fingerprint);
+    if (input.action !== "read" || claimKey === undefined || p.claim === undefined)
+      return undefined;
+    if (!this.claimHolds(p)) return undefined;
+    let released: Released | undefined;
+    try {
+      released = await this.bodies.open(p.agreement.id, str(claimKey, "pk") ?? "", p.claim);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
+      throw err;
+    }
+    if (released === undefined) return undefined;
+    this.gw.log.info("exchange_replayed", {
+      requestId: input.requestId,
+      agreement: p.agreement.id,
+      eventId: p.claim.eventId,
+    });
+    return { ...released, replayed: true };
+  }
+
+  /** Seals a read's cut body for its claim (a read with an Idempotency-Key only). */
+  private async stash(
+    input: ExchangeInput,
+    p: Permitted,
+    eventId: string,
+    guarded: Cut,
+    kind: MediaKind,
+  ): Promise<Stash | undefined> {
+    const claimKey = this.claimKey(input, p.fingerprint);
+    if (input.action !== "read" || claimKey === undefined) return undefined;
+    try {
+      return await this.bodies.stash(p.agreement.id, str(claimKey, "pk") ?? "", eventId, {
+        body: guarded.body,
+        contentType: CONTENT_TYPES[kind],
+        records: guarded.records,
+      });
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
+      throw err;
+    }
+  }
+
+  /**
+   * The Idempotency-Key the consumer's backend gets with a deliver: derived
+   * by the gateway (a keyed hash of the claim), the same for every retry of
+   * one request, never the provider's own bytes.
+   */
+  private async forwardedKey(input: ExchangeInput, p: Permitted): Promise<string | undefined> {
+    const claimKey = this.claimKey(input, p.fingerprint);
+    if (claimKey === undefined) return undefined;
+    const key = await this.gw.pseudonyms.derive(`forwarded-idempotency-key:v1:${p.agreement.id}`);
+    return createHmac("sha256", key)
+      .update(str(claimKey, "pk") ?? "")
+      .digest("base64url");
+  }
+
+  /**
+   * What a provider controls besides the body of a deliver: the subpath and
+   * the Idempotency-Key are matched against the dataset's core markers like
+   * the body, and refused (422 leak_blocked) on a match, whatever `onMarker`.
+   */
+  private async checkMetadata(input: ExchangeInput, p: Permitted): Promise<void> {
+    const matcher = this.plans.markersFor(p.dataset);
+    if (matcher === null) return;
+    const probes: [string, string][] = [
+      ...input.segments.map((s): [string, string] => ["subpath", s]),
+      ["subpath", input.segments.join("/")],
+      ...(input.idempotencyKey === undefined
+        ? []
+        : [["Idempotency-Key", input.idempotencyKey] as [string, string]]),
+    ];
+    for (const [where, value] of probes) {
+      const marker = matcher.firstMatch(value);
+      if (marker < 0) continue;
+      await this.recordLeak(input, p, "deliver", marker, `(${where})`);
+      throw new GatewayError(
+        "leak_blocked",
+        `the request's ${where} holds data that must not leave`,
+        { status: 422 },
+      );
+    }
   }
 
   private commonHeaders(input: ExchangeInput, token: string): Record<string, string> {
@@ -268,19 +524,30 @@ export class ExchangeService {
     );
   }
 
-  private checkUpstream(
+  /**
+   * A backend's answer the exchange can use: for a provider only a complete
+   * 200, for a consumer any 2xx. Anything else is refused with a fixed phrase
+   * (never the backend's own status text, headers or body) and counted as
+   * `failed` on the flow.
+   */
+  private async usableAnswer(
+    p: Permitted,
     res: UpstreamResponse,
-    who: string,
-  ): Extract<UpstreamResponse, { ok: true }> {
+    who: "provider" | "consumer",
+  ): Promise<Extract<UpstreamResponse, { ok: true }>> {
     if (!res.ok) {
+      await this.count(p.agreement, "failed");
       if (res.kind === "timeout")
         throw upstreamTimeout(`the ${who}'s backend did not answer in time`);
       if (res.kind === "too_large") throw uninspectable(`the ${who}'s answer is over the size cap`);
       this.gw.log.warn("upstream_error", { who, kind: res.kind, message: res.message });
       throw upstreamError(`the ${who}'s backend could not be reached`);
     }
-    if (res.status < 200 || res.status > 299) {
-      throw upstreamError(`the ${who}'s backend answered ${res.status}`);
+    const usable = who === "provider" ? res.status === 200 : res.status >= 200 && res.status < 300;
+    if (!usable) {
+      await this.count(p.agreement, "failed");
+      this.gw.log.warn("upstream_error", { who, kind: "status", status: res.status });
+      throw upstreamError(`the ${who}'s backend did not answer with a complete success`);
     }
     return res;
   }
@@ -291,12 +558,13 @@ export class ExchangeService {
     text: string,
     kind: MediaKind,
     direction: Action,
-  ): Promise<Extract<GuardResult, { ok: true }>> {
+  ): Promise<Cut> {
     const result = guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
     if (result.ok) return result;
     if (result.reason === "uninspectable") {
       if (direction === "deliver") throw new GatewayError("unsupported_media_type", result.message);
-      throw uninspectable(`the provider's answer cannot be inspected: ${result.message}`);
+      await this.count(p.agreement, "failed");
+      throw uninspectable(UNINSPECTABLE_PHRASES[result.detail]);
     }
     await this.recordLeak(input, p, direction, result.marker, result.path);
     const where = direction === "read" ? "the provider's answer" : "the delivered body";
@@ -322,7 +590,7 @@ export class ExchangeService {
       path,
     };
     this.gw.log.warn("leak_blocked", { requestId: input.requestId, ...details });
-    await this.gw.meter.countRefusal(p.agreement, "blocked", this.gw.clock());
+    await this.count(p.agreement, "blocked");
     await this.gw.audit
       .append({
         actor: "gateway",
@@ -335,11 +603,17 @@ export class ExchangeService {
       .catch((err: unknown) => this.gw.log.error("audit_unavailable", { message: String(err) }));
   }
 
+  private count(agreement: Agreement, kind: RefusalKind): Promise<void> {
+    return this.gw.meter.countRefusal(agreement, kind, this.gw.clock());
+  }
+
   /** What the meter counts for this exchange: built once, for the metering and any reversal. */
   private meteringRequest(
     input: ExchangeInput,
     p: Permitted,
     released: { readonly records: number; readonly body: string },
+    eventId: string,
+    stash: Stash | undefined,
   ): MeteringRequest {
     return {
       agreement: p.agreement,
@@ -351,45 +625,24 @@ export class ExchangeService {
       bytes: Buffer.byteLength(released.body),
       now: this.gw.clock(),
       replica: p.replica,
+      terms: termsOf(p),
+      eventId,
+      claim: stash?.attributes,
+      // A claim in force that this exchange did not answer from: its terms changed.
+      replaces: p.claim?.event,
     };
   }
 
-  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
-  private async meterOrRefuse(input: ExchangeInput, p: Permitted, request: MeteringRequest) {
-    let outcome: MeteringOutcome;
+  /** One metering attempt; a store fault refuses (releasing nothing). */
+  private async meterOnce(
+    input: ExchangeInput,
+    request: MeteringRequest,
+  ): Promise<MeteringOutcome> {
     try {
-      outcome = await this.gw.meter.meter(request);
+      return await this.gw.meter.meter(request);
     } catch (err) {
-      const cause = (err as { cause?: unknown }).cause;
-      this.gw.log.error("metering_unavailable", {
-        requestId: input.requestId,
-        message: String(err),
-        cause: String(cause),
-      });
-      throw meteringUnavailable(err);
+      throw this.unavailable(input, err);
     }
-    if (outcome.kind === "quota_exceeded") {
-      await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
-      throw quotaExceeded(outcome.counter, outcome.retryAfter);
-    }
-    if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
-      // A duplicate is served again only if the flow may still run right now.
-      const state = await this.loadState(input);
-      const decision = this.decideNow(input, state);
-      if (decision.decision === "deny") {
-        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
-        throw denialError(decision.reasons);
-      }
-      if (outcome.kind === "status_changed") {
-        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
-        const reason: DenialReason = {
-          code: "agreement_inactive",
-          message: "the flow changed while it ran",
-        };
-        throw denialError([reason]);
-      }
-    }
-    return outcome;
   }
 
   /** Takes back a metered deliver the consumer did not accept; a failure is logged, never thrown. */
@@ -402,6 +655,12 @@ export class ExchangeService {
       });
   }
 }
+
+const termsOf = (p: Permitted): TermsVersions => ({
+  agreement: p.agreement.version,
+  dataset: p.dataset.version,
+  tradeRules: p.tradeRules.version,
+});
 
 /** What an exchange asked for: action, subpath, query and, for a deliver, the body. */
 function fingerprintOf(input: ExchangeInput): string {

@@ -4,8 +4,8 @@
  * nothing about partner status is cached here.
  */
 import type { MiddlewareHandler } from "hono";
-import { bearerToken } from "../auth/tokens.ts";
-import { ForbiddenError } from "../errors.ts";
+import { type AccessClaims, bearerToken } from "../auth/tokens.ts";
+import { ForbiddenError, InvalidTokenError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "./env.ts";
 
@@ -27,6 +27,37 @@ export function authenticate(
         ? await people.verify(token, gw.clock())
         : await gw.verifier.verify(token, gw.clock()),
     );
+    await next();
+  };
+}
+
+/**
+ * A token issued under credentials that were rotated since is over: refused
+ * as invalid_token. `generation` is the client's (or partner's) current one,
+ * as read from the store by the caller.
+ */
+export function refuseIfRotated(claims: AccessClaims, generation: number | undefined): void {
+  if ((generation ?? 0) > claims.generation) {
+    throw new InvalidTokenError(
+      "the token was issued before the client's credentials were rotated",
+      "rotated",
+    );
+  }
+}
+
+/**
+ * Operator and finance calls: the client's record is read (one GetItem) so
+ * that a rotation of its credentials ends the tokens issued before it. A
+ * token of a client that has no record (minted in-process, never rotated) is
+ * of generation 0.
+ */
+export function requireCurrentCredentials(
+  gw: Pick<Gateway, "credentials">,
+): MiddlewareHandler<AppEnv> {
+  return async function requireCurrentCredentialsMiddleware(c, next) {
+    const claims = c.get("claims");
+    const client = await gw.credentials.get(claims.sub);
+    refuseIfRotated(claims, client?.value.generation);
     await next();
   };
 }

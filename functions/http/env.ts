@@ -3,7 +3,10 @@ import type { AccessClaims } from "../auth/tokens.ts";
 
 export interface AppEnv {
   Variables: {
+    /** The gateway's own id of this request. */
     requestId: string;
+    /** The caller's X-Request-Id, if well-formed: its correlation id, for the logs only. */
+    callerRequestId?: string;
     claims: AccessClaims;
   };
   Bindings: {

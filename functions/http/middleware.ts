@@ -8,14 +8,24 @@ import { GatewayError, InvalidRequestError } from "../errors.ts";
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-/** Every response carries X-Request-Id: the caller's, if well-formed, else a new one. */
+/**
+ * Every request gets the gateway's own id: it is what backends, the audit
+ * trail, the meter and the logs see, and what every response carries as
+ * X-Request-Id. A caller chooses its own X-Request-Id and could forge or
+ * repeat one, so it is only kept (when well-formed) as the caller's
+ * correlation id, for the logs.
+ */
 export function requestId(): MiddlewareHandler {
   return async function requestIdMiddleware(c, next) {
-    const incoming = c.req.header("X-Request-Id");
-    const id = incoming !== undefined && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const id = randomUUID();
     c.set("requestId", id);
+    const incoming = c.req.header("X-Request-Id");
+    if (incoming !== undefined && INCOMING_ID.test(incoming)) c.set("callerRequestId", incoming);
     await next();
     c.res.headers.set("X-Request-Id", id);
+    // No answer of the gateway is to be sniffed into another type (a JSON or
+    // CSV body rendered as HTML).
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
   };
 }
 

@@ -39,7 +39,11 @@ export function problemBody(err: GatewayError): ProblemBody {
 export function problemResponse(err: GatewayError): Response {
   return new Response(JSON.stringify(problemBody(err)), {
     status: err.status,
-    headers: { ...err.headers, "Content-Type": "application/problem+json" },
+    headers: {
+      ...err.headers,
+      "Content-Type": "application/problem+json",
+      "X-Content-Type-Options": "nosniff",
+    },
   });
 }
 
@@ -77,7 +81,14 @@ const describeCause = (cause: unknown): string | undefined =>
 export const onError =
   (log: Logger): ErrorHandler =>
   (err, c: Context) => {
-    const res = errorToResponse(err, log.child({ requestId: c.get("requestId") }));
+    const callerRequestId = c.get("callerRequestId");
+    const res = errorToResponse(
+      err,
+      log.child({
+        requestId: c.get("requestId"),
+        ...(callerRequestId === undefined ? {} : { callerRequestId }),
+      }),
+    );
     const id = c.get("requestId");
     if (typeof id === "string") res.headers.set("X-Request-Id", id);
     return res;

@@ -4,10 +4,13 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
+import { DuplicateMemberError, parseStrictJson } from "../auth/strict-json.ts";
 import { InvalidRequestError } from "../errors.ts";
 import { readBodyCapped } from "./middleware.ts";
 
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
+/** Deeper than any request body of the API (ODRL documents included). */
+const MAX_JSON_DEPTH = 64;
 
 export function toInvalidRequest(error: z.ZodError, prefix = ""): InvalidRequestError {
   const issues = error.issues.map((i) => ({
@@ -42,8 +45,12 @@ export async function readJson(c: Context, maxBytes = MAX_JSON_BODY_BYTES): Prom
     throw new InvalidRequestError("body", "is not UTF-8");
   }
   try {
-    return JSON.parse(text);
-  } catch {
+    return parseStrictJson(text, MAX_JSON_DEPTH);
+  } catch (err) {
+    if (err instanceof DuplicateMemberError)
+      throw new InvalidRequestError(err.member, "is named twice in one object");
+    if (err instanceof SyntaxError && err.message === "JSON nests too deep")
+      throw new InvalidRequestError("body", `nests deeper than ${MAX_JSON_DEPTH} levels`);
     throw new InvalidRequestError("body", "is not valid JSON");
   }
 }

@@ -26,6 +26,8 @@ export const LambdaEnv = z
     LOCAL_BACKENDS: z.enum(["0", "1"]).default("0"),
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
     DYNAMODB_ENDPOINT: z.url().optional(),
+    /** The object store's bucket (kept replay bodies); its endpoint is the SDK's (AWS_ENDPOINT_URL_S3 outside AWS). */
+    OBJECTS_BUCKET: z.string().min(3).optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     ...PeopleEnv.shape,
   })

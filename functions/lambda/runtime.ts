@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { kmsGatewayKeys, kmsPseudonymKeys } from "../auth/kms-keys.ts";
@@ -14,6 +15,7 @@ import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { createLogger } from "../log.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
+import { S3ObjectStore } from "../store/objects.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
 
 export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
@@ -32,6 +34,10 @@ export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
   return createGateway({
     client: dynamo,
     tables: tableNamesOf(env),
+    objects:
+      env.OBJECTS_BUCKET === undefined
+        ? undefined
+        : new S3ObjectStore(new S3Client({}), env.OBJECTS_BUCKET),
     keys,
     pseudonyms,
     settings: {

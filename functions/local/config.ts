@@ -28,6 +28,7 @@ export const LocalEnv = z.object({
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   DEMO: flag.default(true),
   DYNAMODB_ENDPOINT: z.url().optional(),
+  S3_ENDPOINT: z.url().optional(),
   HOST: z.string().default("127.0.0.1"),
   CONSOLE_OPERATOR: Person.optional(),
   CONSOLE_FINANCE: Person.optional(),

@@ -29,11 +29,14 @@ import {
   peopleSettingsFromEnv,
 } from "../people/settings.ts";
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
+import { ensureBucket, localS3Client, S3ObjectStore } from "../store/objects.ts";
 import { ALL_SURFACES } from "../surfaces/index.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
 import { type DynamoLocal, startDynamoLocal } from "./dynamo-local.ts";
 import type { EmbeddedIdp } from "./identity-provider.tsx";
+import { startReplaySweeper } from "./replay-sweeper.ts";
+import { startS3Local } from "./s3-local.ts";
 import { operatorCaller, seedDemo } from "./seed.ts";
 import { tour } from "./tour.ts";
 
@@ -121,6 +124,8 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
+/** The local object store's one bucket. */
+const LOCAL_BUCKET = "dsg";
 
 export async function startLocalGateway(
   config: LocalConfig,
@@ -144,12 +149,22 @@ export async function startLocalGateway(
     const client = localDynamoClient(endpoint);
     const tables = localTableNames(options.tablePrefix ?? "dsg");
     await ensureTables(client, tables);
+    let s3Endpoint = config.S3_ENDPOINT;
+    if (s3Endpoint === undefined) {
+      const objectStore = await startS3Local({ directory: join(config.dataDir, "objects") });
+      cleanups.push(() => objectStore.stop());
+      s3Endpoint = objectStore.endpoint;
+    }
+    const s3 = localS3Client(s3Endpoint);
+    await ensureBucket(s3, LOCAL_BUCKET);
+    const objects = new S3ObjectStore(s3, LOCAL_BUCKET);
     const base = `http://${config.HOST}:${config.PORT}`;
     const signIn = await peopleSignIn(config, base);
     const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "warn" });
     const gw = createGateway({
       client,
       tables,
+      objects,
       keys: await loadOrCreateLocalKeys(join(config.dataDir, "keys", "signing.json")),
       pseudonyms: pseudonymKeysFromSecret(
         await loadOrCreatePseudonymSecret(join(config.dataDir, "keys", "pseudonym.key")),
@@ -203,6 +218,8 @@ export async function startLocalGateway(
 
     const worker = startOutboxWorker(gw);
     cleanups.push(() => worker.stop());
+    const sweeper = startReplaySweeper(objects, log, gw.clock);
+    cleanups.push(() => sweeper.stop());
     const server = await listen(app, config.HOST, config.PORT, signIn.idp);
     cleanups.push(() => closeServer(server));
     return {
@@ -267,6 +284,7 @@ export function listen(
         const r = problemResponse(new GatewayError("invalid_path", problem));
         res.writeHead(r.status, {
           "Content-Type": "application/problem+json",
+          "X-Content-Type-Options": "nosniff",
           "X-Request-Id": crypto.randomUUID(),
         });
         void r.text().then((t) => res.end(t));
@@ -289,6 +307,7 @@ export function listen(
     socket.end(
       `HTTP/1.1 ${problem.status} ${problemTitle(problem.status)}\r\n` +
         "Content-Type: application/problem+json\r\n" +
+        "X-Content-Type-Options: nosniff\r\n" +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Request-Id: ${crypto.randomUUID()}\r\n` +
         "Connection: close\r\n\r\n" +

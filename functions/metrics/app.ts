@@ -1,17 +1,22 @@
 /** Finance: per-flow usage, value attribution and the reconciliation of the meter. */
 import { Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
-import { authenticate, requireScope } from "../http/auth.ts";
+import { authenticate, requireCurrentCredentials, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
 import { attribute, FlowsQuery, flowRows, hourRange, parseWindow, rowsToCsv } from "./flows.ts";
 
 /** Finance reads only: the agreements and the meter's rollups and events. */
 export function metricsApp(
-  gw: Pick<Gateway, "verifier" | "people" | "clock" | "registry" | "meterReader">,
+  gw: Pick<Gateway, "verifier" | "people" | "clock" | "registry" | "meterReader" | "credentials">,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("/metrics/*", authenticate(gw, { people: true }), requireScope("metrics:read"));
+  app.use(
+    "/metrics/*",
+    authenticate(gw, { people: true }),
+    requireScope("metrics:read"),
+    requireCurrentCredentials(gw),
+  );
 
   app.get("/metrics/flows", async (c) => {
     const window = parseWindow(c.req.query(), gw.clock());

@@ -58,6 +58,7 @@ export interface FlowRow {
   readonly requests: number;
   readonly denied: number;
   readonly blocked: number;
+  readonly failed: number;
   readonly records: number;
   readonly bytes: number;
   readonly value: { readonly currency: string; readonly amount: number };
@@ -124,6 +125,7 @@ export function groupRows(
       requests: g.counts.requests,
       denied: g.counts.denied,
       blocked: g.counts.blocked,
+      failed: g.counts.failed,
       records: g.counts.records,
       bytes: g.counts.bytes,
       value: { currency: g.currency, amount: g.counts.value },
@@ -151,6 +153,7 @@ const CSV_COLUMNS = [
   "requests",
   "denied",
   "blocked",
+  "failed",
   "records",
   "bytes",
   "currency",
@@ -177,6 +180,7 @@ export function rowsToCsv(
       r.requests,
       r.denied,
       r.blocked,
+      r.failed,
       r.records,
       r.bytes,
       r.value.currency,

@@ -893,7 +893,7 @@ export const operationSpecs = (): OperationSpec[] => [
           "text/csv": {
             schema: {
               type: "string",
-              description: `header: ${DIMENSIONS.join(",")},period,requests,denied,blocked,records,bytes,currency,amount (dimensions as grouped)`,
+              description: `header: ${DIMENSIONS.join(",")},period,requests,denied,blocked,failed,records,bytes,currency,amount (dimensions as grouped)`,
             },
           },
         },

@@ -240,6 +240,9 @@ export const FlowRow = z.object({
   requests: Count.describe("exchanges that released data"),
   denied: Count.describe("exchanges refused by policy"),
   blocked: Count.describe("exchanges refused because the payload held data that must not leave"),
+  failed: Count.describe(
+    "exchanges refused because a backend's answer could not be used (uninspectable, upstream error or timeout)",
+  ),
   records: Count,
   bytes: Count,
   value: z.object({

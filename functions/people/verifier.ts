@@ -134,5 +134,15 @@ function claimsOf(
   const roles = new Set<PersonRole>();
   for (const g of groups) for (const r of settings.roleMap[g] ?? []) roles.add(r);
   const person: Person = { actor: `person:${username}`, username, roles: [...roles].sort() };
-  return { sub: person.actor, scopes: person.roles, jti, exp, iat, bind: {}, person };
+  // A person's token is the provider's: no gateway credentials, no generation to outlive.
+  return {
+    sub: person.actor,
+    scopes: person.roles,
+    jti,
+    exp,
+    iat,
+    bind: {},
+    generation: 0,
+    person,
+  };
 }

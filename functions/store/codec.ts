@@ -9,6 +9,7 @@ export type Item = Record<string, AttributeValue>;
 
 export const S = (value: string): AttributeValue => ({ S: value });
 export const N = (value: number | bigint | string): AttributeValue => ({ N: String(value) });
+export const B = (value: Uint8Array): AttributeValue => ({ B: value });
 export const SS = (values: readonly string[]): AttributeValue => ({ SS: [...values] });
 
 export const key = (pk: string, sk: string): Item => ({ pk: S(pk), sk: S(sk) });

@@ -18,6 +18,11 @@ export interface ClientRecord {
   readonly secretHash?: string | undefined;
   /** Public keys for private_key_jwt client authentication. */
   readonly jwks?: readonly JWK[] | undefined;
+  /**
+   * Raised by every credential rotation; tokens carry the generation they
+   * were issued under, and those of an older one are refused.
+   */
+  readonly generation?: number | undefined;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -11,6 +11,7 @@ export interface FlowCounts {
   requests: number;
   denied: number;
   blocked: number;
+  failed: number;
   records: number;
   bytes: number;
   value: number;
@@ -29,6 +30,7 @@ export const emptyCounts = (): FlowCounts => ({
   requests: 0,
   denied: 0,
   blocked: 0,
+  failed: 0,
   records: 0,
   bytes: 0,
   value: 0,
@@ -38,6 +40,7 @@ export function addCounts(into: FlowCounts, from: FlowCounts): void {
   into.requests += from.requests;
   into.denied += from.denied;
   into.blocked += from.blocked;
+  into.failed += from.failed;
   into.records += from.records;
   into.bytes += from.bytes;
   into.value += from.value;
@@ -195,6 +198,7 @@ function countsOf(item: Item): FlowCounts {
     requests: num(item, "requests") ?? 0,
     denied: num(item, "denied") ?? 0,
     blocked: num(item, "blocked") ?? 0,
+    failed: num(item, "failed") ?? 0,
     records: num(item, "records") ?? 0,
     bytes: num(item, "bytes") ?? 0,
     value: num(item, "value") ?? 0,

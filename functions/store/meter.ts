@@ -26,7 +26,7 @@ import {
 import { StoreUnavailableError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
-import { epochSeconds, type Item, N, num, S } from "./codec.ts";
+import { epochSeconds, type Item, N, num, S, str } from "./codec.ts";
 import type { CancelReason, Db } from "./db.ts";
 import {
   EVENT_SHARDS,
@@ -60,6 +60,41 @@ export interface MeteringRequest {
   readonly now: Date;
   /** The registry copy the exchange read; its statuses are re-checked in the same copy. */
   readonly replica?: number | undefined;
+  /**
+   * The versions of the terms (agreement, dataset, trade rules) the exchange
+   * was decided and cut under: re-checked in the same transaction, so nothing
+   * is metered (and released) under terms that changed meanwhile.
+   */
+  readonly terms?: TermsVersions | undefined;
+  /**
+   * The metering event's id, when the caller must name something after it
+   * before the metering (a stored body); else the meter makes one.
+   */
+  readonly eventId?: string | undefined;
+  /** More attributes for the Idempotency-Key claim: what a retry answers. */
+  readonly claim?: Item | undefined;
+  /**
+   * The `event` of a claim of this key made under other terms: this exchange
+   * may take its place (the retry is metered anew), as long as it is still that claim.
+   */
+  readonly replaces?: string | undefined;
+}
+
+/** The versions of what an exchange was decided under. */
+export interface TermsVersions {
+  readonly agreement: number;
+  readonly dataset: number;
+  readonly tradeRules: number;
+}
+
+/** An Idempotency-Key claim still in force: which event it names, under which terms, and what it keeps. */
+export interface IdempotencyClaim {
+  /** `pk|sk` of the metering event it names. */
+  readonly event: string;
+  readonly eventId: string | undefined;
+  /** Undefined for claims written before terms were recorded: never equal to any. */
+  readonly terms: TermsVersions | undefined;
+  readonly item: Item;
 }
 
 /** Which counter shards an event took, so a reversal gives back exactly that. */
@@ -84,6 +119,8 @@ export type MeteringOutcome =
   | ({ readonly kind: "metered" } & MeteringReceipt)
   | { readonly kind: "duplicate" }
   | { readonly kind: "status_changed" }
+  /** The agreement, the dataset or the trade rules changed since the decision. */
+  | { readonly kind: "terms_changed" }
   | {
       readonly kind: "quota_exceeded";
       readonly counter: QuotaCounter;
@@ -100,6 +137,7 @@ interface Built {
   /** The items whose conditions the meter acts on. */
   readonly items: {
     readonly status: readonly TxItem[];
+    readonly terms: readonly TxItem[];
     readonly event: TxItem;
     readonly idempotency?: TxItem | undefined;
     readonly day?: TxItem | undefined;
@@ -131,15 +169,21 @@ export class Meter {
   constructor(
     private readonly db: Db,
     /** Only for the status checks the metering transaction re-runs. */
-    private readonly registry: Pick<Registry, "partnerActiveCheck" | "agreementActiveCheck">,
+    private readonly registry: Pick<
+      Registry,
+      | "partnerActiveCheck"
+      | "agreementActiveCheck"
+      | "datasetVersionCheck"
+      | "tradeRulesVersionCheck"
+    >,
     /** Where best-effort writes that failed are reported (they never fail the request). */
     private readonly log: Logger,
   ) {}
 
   async meter(req: MeteringRequest): Promise<MeteringOutcome> {
-    // Made here, once per exchange, and the same in every round: the caller
-    // picks X-Request-Id and could send the same one twice.
-    const eventId = randomUUID();
+    // Made here (or by the exchange service), once per exchange, and the same
+    // in every round: never the caller's X-Request-Id, which it could repeat.
+    const eventId = req.eventId ?? randomUUID();
     let plan: PlanOrRefusal = this.fastPlan(req);
     let conflicts = 0;
     let quotaRounds = 0;
@@ -168,6 +212,7 @@ export class Meter {
         return { kind: "status_changed" };
       }
       if (statusFailed) return { kind: "status_changed" };
+      if (items.terms.some(result.failed)) return { kind: "terms_changed" };
       if (result.failed(items.idempotency)) return { kind: "duplicate" };
       if (result.failed(items.day) || items.month.some(result.failed)) {
         if (++quotaRounds > MAX_QUOTA_ROUNDS)
@@ -189,11 +234,30 @@ export class Meter {
   }
 
   /**
+   * The claim of an Idempotency-Key on an agreement, if one is in force at
+   * `now` (an expired claim that TTL has not deleted yet is none).
+   */
+  async claim(
+    agreement: string,
+    key: string,
+    action: Action,
+    fingerprint: string | undefined,
+    now: Date,
+  ): Promise<IdempotencyClaim | undefined> {
+    const item = await this.db.get(
+      "meter",
+      idempotencyKey(agreement, key, action, fingerprint),
+      "read the Idempotency-Key claim",
+    );
+    return claimOf(item, now);
+  }
+
+  /**
    * Counts a refused exchange (policy deny, quota or leak block) on the flow.
    * Best effort: the refusal stands whether or not it was counted, so a
    * failure is logged (`refusal_uncounted`) and never thrown.
    */
-  async countRefusal(agreement: Agreement, kind: "denied" | "blocked", now: Date): Promise<void> {
+  async countRefusal(agreement: Agreement, kind: RefusalKind, now: Date): Promise<void> {
     // A plain ADD (1 WCU, not a transaction): refusals release nothing, so
     // they need no atomicity with anything else.
     try {
@@ -429,7 +493,20 @@ export class Meter {
     // provider and consumer is checked once.
     if (agreement.consumer !== agreement.provider)
       status.push(tx.add(this.registry.partnerActiveCheck(agreement.consumer, now, req.replica)));
-    status.push(tx.add(this.registry.agreementActiveCheck(agreement.id, now, req.replica)));
+    status.push(
+      tx.add(
+        this.registry.agreementActiveCheck(agreement.id, now, req.replica, req.terms?.agreement),
+      ),
+    );
+    const terms =
+      req.terms === undefined
+        ? []
+        : [
+            tx.add(
+              this.registry.datasetVersionCheck(agreement.dataset, req.terms.dataset, req.replica),
+            ),
+            tx.add(this.registry.tradeRulesVersionCheck(req.terms.tradeRules, req.replica)),
+          ];
     const event: Item = {
       ...eventKeyOf(agreement.id, receipt),
       eventId: S(eventId),
@@ -459,13 +536,26 @@ export class Meter {
         ? undefined
         : tx.put("meter", {
             Item: {
+              ...req.claim,
               ...idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
               event: S(`${event.pk?.S}|${event.sk?.S}`),
+              eventId: S(eventId),
               expiresAt: N(epochSeconds(now) + IDEMPOTENCY_SECONDS),
+              ...(req.terms === undefined ? {} : termsAttributes(req.terms)),
             },
-            // TTL deletes lazily: an expired claim still present is free.
-            ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
-            ExpressionAttributeValues: { ":now": N(epochSeconds(now)) },
+            // TTL deletes lazily: an expired claim still present is free. A
+            // claim made under other terms may be replaced, if it is still the one seen.
+            ConditionExpression:
+              req.replaces === undefined
+                ? "attribute_not_exists(pk) OR expiresAt < :now"
+                : "attribute_not_exists(pk) OR expiresAt < :now OR #event = :seen",
+            ...(req.replaces === undefined
+              ? {}
+              : { ExpressionAttributeNames: { "#event": "event" } }),
+            ExpressionAttributeValues: {
+              ":now": N(epochSeconds(now)),
+              ...(req.replaces === undefined ? {} : { ":seen": S(req.replaces) }),
+            },
           });
     tx.update("meter", addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
     const dayLimit = agreement.quota?.requestsPerDay;
@@ -483,7 +573,7 @@ export class Meter {
               takeQuota(agreement.id, now, "recordsPerMonth", Number(shard), k, monthLimit),
             ),
           );
-    return { tx, receipt, items: { status, event: eventItem, idempotency, day, month } };
+    return { tx, receipt, items: { status, terms, event: eventItem, idempotency, day, month } };
   }
 }
 
@@ -545,6 +635,45 @@ function takeQuota(
     ExpressionAttributeValues: values,
   };
 }
+
+/**
+ * How a refused exchange is counted: `denied` by policy (or quota), `blocked`
+ * for data that must not leave, `failed` when a backend's answer could not be
+ * used (uninspectable, an upstream error or timeout).
+ */
+export type RefusalKind = "denied" | "blocked" | "failed";
+
+const termsAttributes = (t: TermsVersions): Item => ({
+  av: N(t.agreement),
+  dv: N(t.dataset),
+  tv: N(t.tradeRules),
+});
+
+/** A claim item read from the table, if it is in force at `now`. */
+export function claimOf(item: Item | undefined, now: Date): IdempotencyClaim | undefined {
+  if (item === undefined) return undefined;
+  const expiresAt = num(item, "expiresAt") ?? 0;
+  const event = str(item, "event");
+  if (event === undefined || expiresAt < epochSeconds(now)) return undefined;
+  const av = num(item, "av");
+  const dv = num(item, "dv");
+  const tv = num(item, "tv");
+  return {
+    event,
+    eventId: str(item, "eventId"),
+    terms:
+      av === undefined || dv === undefined || tv === undefined
+        ? undefined
+        : { agreement: av, dataset: dv, tradeRules: tv },
+    item,
+  };
+}
+
+export const sameTerms = (a: TermsVersions | undefined, b: TermsVersions): boolean =>
+  a !== undefined &&
+  a.agreement === b.agreement &&
+  a.dataset === b.dataset &&
+  a.tradeRules === b.tradeRules;
 
 const FLOW_ATTRS = "provider = :p, consumer = :c, dataset = :d, currency = :cur, #hour = :h";
 

@@ -130,7 +130,9 @@ export class Registry {
   async loadExchangeState(
     agreementId: string,
     binding?: AgreementBinding,
-  ): Promise<ExchangeState & { replica?: number }> {
+    /** Other items to read in the same round trip (an Idempotency-Key claim), answered in `also`. */
+    also: readonly KeyRef[] = [],
+  ): Promise<ExchangeState & { replica?: number; also: (Item | undefined)[] }> {
     if (binding !== undefined) {
       const replica = randomReplica();
       const keys = [
@@ -140,10 +142,11 @@ export class Registry {
         datasetKey(binding.dataset),
         tradeRulesKey(),
       ];
-      const found = await this.db.getMany(
-        keys.map((k) => this.ref(replicaKey(k, replica))),
+      const read = await this.db.getMany(
+        [...keys.map((k) => this.ref(replicaKey(k, replica))), ...also],
         "read the exchange state",
       );
+      const found = read.slice(0, keys.length);
       const [a, provider, consumer, dataset, trade] = found;
       const agreement = docOf<Agreement>(a);
       if (
@@ -160,27 +163,34 @@ export class Registry {
           dataset: docOf<Dataset>(dataset),
           tradeRules: docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES,
           replica,
+          also: read.slice(keys.length),
         };
       }
       // A copy is missing (an entity older than the replicas, rules never set)
       // or the binding is stale: read the entities themselves.
     }
-    return this.loadFromEntities(agreementId);
+    return this.loadFromEntities(agreementId, also);
   }
 
-  private async loadFromEntities(agreementId: string): Promise<ExchangeState> {
+  private async loadFromEntities(
+    agreementId: string,
+    also: readonly KeyRef[],
+  ): Promise<ExchangeState & { also: (Item | undefined)[] }> {
     const agreement = (await this.getAgreement(agreementId))?.value;
-    if (agreement === undefined) return { tradeRules: (await this.getTradeRules()).value };
-    const [provider, consumer, dataset, trade] = await this.db.getMany(
+    if (agreement === undefined)
+      return { tradeRules: (await this.getTradeRules()).value, also: also.map(() => undefined) };
+    const [provider, consumer, dataset, trade, ...rest] = await this.db.getMany(
       [
         this.ref(partnerKey(agreement.provider)),
         this.ref(partnerKey(agreement.consumer)),
         this.ref(datasetKey(agreement.dataset)),
         this.ref(tradeRulesKey()),
+        ...also,
       ],
       "read the exchange state",
     );
     return {
+      also: rest,
       agreement,
       provider: docOf<Partner>(provider),
       consumer: docOf<Partner>(consumer),
@@ -338,15 +348,16 @@ export class Registry {
 
   datasetOps(dataset: Dataset, rev: number | null): TransactWriteItem[] {
     const g = this.guardRev(rev);
+    const copy: Item = { doc: S(JSON.stringify(dataset)), version: N(dataset.version) };
     const attrs: Item = {
-      doc: S(JSON.stringify(dataset)),
+      ...copy,
       rev: N((rev ?? 0) + 1),
       gsi1pk: S("DATASETS"),
       gsi1sk: S(`${dataset.createdAt}#${dataset.id}`),
     };
     return [
       this.put(datasetKey(dataset.id), attrs, g.condition, g.values),
-      ...this.replicaPuts(datasetKey(dataset.id), { doc: attrs.doc as Item[string] }),
+      ...this.replicaPuts(datasetKey(dataset.id), copy),
     ];
   }
 
@@ -407,10 +418,10 @@ export class Registry {
 
   tradeRulesOps(rules: TradeRules, rev: number): TransactWriteItem[] {
     const condition = rev === 0 ? "attribute_not_exists(pk) OR rev = :rev" : "rev = :rev";
-    const doc = S(JSON.stringify(rules));
+    const copy: Item = { doc: S(JSON.stringify(rules)), version: N(rules.version) };
     return [
-      this.put(tradeRulesKey(), { doc, rev: N(rev + 1) }, condition, { ":rev": N(rev) }),
-      ...this.replicaPuts(tradeRulesKey(), { doc }),
+      this.put(tradeRulesKey(), { ...copy, rev: N(rev + 1) }, condition, { ":rev": N(rev) }),
+      ...this.replicaPuts(tradeRulesKey(), copy),
     ];
   }
 
@@ -442,14 +453,53 @@ export class Registry {
     };
   }
 
-  agreementActiveCheck(id: string, now: Date, replica?: number): TransactWriteItem {
+  /** With `version`: also that the agreement is still that version (no amendment meanwhile). */
+  agreementActiveCheck(
+    id: string,
+    now: Date,
+    replica?: number,
+    version?: number,
+  ): TransactWriteItem {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
         Key: replica === undefined ? agreementKey(id) : replicaKey(agreementKey(id), replica),
-        ConditionExpression: "#s = :active AND validFrom <= :now AND validUntil > :now",
+        ConditionExpression: `#s = :active AND validFrom <= :now AND validUntil > :now${
+          version === undefined ? "" : " AND version = :v"
+        }`,
         ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: { ":active": S("active"), ":now": N(now.getTime()) },
+        ExpressionAttributeValues: {
+          ":active": S("active"),
+          ":now": N(now.getTime()),
+          ...(version === undefined ? {} : { ":v": N(version) }),
+        },
+      },
+    };
+  }
+
+  /** The dataset (in the copy the exchange read) is still the version it was decided under. */
+  datasetVersionCheck(id: string, version: number, replica?: number): TransactWriteItem {
+    return this.versionCheck(datasetKey(id), version, replica);
+  }
+
+  /** The trade rules are still the version the exchange was decided under (0: never set). */
+  tradeRulesVersionCheck(version: number, replica?: number): TransactWriteItem {
+    return this.versionCheck(tradeRulesKey(), version, replica);
+  }
+
+  /**
+   * An item's `version` attribute still holds `version`. Items written before
+   * the attribute existed have none and pass: their first change writes it,
+   * so a change is still caught. Version 0 (trade rules never set) also
+   * passes while the item does not exist.
+   */
+  private versionCheck(main: Item, version: number, replica?: number): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.db.name("registry"),
+        Key: replica === undefined ? main : replicaKey(main, replica),
+        ConditionExpression: "attribute_not_exists(version) OR version = :v",
+        ExpressionAttributeValues: { ":v": N(version) },
       },
     };
   }

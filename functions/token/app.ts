@@ -56,7 +56,13 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
       const { token, jti, exp } = await issueAccessToken(
         gw.keys.signer,
         { issuer: gw.settings.issuer, audience: gw.settings.audience, maxLifetimeSeconds: ttl },
-        { sub: client.id, scopes: grant.scopes, ttlSeconds: ttl, bind: grant.bind },
+        {
+          sub: client.id,
+          scopes: grant.scopes,
+          ttlSeconds: ttl,
+          bind: grant.bind,
+          generation: client.generation ?? 0,
+        },
         now,
       );
       await gw.audit.append({

@@ -55,6 +55,10 @@ export async function authenticateClient(
     const ok = await verifySecret(secret, client?.value.secretHash);
     if (!ok || client === undefined)
       throw new OAuthError(401, "invalid_client", "unknown client or wrong secret", true);
+    // A body naming another client than the one authenticated is ambiguous: refused, not ignored.
+    const formId = form.get("client_id");
+    if (formId !== null && formId !== client.value.id)
+      throw new OAuthError(400, "invalid_request", "client_id is not the authenticated client");
     return client.value;
   }
   if (assertion !== null) return authenticateAssertion(gw, assertion, form);

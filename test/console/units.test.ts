@@ -60,6 +60,7 @@ describe("console units", () => {
       requests: 1,
       denied: 0,
       blocked: 0,
+      failed: 0,
       records,
       bytes: 10,
       value: { currency, amount },

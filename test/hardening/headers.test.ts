@@ -329,6 +329,7 @@ describe("what reaches the caller from a backend", () => {
     "transfer-encoding",
     "www-authenticate",
     "retry-after",
+    "x-content-type-options",
   ]);
   const NOISY: Record<string, string> = {
     "Set-Cookie": "backend-session=leak; Path=/",
@@ -362,6 +363,7 @@ describe("what reaches the caller from a backend", () => {
       expect(Object.keys(res.headers).filter((n) => !ANSWER_HEADERS.has(n))).toEqual([]);
       expect(res.headers["x-records"]).toBe("2");
       expect(res.headers["cache-control"]).toBe("no-store");
+      expect(res.headers["x-content-type-options"]).toBe("nosniff");
       expect(res.headers["www-authenticate"]).toBeUndefined();
       expect(JSON.stringify(res.headers)).not.toMatch(/leak|evil|s3cr3t|Leaky/i);
     } finally {
@@ -383,6 +385,7 @@ describe("what reaches the caller from a backend", () => {
         ]);
         expect(res.status, String(status)).toBe(502);
         expect(res.headers["content-type"]).toBe("application/problem+json");
+        expect(res.headers["x-content-type-options"]).toBe("nosniff");
         expect(Object.keys(res.headers).filter((n) => !ANSWER_HEADERS.has(n))).toEqual([]);
         expect(res.headers["www-authenticate"]).toBeUndefined();
         expect(`${JSON.stringify(res.headers)}${res.body}`).not.toMatch(/leak|evil|s3cr3t|Leaky/i);

@@ -48,7 +48,7 @@ async function quotaUsed(e: Ecosystem, token: string) {
 }
 
 describe("Idempotency-Key", () => {
-  it("serves sequential retries again and meters them once", async () => {
+  it("answers sequential retries with the first body, calling the provider once, metered once", async () => {
     const e = await ecosystem();
     const token = await e.partnerToken(e.ids.consumer);
     const bodies: string[] = [];
@@ -59,7 +59,7 @@ describe("Idempotency-Key", () => {
       bodies.push(await res.text());
     }
     expect(new Set(bodies).size).toBe(1);
-    expect(e.provider.received).toHaveLength(3);
+    expect(e.provider.received).toHaveLength(1);
     const [row] = await flowRowsOf(t, e.agreement);
     expect(row).toMatchObject({ requests: 1, records: 2, denied: 0 });
     expect(row?.bytes).toBe(Buffer.byteLength(bodies[0] ?? ""));
@@ -218,17 +218,22 @@ describe("status re-checked in the metering write", () => {
 });
 
 describe("X-Request-Id", () => {
-  it("is not the metering key: exchanges sent with the same request id are all counted", async () => {
+  it("is the gateway's own, never the caller's, and not the metering key: all counted", async () => {
     const e = await ecosystem();
     const token = await e.partnerToken(e.ids.consumer);
     // Keyed by the caller's request id (over the 16 event shards there once
     // were), two of these would share an event key and one would go uncounted.
     const n = 20;
+    const ids = new Set<string>();
     for (let i = 0; i < n; i++) {
       const res = await read(e, token, { "X-Request-Id": "same-request-id-every-time" });
       expect(res.status).toBe(200);
-      expect(res.headers.get("X-Request-Id")).toBe("same-request-id-every-time");
+      ids.add(res.headers.get("X-Request-Id") ?? "");
     }
+    expect(ids.has("same-request-id-every-time")).toBe(false);
+    expect(ids.size).toBe(n);
+    const sent = e.provider.received.map((r) => r.headers["x-request-id"]);
+    expect(new Set(sent)).toEqual(ids);
     expect((await flowRowsOf(t, e.agreement))[0]).toMatchObject({ requests: n, records: 2 * n });
   });
 });

@@ -269,7 +269,7 @@ describe("/metrics/flows", () => {
       const [header, ...lines] = parseCsv(await res.text());
       const dims =
         groupBy === undefined ? ["agreement", "provider", "consumer", "dataset"] : [groupBy];
-      const tail = ["period", "requests", "denied", "blocked", "records", "bytes"];
+      const tail = ["period", "requests", "denied", "blocked", "failed", "records", "bytes"];
       expect(header).toEqual([...dims, ...tail, "currency", "amount"]);
       const rows = await flows(t, groupBy ? { groupBy } : {}, window);
       expect(lines).toEqual(
@@ -292,6 +292,7 @@ describe("/metrics/flows", () => {
           requests: 1,
           denied: 0,
           blocked: 0,
+          failed: 0,
           records: 2,
           bytes: 3,
           value: { currency: "EUR", amount: 4 },
@@ -302,6 +303,7 @@ describe("/metrics/flows", () => {
           requests: 0,
           denied: 0,
           blocked: 0,
+          failed: 0,
           records: 0,
           bytes: 0,
           value: { currency: "EUR", amount: 0 },
@@ -309,7 +311,7 @@ describe("/metrics/flows", () => {
       ],
       ["provider"],
     );
-    expect(csv.split("\r\n")[1]).toBe('"odd, ""name""",2026-01,1,0,0,2,3,EUR,4');
+    expect(csv.split("\r\n")[1]).toBe('"odd, ""name""",2026-01,1,0,0,0,2,3,EUR,4');
     expect(parseCsv(csv).map((r) => r[0])).toEqual(["provider", 'odd, "name"', "line\r\nbreak"]);
   });
 

@@ -19,6 +19,7 @@ import {
 import { localDynamoClient } from "../../functions/local/server.ts";
 import { silentLogger } from "../../functions/log.ts";
 import { ensureTables, localTableNames } from "../../functions/store/create-tables.ts";
+import { ensureBucket, localS3Client, S3ObjectStore } from "../../functions/store/objects.ts";
 import { ALL_SURFACES } from "../../functions/surfaces/index.ts";
 
 export const ISSUER = "http://gateway.test";
@@ -46,6 +47,18 @@ export function dynamoEndpoint(): string {
   return inject("dynamoEndpoint");
 }
 
+export function s3Endpoint(): string {
+  return inject("s3Endpoint");
+}
+
+/** An object store of its own (a fresh bucket) on the run's S3-compatible server. */
+export async function createTestObjectStore(): Promise<S3ObjectStore> {
+  const client = localS3Client(s3Endpoint());
+  const bucket = `t-${randomUUID().slice(0, 8)}`;
+  await ensureBucket(client, bucket);
+  return new S3ObjectStore(client, bucket);
+}
+
 export async function createTestGateway(
   overrides: Partial<GatewayDeps> = {},
 ): Promise<TestGateway> {
@@ -55,9 +68,11 @@ export async function createTestGateway(
     await ensureTables(localDynamoClient(dynamoEndpoint()), tables);
   const clock = { offsetMs: 0 };
   const keys = overrides.keys ?? (await ephemeralKeys());
+  const objects = overrides.objects ?? (await createTestObjectStore());
   const gw = createGateway({
     client,
     tables,
+    objects,
     keys,
     pseudonyms: pseudonymKeysFromSecret(Buffer.alloc(32, 7)),
     settings: {
