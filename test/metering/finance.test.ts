@@ -118,7 +118,7 @@ afterAll(async () => {
   await secondConsumer?.close();
 });
 
-const COUNT_FIELDS = ["requests", "denied", "blocked", "records", "bytes", "value"];
+const COUNT_FIELDS = ["requests", "denied", "blocked", "failed", "records", "bytes", "value"];
 
 function expectedRows(window: { from: string; to: string }): Row[] {
   const period = `${window.from}/${window.to}`;
@@ -132,6 +132,7 @@ function expectedRows(window: { from: string; to: string }): Row[] {
       requests: 2,
       denied: 1,
       blocked: 1,
+      failed: 0,
       records: 4,
       bytes: bytes.a1,
       value: { currency: "EUR", amount: 2 * A1_PRICE.perRequest },
@@ -145,6 +146,7 @@ function expectedRows(window: { from: string; to: string }): Row[] {
       requests: 3,
       denied: 0,
       blocked: 0,
+      failed: 0,
       records: 6,
       bytes: bytes.a2,
       value: { currency: "USD", amount: 3 * A2_PRICE.perRequest + 6 * A2_PRICE.perRecord },

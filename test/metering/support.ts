@@ -15,6 +15,7 @@ export interface Row {
   requests: number;
   denied: number;
   blocked: number;
+  failed: number;
   records: number;
   bytes: number;
   value: { currency: string; amount: number };
