@@ -25,6 +25,12 @@ export interface TableAccess {
   readonly indexes?: readonly "Query"[];
 }
 
+/** Object actions in the gateway's bucket, on objects under some prefixes only. */
+export interface ObjectAccess {
+  readonly actions: readonly ("GetObject" | "PutObject" | "DeleteObject")[];
+  readonly prefixes: readonly string[];
+}
+
 export type SigningKeyAction = "kms:Sign" | "kms:GetPublicKey";
 export type PseudonymKeyAction = "kms:GenerateMac";
 
@@ -32,6 +38,8 @@ export interface FunctionAccess {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
   readonly signingKey?: readonly SigningKeyAction[];
   readonly pseudonymKey?: readonly PseudonymKeyAction[];
+  /** The object store; a function without it gets no OBJECTS_BUCKET either. */
+  readonly objects?: ObjectAccess;
 }
 
 const AUDIT_APPEND: readonly ItemAction[] = [
@@ -66,7 +74,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       outbox: { table: ["PutItem"] },
     },
     signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    // GenerateMac also derives the keys that seal kept replay bodies.
     pseudonymKey: ["kms:GenerateMac"],
+    // Released bodies kept for Idempotency-Key retries: written before the
+    // metering, read by a retry, deleted when the metering did not commit.
+    objects: { actions: ["PutObject", "GetObject", "DeleteObject"], prefixes: ["replays/"] },
   },
   admin: {
     // Also the console's: people's sessions and sign-ins under way are items of
@@ -85,6 +97,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   },
   metrics: {
     tables: {
+      // GetItem: the finance client's record, whose credential generation ends rotated tokens.
+      credentials: { table: ["GetItem"] },
       registry: { table: ["GetItem", "BatchGetItem"], indexes: ["Query"] },
       meter: { table: ["Query", "GetItem", "BatchGetItem"] },
     },

@@ -1,6 +1,7 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
+import { REPLAY_PREFIX } from "../functions/exchange/replays.ts";
 import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
 import { FUNCTION_ACCESS, type FunctionAccess } from "./access.ts";
 import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts";
@@ -9,6 +10,7 @@ import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
 import { GatewayFunction } from "./constructs/gateway-function.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
+import { Objects } from "./constructs/objects.ts";
 import { OutboxEvents } from "./constructs/outbox-events.ts";
 import { PeopleSignIn } from "./constructs/people-sign-in.ts";
 import { Tables } from "./constructs/tables.ts";
@@ -62,6 +64,7 @@ export interface GatewayStackProps extends StackProps {
 export class GatewayStack extends Stack {
   readonly tables: Tables;
   readonly keys: Keys;
+  readonly objects: Objects;
   readonly functions: Readonly<Record<FunctionName, GatewayFunction>>;
   readonly api: GatewayApi;
   readonly monitoring: Monitoring;
@@ -76,6 +79,8 @@ export class GatewayStack extends Stack {
 
     this.tables = new Tables(this, "Tables");
     this.keys = new Keys(this, "Keys");
+    // Replay bodies expire with their claims (24 h); lifecycle runs daily, so 2 days.
+    this.objects = new Objects(this, "Objects", { expiringPrefixes: { [REPLAY_PREFIX]: 2 } });
 
     const environment: Record<string, string> = {
       ...Object.fromEntries(TABLES.map((t) => [TABLE_ENV[t], this.tables.byName[t].tableName])),
@@ -92,15 +97,21 @@ export class GatewayStack extends Stack {
         throw new Error(`${name}: the timeout must stay below API Gateway's 29 s`);
       }
       const reserved = config.reservedConcurrency[name];
+      const access = FUNCTION_ACCESS[name];
       const fn = new GatewayFunction(this, `${name}Function`, {
         entry: (props.entries ?? LAMBDA_ENTRIES)[name],
         ...settings,
-        environment,
+        environment: {
+          ...environment,
+          ...(access.objects === undefined
+            ? {}
+            : { OBJECTS_BUCKET: this.objects.bucket.bucketName }),
+        },
         logRetention: config.logRetentionDays,
         logRemovalPolicy,
         ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       });
-      this.grantAccess(fn, FUNCTION_ACCESS[name]);
+      this.grantAccess(fn, access);
       functions[name] = fn;
     }
     this.functions = functions;
@@ -156,7 +167,7 @@ export class GatewayStack extends Stack {
       thresholds: config.alarms,
     });
 
-    acknowledgeNagFindings({ functions, api: this.api, outboxEvents });
+    acknowledgeNagFindings({ functions, api: this.api, outboxEvents, objects: this.objects });
     this.outputs(issuer, outboxEvents);
   }
 
@@ -185,6 +196,7 @@ export class GatewayStack extends Stack {
     }
     if (access.signingKey?.length) this.keys.grantSigning(fn.role, access.signingKey);
     if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
+    if (access.objects !== undefined) this.objects.grant(fn.role, access.objects);
   }
 
   private outputs(issuer: string, outboxEvents: OutboxEvents): void {
@@ -211,6 +223,10 @@ export class GatewayStack extends Stack {
         description: "The hosted sign-in domain",
       });
     }
+    new CfnOutput(this, "ObjectsBucketName", {
+      value: this.objects.bucket.bucketName,
+      description: "Environment variable OBJECTS_BUCKET",
+    });
     new CfnOutput(this, "SigningKeyArn", { value: this.keys.signing.keyArn });
     new CfnOutput(this, "PseudonymKeyArn", { value: this.keys.pseudonym.keyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });

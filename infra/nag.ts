@@ -5,6 +5,7 @@ import type { IConstruct } from "constructs";
 import type { FunctionName } from "./bundling.ts";
 import type { GatewayApi } from "./constructs/gateway-api.ts";
 import type { GatewayFunction } from "./constructs/gateway-function.ts";
+import type { Objects } from "./constructs/objects.ts";
 import type { OutboxEvents } from "./constructs/outbox-events.ts";
 
 /**
@@ -25,6 +26,7 @@ export interface NagParts {
   readonly functions: Readonly<Record<FunctionName, GatewayFunction>>;
   readonly api: GatewayApi;
   readonly outboxEvents: OutboxEvents;
+  readonly objects: Objects;
 }
 
 /** Why each acknowledged rule does not apply, in one reviewable place. */
@@ -65,6 +67,16 @@ export const NAG_REASONS = {
     "The rule is a schedule whose payload is a constant marker; a tick EventBridge fails to " +
     "deliver loses nothing (delivery state lives in the outbox table) and the next tick " +
     "follows a minute later, so a DLQ would only collect copies of the constant marker.",
+  objectsNoAccessLogs:
+    "The objects bucket is private (all public access blocked, TLS only, no ACLs) and only " +
+    "the gateway's own functions read or write it, through IAM grants on named prefixes; " +
+    "what it keeps is sealed by the gateway and expires within days. Object-level access " +
+    "is audited with CloudTrail data events where an operator enables them, rather than " +
+    "with a second bucket of server access logs.",
+  replayObjects:
+    "Objects are named by the gateway per metering event (replays/<agreement>/<event>), so " +
+    "the exchange function's grant is on the replays/ prefix of the one objects bucket, " +
+    "with GetObject, PutObject and DeleteObject only.",
   queueIsTheDlq:
     "This queue is itself the on-failure destination (dead-letter queue) of the outbox " +
     "stream event source mapping; it has no consumer to redrive from, and operators " +
@@ -89,6 +101,13 @@ export function acknowledgeNagFindings(parts: NagParts): void {
       name === "events" ? NAG_REASONS.eventsInvocations : NAG_REASONS.synchronousOnly,
     );
   }
+
+  ack(parts.objects.bucket, "AwsSolutions-S1", NAG_REASONS.objectsNoAccessLogs);
+  ack(
+    parts.functions.exchange.role,
+    "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/replays/*]",
+    NAG_REASONS.replayObjects,
+  );
 
   const dlq = parts.outboxEvents.deadLetterQueue;
   ack(dlq, "AwsSolutions-SQS3", NAG_REASONS.queueIsTheDlq);

@@ -60,6 +60,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [SIGNING]: ["kms:GetPublicKey", "kms:Sign"],
   },
   metrics: {
+    // The finance client's record: its credential generation ends rotated tokens.
+    [CREDENTIALS]: d("GetItem"),
     [REGISTRY_INDEX]: d("Query"),
     [REGISTRY]: d("GetItem", "BatchGetItem"),
     [METER]: d("Query", "GetItem", "BatchGetItem"),
@@ -101,6 +103,10 @@ describe("IAM: least privilege per function", () => {
       ...pairs(EXPECTED_DATA_PLANE[name]),
       ...pairs({ [logs]: ["logs:CreateLogStream", "logs:PutLogEvents"] }),
       ...pairs({ "*": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] }),
+      // Kept replay bodies: the exchange's own prefix of the objects bucket, nothing else.
+      ...(name === "exchange"
+        ? pairs({ "ObjectsBucket/replays/*": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] })
+        : []),
     ]);
     if (name === "events") {
       const queue = logicalId(

@@ -106,6 +106,28 @@ describe("stateful resources", () => {
   });
 });
 
+describe("the objects bucket", () => {
+  it("is private, TLS only, encrypted, retained, and replay bodies expire", () => {
+    const bucket = props(resources(dev.template).ObjectsBucket);
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(JSON.stringify(bucket.BucketEncryption)).toContain("AES256");
+    expect(resources(dev.template).ObjectsBucket?.DeletionPolicy).toBe("Retain");
+    const rules = (bucket.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Prefix: "replays/", ExpirationInDays: 2, Status: "Enabled" }),
+    );
+    const policy = Object.values(resources(dev.template)).find(
+      (r) => r.Type === "AWS::S3::BucketPolicy",
+    );
+    expect(JSON.stringify(policy)).toContain('"aws:SecureTransport":"false"');
+  });
+});
+
 describe("functions", () => {
   const expectedTimeout: Record<FunctionName, number> = {
     token: 10,
@@ -170,6 +192,8 @@ describe("functions", () => {
               "OIDC_USERNAME_CLAIM",
             ]
           : []),
+        // Only the exchange keeps bodies in the objects bucket.
+        ...(name === "exchange" ? ["OBJECTS_BUCKET"] : []),
       ].sort(),
     );
     expect(env).toMatchObject({

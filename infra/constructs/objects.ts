@@ -1,0 +1,64 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { IGrantable } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type CfnBucket,
+  ObjectOwnership,
+} from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import type { ObjectAccess } from "../access.ts";
+
+/** Pinned logical id: a changed id would create a new, empty bucket. */
+export const OBJECTS_LOGICAL_ID = "ObjectsBucket";
+
+export interface ObjectsProps {
+  /**
+   * Prefixes whose objects expire, and after how many days (S3 lifecycle
+   * expiry runs once a day, so an object may outlive its days by up to a day).
+   * @default no expiry rules
+   */
+  readonly expiringPrefixes?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The gateway's object store: one private bucket (all public access blocked,
+ * bucket-owner objects, no ACLs), TLS only, S3-managed encryption at rest
+ * (bodies are also sealed by the gateway itself), retained on stack deletion,
+ * a CloudFormation-generated name (functions get it as OBJECTS_BUCKET).
+ */
+export class Objects extends Construct {
+  readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: ObjectsProps = {}) {
+    super(scope, id);
+    this.bucket = new Bucket(this, OBJECTS_LOGICAL_ID, {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      versioned: false,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...Object.entries(props.expiringPrefixes ?? {}).map(([prefix, days]) => ({
+          prefix,
+          expiration: Duration.days(days),
+        })),
+      ],
+    });
+    (this.bucket.node.defaultChild as CfnBucket).overrideLogicalId(OBJECTS_LOGICAL_ID);
+  }
+
+  /** Exactly the object actions of `access`, on objects under its prefixes only. */
+  grant(grantee: IGrantable, access: ObjectAccess): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: access.actions.map((a) => `s3:${a}`),
+        resources: access.prefixes.map((p) => this.bucket.arnForObjects(`${p}*`)),
+      }),
+    );
+  }
+}
