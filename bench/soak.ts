@@ -3,15 +3,19 @@
  * partners at once against the local server (in this process, DEMO=0, a
  * temporary DATA_DIR, DynamoDB Local in memory, loopback only) while a chaos
  * loop revokes, reinstates, suspends, resumes and rotates credentials at
- * random. Bounded in time (the duration, and a watchdog) and in count
+ * random, amends agreements' fields while exchanges are in flight, and sends
+ * HEAD requests (405, never metered) and Idempotency-Key retries. Bounded in time (the duration, and a watchdog) and in count
  * (--max-exchanges). At the end it checks, and prints one JSON line each:
  *   revocation  nothing served (200) that started after a party or the
  *               agreement was taken down (its answer received) and ended
  *               before the change bringing it back was sent (so every status
  *               read it made saw it down); no refusal for a status while every
  *               party and the agreement were surely active the whole time;
- *   counts      200s per agreement (an Idempotency-Key counted once) equal
- *               /metrics/flows requests, records and value; quotas never
+ *   counts      200s per agreement (within an Idempotency-Key group, each
+ *               distinct body once: the providers answer differently on
+ *               every call, so a retry that released fresh data shows as a
+ *               count finance does not have) equal /metrics/flows requests,
+ *               records and value; quotas never
  *               exceeded and never refusing below; /metrics/reconcile
  *               consistent with the same total;
  *   answers     no 500 and no transport failure; only the contract's answers

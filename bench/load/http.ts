@@ -32,7 +32,7 @@ export function httpRequest(
   agent: http.Agent,
   url: URL,
   options: {
-    method?: "GET" | "POST" | "PUT";
+    method?: "GET" | "POST" | "PUT" | "HEAD" | "PATCH";
     headers?: Record<string, string>;
     body?: string | Buffer;
     timeoutMs?: number;
@@ -101,7 +101,11 @@ export class JsonApi {
     public bearer: string | undefined = undefined,
   ) {}
 
-  async call(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<HttpAnswer> {
+  async call(
+    method: "GET" | "POST" | "PUT" | "PATCH",
+    path: string,
+    body?: unknown,
+  ): Promise<HttpAnswer> {
     return httpRequest(this.agent, new URL(path, this.base), {
       method,
       headers: {

@@ -1,10 +1,12 @@
 /**
  * The soak's chaos: a few loops of episodes, each on one partner or
  * agreement nobody else is changing: suspend → resume, revoke → reinstate,
- * suspend → revoke → reinstate (partners), suspend → resume (agreements), and
- * credential rotations, after which the old secret is tried at once (it must
- * be refused). Every call is logged with the time it was sent and the time
- * its answer arrived.
+ * suspend → revoke → reinstate (partners), suspend → resume (agreements),
+ * amendments of an agreement's fields while exchanges are in flight (its
+ * reads with an Idempotency-Key are then decided anew), and credential
+ * rotations, after which the old secret is tried at once (it must be
+ * refused). Every call is logged with the time it was sent and the time its
+ * answer arrived.
  */
 import type http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +30,8 @@ export class Chaos {
   /** Transport failures of chaos calls (no answer). */
   readonly failures: string[] = [];
   private readonly busy = new Set<string>();
+  /** Agreements whose fields are narrowed now (without `notes`). */
+  private readonly narrowed = new Set<string>();
   /** performance.now() after which no episode starts. */
   private until = 0;
 
@@ -47,8 +51,9 @@ export class Chaos {
       await sleep(50 + r() * 250);
       const x = r();
       try {
-        if (x < 0.45) await this.partnerEpisode();
-        else if (x < 0.85) await this.agreementEpisode();
+        if (x < 0.4) await this.partnerEpisode();
+        else if (x < 0.7) await this.agreementEpisode();
+        else if (x < 0.85) await this.amendment();
         else await this.rotation();
       } catch (err) {
         this.failures.push(String(err));
@@ -108,6 +113,41 @@ export class Chaos {
       await this.change(entity, `/admin/agreements/${a.id}/suspend`, "suspend", "down");
       await this.hold();
       await this.change(entity, `/admin/agreements/${a.id}/resume`, "resume", "up");
+    } finally {
+      this.busy.delete(entity);
+    }
+  }
+
+  /** Narrows or widens an agreement's fields (toggles `notes`): a new version of its terms. */
+  private async amendment(): Promise<void> {
+    const a = this.pick(this.world.agreements, "agreement");
+    if (a === undefined) return;
+    const entity = `agreement:${a.id}`;
+    this.busy.add(entity);
+    try {
+      const narrow = !this.narrowed.has(a.id);
+      const fields = ["vin", "mileage", "speed.avg", "driver.name", ...(narrow ? [] : ["notes"])];
+      const sentAt = performance.now();
+      const answer = await this.options.operator
+        .call("PATCH", `/admin/agreements/${a.id}`, { fields, reason: "soak amend" })
+        .catch((err: unknown) => {
+          this.failures.push(`amend ${entity}: ${(err as Error).message}`);
+          return undefined;
+        });
+      if (answer?.status === 200) {
+        if (narrow) this.narrowed.add(a.id);
+        else this.narrowed.delete(a.id);
+      }
+      this.changes.push({
+        entity,
+        op: narrow ? "narrow" : "widen",
+        direction: "amend",
+        sentAt,
+        answeredAt: answer?.answeredAt ?? performance.now(),
+        status: answer?.status ?? 0,
+        code: answer === undefined ? "transport" : errorCode(answer),
+        to: null,
+      });
     } finally {
       this.busy.delete(entity);
     }

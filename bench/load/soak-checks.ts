@@ -29,7 +29,7 @@ export interface Windows {
 export function windowsOf(changes: readonly StatusChange[]): Map<string, Windows> {
   const byEntity = new Map<string, StatusChange[]>();
   for (const c of changes) {
-    if (c.direction === "rotate") continue;
+    if (c.direction === "rotate" || c.direction === "amend") continue;
     const list = byEntity.get(c.entity) ?? [];
     byEntity.set(c.entity, list);
     list.push(c);
@@ -185,7 +185,14 @@ export interface ExpectedFlow {
   minRefusedRecords: number;
 }
 
-/** What finance must see per agreement: every 200, an idempotency group once. */
+/**
+ * What finance must see per agreement: every 200, and within an
+ * Idempotency-Key group every distinct body once. A retry answers the body
+ * released the first time (the same bytes: not counted again); one decided
+ * anew after an amendment calls the provider again, whose every answer
+ * differs (counted again). A retry that released fresh data unmetered would
+ * show here as a count finance does not have.
+ */
 export function expectedFlows(log: ExchangeLog, world: SoakWorld): Map<string, ExpectedFlow> {
   const out = new Map<string, ExpectedFlow>();
   for (const a of world.agreements)
@@ -196,9 +203,9 @@ export function expectedFlows(log: ExchangeLog, world: SoakWorld): Map<string, E
       quotaRefusals: 0,
       minRefusedRecords: Number.POSITIVE_INFINITY,
     });
-  const seenGroups = new Set<number>();
+  const seenGroups = new Set<string>();
   for (let i = 0; i < log.n; i++) {
-    if (log.kind[i] === Kind.token) continue;
+    if (log.kind[i] === Kind.token || log.kind[i] === Kind.head) continue;
     const a = world.agreements[log.agreement[i] as number];
     const e = a === undefined ? undefined : out.get(a.id);
     if (a === undefined || e === undefined) continue;
@@ -211,8 +218,9 @@ export function expectedFlows(log: ExchangeLog, world: SoakWorld): Map<string, E
     if (status !== 200) continue;
     const g = log.group[i] as number;
     if (g >= 0) {
-      if (seenGroups.has(g)) continue;
-      seenGroups.add(g);
+      const answer = `${g}:${log.bodyHash[i]}`;
+      if (seenGroups.has(answer)) continue;
+      seenGroups.add(answer);
     }
     const records = log.records[i] as number;
     e.requests++;
@@ -324,6 +332,8 @@ const EXCHANGE_ANSWERS: Readonly<Record<number, ReadonlySet<string>>> = {
   503: new Set(["metering_unavailable"]),
   504: new Set(["upstream_timeout"]),
 };
+/** HEAD on an exchange: refused before anything (its answer has no body, so no code). */
+const HEAD_ANSWERS: Readonly<Record<number, ReadonlySet<string>>> = { 405: new Set([""]) };
 const TOKEN_ANSWERS: Readonly<Record<number, ReadonlySet<string>>> = {
   200: new Set([""]),
   400: new Set(["invalid_scope"]),
@@ -339,6 +349,13 @@ export function checkAnswers(
 ): CheckResult {
   const violations: string[] = [];
   const byAnswer: Record<string, number> = {};
+  const rotationsOf = new Map<string, number[]>();
+  for (const c of changes) {
+    if (c.direction !== "rotate") continue;
+    const list = rotationsOf.get(c.entity) ?? [];
+    rotationsOf.set(c.entity, list);
+    list.push(c.sentAt);
+  }
   let fiveHundreds = 0;
   let unexpected = 0;
   let contract5xx = 0;
@@ -346,10 +363,20 @@ export function checkAnswers(
     const status = log.status[i] as number;
     const code = log.codeOf(i);
     const kind = log.kind[i];
-    const label = `${kind === Kind.token ? "token" : "exchange"} ${status}${code === "" ? "" : ` ${code}`}`;
+    const label = `${kind === Kind.token ? "token" : kind === Kind.head ? "head" : "exchange"} ${status}${code === "" ? "" : ` ${code}`}`;
     byAnswer[label] = (byAnswer[label] ?? 0) + 1;
-    const allowed = (kind === Kind.token ? TOKEN_ANSWERS : EXCHANGE_ANSWERS)[status];
+    const allowed = (
+      kind === Kind.token ? TOKEN_ANSWERS : kind === Kind.head ? HEAD_ANSWERS : EXCHANGE_ANSWERS
+    )[status];
     let ok = allowed?.has(code) ?? false;
+    if (kind !== Kind.token && kind !== Kind.head && status === 401 && code === "invalid_token") {
+      // Only a token whose secret was rotated (before this call ended) may be refused.
+      const caller = world.partners[log.caller[i] as number]?.id ?? "";
+      const rotated = (rotationsOf.get(`partner:${caller}`) ?? []).filter(
+        (sent) => sent < (log.end[i] as number),
+      ).length;
+      ok = rotated > (log.records[i] as number);
+    }
     if (ok && status === 502) {
       // Only the flaky backend may fail, and only reads call a provider.
       const a = world.agreements[log.agreement[i] as number];
@@ -490,12 +517,27 @@ export function checkCoverage(
   let served = 0;
   let delivers = 0;
   let grouped = 0;
+  let heads = 0;
+  // Retries answered with a body seen before in their group (replays), and
+  // groups whose retries got a new body (decided anew after an amendment).
+  let replayed = 0;
+  const bodies = new Map<number, Set<number>>();
   for (let i = 0; i < log.n; i++) {
+    if (log.kind[i] === Kind.head) heads++;
     if (log.kind[i] === Kind.token || log.status[i] !== 200) continue;
     served++;
     if (log.kind[i] === Kind.deliver) delivers++;
-    if ((log.group[i] as number) >= 0) grouped++;
+    const g = log.group[i] as number;
+    if (g < 0) continue;
+    grouped++;
+    const seen = bodies.get(g) ?? new Set<number>();
+    bodies.set(g, seen);
+    if (seen.has(log.bodyHash[i] as number)) replayed++;
+    seen.add(log.bodyHash[i] as number);
   }
+  let decidedAnew = 0;
+  for (const s of bodies.values()) if (s.size > 1) decidedAnew++;
+  const amendments = changes.filter((c) => c.direction === "amend" && c.status === 200).length;
   const refusedInWindow = Number(revocation.figures.refusedInWindow ?? 0);
   const rotations = changes.filter((c) => c.direction === "rotate" && c.status === 200).length;
   const quotaRefusals = Number(counts.figures.quotaRefusals ?? 0);
@@ -503,6 +545,9 @@ export function checkCoverage(
     served === 0 ? "no exchange was served" : "",
     delivers === 0 ? "no deliver was served" : "",
     grouped === 0 ? "no Idempotency-Key retry was served" : "",
+    replayed === 0 ? "no retry was answered with the body released the first time" : "",
+    heads === 0 ? "no HEAD was sent" : "",
+    amendments === 0 ? "no agreement was amended" : "",
     refusedInWindow === 0 ? "no exchange met a revoked or suspended party" : "",
     rotations === 0 ? "no credential was rotated" : "",
     quotaRefusals === 0 ? "no quota was used up (lower --quota)" : "",
@@ -514,6 +559,10 @@ export function checkCoverage(
       served,
       delivers,
       idempotentServed: grouped,
+      replayed,
+      groupsDecidedAnew: decidedAnew,
+      heads,
+      amendments,
       refusedInWindow,
       rotations,
       quotaRefusals,

@@ -1,9 +1,11 @@
 /**
  * The soak's load: `concurrency` callers, each picking an agreement at random
- * and running a read (most), a deliver, or a read with an Idempotency-Key and
- * its retry (sequential or concurrent), with tokens from the real token
- * endpoint refreshed now and then. Every request is logged with its start,
- * end, status and code; nothing stops on an error.
+ * and running a read (most), a deliver, a read with an Idempotency-Key and
+ * its retries (sequential or concurrent), or a HEAD (which must be refused
+ * 405 and never reach a provider), with tokens from the real token endpoint
+ * refreshed now and then (and at once when a rotation ended one). Every
+ * request is logged with its start, end, status, code and a hash of a 200's
+ * body; nothing stops on an error.
  */
 import type http from "node:http";
 import { errorCode, type HttpAnswer, httpRequest, keepAliveAgent, tokenRequest } from "./http.ts";
@@ -21,6 +23,15 @@ interface CachedToken {
   token: string;
   at: number;
   refreshing: boolean;
+  /** The secret generation it was issued under. */
+  generation: number;
+}
+
+/** FNV-1a, 32 bits: enough to tell a replayed body from a fresh one. */
+function hashOf(bytes: Buffer): number {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h;
 }
 
 export class SoakDriver {
@@ -69,11 +80,16 @@ export class SoakDriver {
       const x = r();
       if (x < 0.12) {
         await this.exchange(a, "deliver", -1, undefined);
-      } else if (x < 0.22) {
+      } else if (x < 0.15) {
+        await this.exchange(a, "head", -1, undefined);
+      } else if (x < 0.27) {
         const group = this.groups++;
         const key = `soak-${this.world.runId}-${group}`;
         if (r() < 0.5) {
+          // A retry now, and one later (a mid-flight amendment may come between).
           await this.exchange(a, "read", group, key);
+          await this.exchange(a, "read", group, key);
+          await new Promise((done) => setTimeout(done, r() * 400));
           await this.exchange(a, "read", group, key);
         } else {
           // Both in flight together: one is metered, the other served as a duplicate.
@@ -91,21 +107,22 @@ export class SoakDriver {
   /** Logs one exchange (group: its Idempotency-Key's number, or -1). */
   private async exchange(
     a: SoakAgreement,
-    action: "read" | "deliver",
+    action: "read" | "deliver" | "head",
     group: number,
     key: string | undefined,
   ): Promise<void> {
-    const caller = action === "read" ? a.consumer : a.provider;
-    const token = await this.tokenFor(caller, a);
-    if (token === undefined) return;
+    const caller = action === "deliver" ? a.provider : a.consumer;
+    const cached = await this.tokenFor(caller, a);
+    if (cached === undefined) return;
+    const { token, generation } = cached;
     const start = performance.now();
-    const kind = action === "read" ? Kind.read : Kind.deliver;
+    const kind = action === "read" ? Kind.read : action === "head" ? Kind.head : Kind.deliver;
     const i = this.log.open(kind, a.index, caller, group, start);
     if (i < 0) return;
     let answer: HttpAnswer;
     try {
       answer = await httpRequest(this.agent, new URL(`/v1/exchange/${a.id}`, this.options.base), {
-        method: action === "read" ? "GET" : "POST",
+        method: action === "read" ? "GET" : action === "head" ? "HEAD" : "POST",
         headers: {
           Authorization: `Bearer ${token}`,
           "Data-Purpose": PURPOSE,
@@ -119,11 +136,20 @@ export class SoakDriver {
       this.log.close(i, performance.now(), 0, `transport: ${(err as Error).message}`, 0);
       return;
     }
+    const code = errorCode(answer);
+    if (answer.status === 401 && code === "invalid_token") {
+      // Its secret was rotated: the token ended with it. Fetch a new one next time.
+      const entry = this.tokens.get(`${caller}:${a.index}`);
+      if (entry !== undefined && entry.token === token) entry.at = Number.NEGATIVE_INFINITY;
+      this.log.close(i, performance.now(), answer.status, code, generation);
+      return;
+    }
     const records = answer.status === 200 ? Number(answer.headers["x-records"] ?? "-1") : 0;
-    this.log.close(i, performance.now(), answer.status, errorCode(answer), records);
+    const hash = answer.status === 200 ? hashOf(answer.body) : 0;
+    this.log.close(i, performance.now(), answer.status, code, records, hash);
   }
 
-  private async tokenFor(partner: number, a: SoakAgreement): Promise<string | undefined> {
+  private async tokenFor(partner: number, a: SoakAgreement): Promise<CachedToken | undefined> {
     const cached = this.tokens.get(`${partner}:${a.index}`);
     if (
       cached !== undefined &&
@@ -135,7 +161,7 @@ export class SoakDriver {
         cached.refreshing = false;
       });
     }
-    return this.tokens.get(`${partner}:${a.index}`)?.token;
+    return this.tokens.get(`${partner}:${a.index}`);
   }
 
   /** A token request at the real endpoint, logged; the cache keeps the old token on a refusal. */
@@ -162,7 +188,12 @@ export class SoakDriver {
     }
     const token = (JSON.parse(answer.body.toString("utf8")) as { access_token: string })
       .access_token;
-    this.tokens.set(`${partner}:${a.index}`, { token, at: performance.now(), refreshing: false });
+    this.tokens.set(`${partner}:${a.index}`, {
+      token,
+      at: performance.now(),
+      refreshing: false,
+      generation,
+    });
     return true;
   }
 }

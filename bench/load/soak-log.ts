@@ -5,7 +5,7 @@
  * Times are performance.now() milliseconds of this process.
  */
 
-export const Kind = { read: 0, deliver: 1, token: 2 } as const;
+export const Kind = { read: 0, deliver: 1, token: 2, head: 3 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** Status 0: no HTTP answer (the code then says why). */
@@ -20,8 +20,13 @@ export class ExchangeLog {
   readonly caller: Uint16Array;
   /** Idempotency group (requests sharing one Idempotency-Key), or -1. */
   readonly group: Int32Array;
-  /** X-Records of a 200; for a token request, the secret generation it used. */
+  /**
+   * X-Records of a 200; for a token request, the secret generation it used;
+   * for an exchange refused 401, the secret generation of the token it used.
+   */
   readonly records: Int32Array;
+  /** A 32-bit hash of a 200's body (a replay answers the same body; a new exchange another). */
+  readonly bodyHash: Uint32Array;
   private readonly codeIds = new Map<string, number>([["", 0]]);
   readonly codes: string[] = [""];
   n = 0;
@@ -36,6 +41,7 @@ export class ExchangeLog {
     this.caller = new Uint16Array(capacity);
     this.group = new Int32Array(capacity);
     this.records = new Int32Array(capacity);
+    this.bodyHash = new Uint32Array(capacity);
   }
 
   get full(): boolean {
@@ -55,11 +61,12 @@ export class ExchangeLog {
     return i;
   }
 
-  close(i: number, end: number, status: number, code: string, records: number): void {
+  close(i: number, end: number, status: number, code: string, records: number, hash = 0): void {
     this.end[i] = end;
     this.status[i] = status;
     this.code[i] = this.codeId(code);
     this.records[i] = records;
+    this.bodyHash[i] = hash;
   }
 
   codeOf(i: number): string {
@@ -81,7 +88,8 @@ export class ExchangeLog {
   }
 }
 
-export type Direction = "down" | "up" | "rotate";
+/** "amend": a change of the agreement's terms (not of any status). */
+export type Direction = "down" | "up" | "rotate" | "amend";
 
 export interface StatusChange {
   /** "partner:<id>" or "agreement:<id>". */

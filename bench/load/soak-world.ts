@@ -51,7 +51,15 @@ interface Backend {
   readonly server: Server;
 }
 
-function startBackend(body: Buffer, flaky: () => boolean, onFailure: () => void): Promise<Backend> {
+/**
+ * A provider's answer differs on every call (mileage carries the call's
+ * number), so a replayed answer can be told from a new one by its bytes.
+ */
+function startBackend(
+  body: () => Buffer,
+  flaky: () => boolean,
+  onFailure: () => void,
+): Promise<Backend> {
   const accepted = Buffer.from('{"accepted":true}');
   const server = createServer((req, res) => {
     req.resume();
@@ -64,7 +72,7 @@ function startBackend(body: Buffer, flaky: () => boolean, onFailure: () => void)
           return;
         }
         res.writeHead(200, { "Content-Type": "application/json" });
-        res.end(body);
+        res.end(body());
         return;
       }
       // Deliveries (POST {path}) and gateway events (POST /gateway-events).
@@ -91,7 +99,14 @@ export async function buildWorld(
   const runId = Date.now().toString(36);
   const providers = Math.max(1, Math.ceil(options.partners / 2));
   const consumers = Math.max(1, options.partners - providers);
-  const body = Buffer.from(telemetryBody(2048));
+  const base = JSON.parse(telemetryBody(2048)) as { items: { mileage: number }[] };
+  let calls = 0;
+  const body = () => {
+    const n = ++calls;
+    return Buffer.from(
+      JSON.stringify({ ...base, items: base.items.map((r) => ({ ...r, mileage: r.mileage + n })) }),
+    );
+  };
   let failures = 0;
   const backends: Backend[] = [];
   const partners: SoakPartner[] = [];
@@ -192,7 +207,7 @@ export async function buildWorld(
       runId,
       partners,
       agreements,
-      recordsPerRead: (JSON.parse(body.toString("utf8")) as { items: unknown[] }).items.length,
+      recordsPerRead: base.items.length,
       deliverBody: JSON.stringify({ items: deliverItems }),
       recordsPerDeliver: deliverItems.length,
       flakyProvider: 0,
