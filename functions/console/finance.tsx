@@ -208,6 +208,9 @@ function FinancePage(props: {
               Blocked
             </th>
             <th scope="col" class="num">
+              Failed
+            </th>
+            <th scope="col" class="num">
               Records
             </th>
             <th scope="col" class="num">
@@ -227,6 +230,7 @@ function FinancePage(props: {
               <td class="num">{String(r.requests)}</td>
               <td class="num">{String(r.denied)}</td>
               <td class="num">{String(r.blocked)}</td>
+              <td class="num">{String(r.failed)}</td>
               <td class="num">{String(r.records)}</td>
               <td class="num">{String(r.bytes)}</td>
               <td>{r.value.currency}</td>

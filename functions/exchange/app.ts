@@ -116,6 +116,11 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
   );
   app.get("/v1/exchange/*", exchange("read"));
   app.post("/v1/exchange/*", exchange("deliver"));
+  // The methods the OpenAPI document names as 405 operations; onlyGetAndPost
+  // answers them (and HEAD, which Hono routes to GET handlers) before these.
+  app.on(["PUT", "PATCH", "DELETE"], "/v1/exchange/*", () => {
+    throw methodNotAllowed();
+  });
 
   app.get(
     "/v1/agreements",
@@ -202,14 +207,15 @@ function requireCurrentPartnerCredentials(
 function onlyGetAndPost(): MiddlewareHandler<AppEnv> {
   return async function onlyGetAndPostMiddleware(c, next) {
     const method = c.req.raw.method;
-    if (method !== "GET" && method !== "POST") {
-      throw new GatewayError("method_not_allowed", "exchanges are GET (read) or POST (deliver)", {
-        headers: { Allow: "GET, POST" },
-      });
-    }
+    if (method !== "GET" && method !== "POST") throw methodNotAllowed();
     await next();
   };
 }
+
+const methodNotAllowed = () =>
+  new GatewayError("method_not_allowed", "exchanges are GET (read) or POST (deliver)", {
+    headers: { Allow: "GET, POST" },
+  });
 
 /** Today's requests and this month's records used, summed over the counter shards. */
 async function quotaUsed(

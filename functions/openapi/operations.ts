@@ -344,16 +344,11 @@ function exchangeOps(path: string, suffix: string): OperationSpec[] {
         path,
         tag: "Exchange",
         operationId: `${method}${suffix === "" ? "Exchange" : suffix}NotAllowed`,
-        summary: "Not an exchange: answers 405 (exchanges are GET or POST)",
-        guard: "exchange",
+        summary:
+          "Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too)",
+        guard: "public",
         success: {},
-        problems: [
-          "invalid_request",
-          "invalid_path",
-          "invalid_token",
-          "method_not_allowed",
-          "payload_too_large",
-        ],
+        problems: ["invalid_path", "method_not_allowed"],
       }),
     ),
   ];

@@ -109,11 +109,12 @@ describe("the finance console", () => {
         requests: Number(text[2]),
         denied: Number(text[3]),
         blocked: Number(text[4]),
-        records: Number(text[5]),
-        bytes: Number(text[6]),
+        failed: Number(text[5]),
+        records: Number(text[6]),
+        bytes: Number(text[7]),
         value: {
-          currency: text[7],
-          amount: Number(await cells.nth(8).getAttribute("data-micros")),
+          currency: text[8],
+          amount: Number(await cells.nth(9).getAttribute("data-micros")),
         },
       });
     }

@@ -73,6 +73,7 @@ describe("500 concurrent exchanges on one agreement", () => {
         requests: EXCHANGES,
         denied: 0,
         blocked: 0,
+        failed: 0,
         records,
         bytes,
         value: { currency: "EUR", amount: value },

@@ -85,14 +85,14 @@ describe("phase-out", () => {
     // The old agreement token no longer moves data, for either party.
     const refused = await read(t, eco, oldToken);
     expect(refused.status).toBe(403);
-    expect(await codeOf(refused)).toBe("agreement_inactive");
+    expect(await codeOf(refused)).toBe("partner_offboarded");
     const pushed = await t.call("POST", `/v1/exchange/${eco.agreement}`, {
       token: providerToken,
       body: { items: [{ vin: "VIN-9" }] },
       headers: { "Data-Purpose": "insurance-pricing" },
     });
     expect(pushed.status).toBe(403);
-    expect(await codeOf(pushed)).toBe("agreement_inactive");
+    expect(await codeOf(pushed)).toBe("partner_offboarded");
 
     // Tokens: agreement scopes are refused, attestation is what it gets.
     const agreementScope = await secretToken(t, id, secret, `agreement:${eco.agreement}`);

@@ -45,7 +45,8 @@ describe("decide", () => {
       ],
     ],
     [
-      "agreement_inactive",
+      // Contract v2: a phased-out party is named as such (its agreements ended with it).
+      "partner_offboarded",
       (r: ExchangeRequest, s: FullState) => [
         r,
         { ...s, provider: { ...s.provider, phaseOutAt: "2026-11-01T00:00:00.000Z" } },
