@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFromFile, newPrivateJwk } from "../../functions/auth/local-keys.ts";
+import type { S3ObjectStore } from "../../functions/store/objects.ts";
 import {
   BUNDLE_OPTIONS,
   FUNCTION_NAMES,
@@ -17,7 +18,14 @@ import {
   PROJECT_ROOT,
 } from "../../infra/bundling.ts";
 import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import { createTestGateway, dynamoEndpoint, ISSUER, type TestGateway } from "../support/gateway.ts";
+import {
+  createTestGateway,
+  createTestObjectStore,
+  dynamoEndpoint,
+  ISSUER,
+  s3Endpoint,
+  type TestGateway,
+} from "../support/gateway.ts";
 import { httpApiEvent, lambdaContext } from "./events.ts";
 
 type Handler = (
@@ -27,11 +35,13 @@ type Handler = (
 
 let t: TestGateway;
 let eco: Ecosystem;
+let objects: S3ObjectStore;
 const handlers = {} as Record<FunctionName, Handler>;
 
 beforeAll(async () => {
   const jwk = await newPrivateJwk();
-  t = await createTestGateway({ keys: keysFromFile({ current: jwk }) });
+  objects = await createTestObjectStore();
+  t = await createTestGateway({ keys: keysFromFile({ current: jwk }), objects });
   eco = await createEcosystem(t);
   const tables = t.gw.db.tables;
   Object.assign(process.env, {
@@ -45,9 +55,13 @@ beforeAll(async () => {
     PSEUDONYM_SECRET: Buffer.alloc(32, 7).toString("base64"),
     LOCAL_BACKENDS: "1",
     DYNAMODB_ENDPOINT: dynamoEndpoint(),
+    // The SDK's own variable for a service's endpoint, as the contract's local section says.
+    AWS_ENDPOINT_URL_S3: s3Endpoint(),
+    OBJECTS_BUCKET: objects.bucket,
     AWS_REGION: "eu-north-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
+    // s3rver knows this one key id (it checks no signature); DynamoDB Local takes any.
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
     LOG_LEVEL: "error",
   });
   const outDir = join(PROJECT_ROOT, ".build", "test-lambda", String(process.pid));
@@ -185,6 +199,60 @@ describe("bundled Lambda handlers", () => {
     );
     expect(page.statusCode).toBe(503);
     expect(page.body).toContain("Sign-in is not configured");
+  });
+
+  it("the exchange bundle keeps a large read in the object store (AWS_ENDPOINT_URL_S3) and replays it", async () => {
+    // An ecosystem of its own: the first test revokes the shared consumer.
+    const e = await createEcosystem(t);
+    const consumer = await token(
+      e.ids.consumer,
+      e.secrets[e.ids.consumer] ?? "",
+      `agreement:${e.agreement}`,
+    );
+    const items = Array.from({ length: 1200 }, (_, i) => ({ vin: `VIN-L${i}`, mileage: i }));
+    const original = e.provider.handler;
+    let calls = 0;
+    e.provider.handler = (_req, res) => {
+      calls++;
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ items: items.map((x) => ({ ...x, mileage: x.mileage + calls })) }));
+    };
+    try {
+      const keyed = (bearer: string) =>
+        handlers.exchange(
+          httpApiEvent("GET", `/v1/exchange/${e.agreement}`, {
+            routeKey: "GET /v1/exchange/{proxy+}",
+            headers: {
+              authorization: `Bearer ${bearer}`,
+              "data-purpose": "insurance-pricing",
+              "idempotency-key": "lambda-large",
+            },
+          }),
+          lambdaContext,
+        );
+      const first = await keyed(consumer);
+      expect(first.statusCode, first.body).toBe(200);
+      expect(Buffer.byteLength(first.body ?? "")).toBeGreaterThan(32 * 1024);
+      const kept = await objects.list(`replays/${e.agreement}/`, "test");
+      expect(kept).toHaveLength(1);
+      const again = await keyed(consumer);
+      expect(again.statusCode).toBe(200);
+      expect(again.body).toBe(first.body);
+      expect(calls).toBe(1);
+      // HEAD reaches the function as HEAD: 405, the provider not called.
+      const head = await handlers.exchange(
+        httpApiEvent("HEAD", `/v1/exchange/${e.agreement}`, {
+          routeKey: "HEAD /v1/exchange/{proxy+}",
+          headers: { authorization: `Bearer ${consumer}`, "data-purpose": "insurance-pricing" },
+        }),
+        lambdaContext,
+      );
+      expect(head.statusCode).toBe(405);
+      expect(calls).toBe(1);
+    } finally {
+      e.provider.handler = original;
+      await e.close();
+    }
   });
 
   it("the events function runs a pass over the outbox", async () => {
