@@ -171,21 +171,30 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
   });
 
   app.post("/:id/credentials", async (c) => {
-    const { value, rev } = await loadPartner(gw, c.req.param("id"));
     // The partner item carries the new generation too: the exchange reads it
     // on every call, so tokens of the old secret end there at no extra cost.
-    const secret = await rotateSecret(gw, c, value.id, [value.id], (generation, at) =>
-      gw.registry.partnerOps(
-        {
-          ...value,
-          credentialGeneration: generation,
-          credentialsRotatedAt: at,
-          updatedAt: at,
-        },
-        rev,
-      ),
-    );
-    return c.json({ clientId: value.id, clientSecret: secret });
+    // A status change that lands between the read and the write is a lost
+    // race, not a refusal: read both again and retry, as status changes do.
+    for (let attempt = 0; ; attempt++) {
+      const { value, rev } = await loadPartner(gw, c.req.param("id"));
+      try {
+        const secret = await rotateSecret(gw, c, value.id, [value.id], (generation, at) =>
+          gw.registry.partnerOps(
+            {
+              ...value,
+              credentialGeneration: generation,
+              credentialsRotatedAt: at,
+              updatedAt: at,
+            },
+            rev,
+          ),
+        );
+        return c.json({ clientId: value.id, clientSecret: secret });
+      } catch (err) {
+        if (err instanceof ConflictError && attempt < 3) continue;
+        throw err;
+      }
+    }
   });
 
   registerKeysRoute(app, gw);

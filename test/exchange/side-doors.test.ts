@@ -180,6 +180,24 @@ describe("credentials rotated", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("a rotation racing status changes of the same partner: every call succeeds", async () => {
+    const e = await ecosystem();
+    const id = e.ids.consumer;
+    for (const step of ["suspend", "resume", "revoke", "reinstate"]) {
+      const [rotated, changed] = await Promise.all([
+        t.admin("POST", `/admin/partners/${id}/credentials`),
+        t.admin("POST", `/admin/partners/${id}/${step}`, { reason: "race" }),
+      ]);
+      expect(rotated.status, step).toBe(200);
+      expect(changed.status, step).toBe(200);
+    }
+    const partner = (await (await t.admin("GET", `/admin/partners/${id}`)).json()) as {
+      status: string;
+      credentialGeneration: number;
+    };
+    expect(partner).toMatchObject({ status: "active", credentialGeneration: 4 });
+  });
+
   it("end an operator's tokens issued before the rotation of its client", async () => {
     const created = await t.admin("POST", "/admin/clients", { id: "ops-rotating", role: "admin" });
     const { clientSecret } = (await created.json()) as { clientSecret: string };
