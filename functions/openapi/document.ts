@@ -218,7 +218,8 @@ const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
 const HEADERS: Readonly<Record<string, JsonSchema>> = {
   XRequestId: {
-    description: "The request's id: the caller's X-Request-Id if well-formed, else a new one.",
+    description:
+      "The gateway's own id of the request (a caller's X-Request-Id is only logged as its correlation id, never used as the gateway's); backends and the audit trail see the same id.",
     schema: { type: "string" },
   },
   RetryAfter: { description: "Seconds to wait before retrying.", schema: { type: "integer" } },

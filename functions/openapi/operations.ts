@@ -224,7 +224,7 @@ const exchangeHeaders = (): Parameter[] => [
     in: "header",
     required: false,
     description:
-      "A retry with the same key on the same agreement within 24 hours is served again but metered once.",
+      "A retry with the same key on the same agreement and request within 24 hours is served again but metered once: a read's retry answers the body released the first time, byte for byte, without calling the provider (after a fresh status check); if the agreement, the dataset or the trade rules changed since, it is decided, fetched, cut and metered anew. A deliver's key is matched against the dataset's core markers (422 leak_blocked); the consumer's backend gets a key derived by the gateway.",
     schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
   },
 ];
