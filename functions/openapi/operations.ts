@@ -504,7 +504,7 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "The agreements the caller is party to, with status and quota used",
     guard: "partner",
     success: ok("The agreements", "PartnerAgreementList"),
-    problems: ["partner_revoked", "partner_suspended"],
+    problems: ["partner_revoked", "partner_suspended", "partner_offboarded"],
   },
   {
     method: "get",
@@ -515,7 +515,7 @@ export const operationSpecs = (): OperationSpec[] => [
     guard: "partner",
     parameters: flowsParameters(),
     success: ok("The caller's flows", "FlowsReport"),
-    problems: ["partner_revoked", "partner_suspended"],
+    problems: ["partner_revoked", "partner_suspended", "partner_offboarded"],
   },
   {
     method: "post",

@@ -107,7 +107,7 @@ const OFFER_RULES = AGREEMENT_RULE_CODES.filter(
 const REQUEST_RULES = AGREEMENT_RULE_CODES.filter(
   (c) => c !== "unsafe_pattern" && c !== "unsupported_odrl_term",
 );
-const PARTNER_STATUS: ProblemRef[] = ["partner_revoked", "partner_suspended"];
+const PARTNER_STATUS: ProblemRef[] = ["partner_revoked", "partner_suspended", "partner_offboarded"];
 const NOT_PARTY: ProblemRef[] = ["not_party", ...PARTNER_STATUS];
 
 const offerOps = (
