@@ -159,6 +159,38 @@ describe("a provider's answer the gateway cannot use", () => {
   });
 });
 
+describe("CSV cells a spreadsheet would run (the guard's defusing, through the exchange)", () => {
+  const csv =
+    'vin,mileage\r\n"=HYPERLINK(""http://evil.example/"",""x"")",1000\r\n@SUM(A1:A2),-3\r\n';
+  const defused =
+    'vin,mileage\r\n"\'=HYPERLINK(""http://evil.example/"",""x"")",1000\r\n\'@SUM(A1:A2),-3\r\n';
+
+  it("a provider's answer: released prefixed with ', numbers left alone", async () => {
+    const e = await ecosystem();
+    e.provider.handler = (_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/csv" });
+      res.end(csv);
+    };
+    const res = await t.call("GET", `/v1/exchange/${e.agreement}`, {
+      token: await e.partnerToken(e.ids.consumer),
+      headers: { ...purpose, Accept: "text/csv" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe(defused);
+  });
+
+  it("a provider's deliver: the consumer receives it prefixed with '", async () => {
+    const e = await ecosystem();
+    const res = await t.call("POST", `/v1/exchange/${e.agreement}`, {
+      token: await e.partnerToken(e.ids.provider),
+      body: csv,
+      headers: { ...purpose, "Content-Type": "text/csv" },
+    });
+    expect(res.status).toBe(200);
+    expect(e.consumer.received.at(-1)?.body).toBe(defused);
+  });
+});
+
 describe("credentials rotated", () => {
   it("end the partner's tokens issued before: 401 invalid_token, a new token works", async () => {
     const e = await ecosystem();
