@@ -125,18 +125,18 @@ export interface paths {
          * @description Forwarded as GET provider.baseUrl + dataset.path + subpath + query with the gateway's own JWT (never the caller's). The answer is cut to the agreement's fields; core fields and values matching a core marker never leave.
          */
         get: operations["read"];
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         put: operations["putExchangeNotAllowed"];
         /**
          * Deliver: the provider pushes to the consumer
          * @description Forwarded as POST consumer.baseUrl + dataset.path + subpath, cut to the agreement's fields. A body the gateway cannot inspect is refused, never passed on.
          */
         post: operations["deliver"];
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         delete: operations["deleteExchangeNotAllowed"];
         options?: never;
         head?: never;
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         patch: operations["patchExchangeNotAllowed"];
         trace?: never;
     };
@@ -152,18 +152,18 @@ export interface paths {
          * @description Forwarded as GET provider.baseUrl + dataset.path + subpath + query with the gateway's own JWT (never the caller's). The answer is cut to the agreement's fields; core fields and values matching a core marker never leave.
          */
         get: operations["readSubpath"];
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         put: operations["putSubpathNotAllowed"];
         /**
          * Deliver: the provider pushes to the consumer (a subpath under the dataset's path)
          * @description Forwarded as POST consumer.baseUrl + dataset.path + subpath, cut to the agreement's fields. A body the gateway cannot inspect is refused, never passed on.
          */
         post: operations["deliverSubpath"];
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         delete: operations["deleteSubpathNotAllowed"];
         options?: never;
         head?: never;
-        /** Not an exchange: answers 405 (exchanges are GET or POST) */
+        /** Not an exchange: answers 405 before anything else, token or not (exchanges are GET or POST; HEAD and other methods too) */
         patch: operations["patchSubpathNotAllowed"];
         trace?: never;
     };
@@ -1370,6 +1370,8 @@ export interface components {
             status: "active" | "suspended" | "revoked" | "offboarded";
             statusReason?: string;
             phaseOutAt?: string;
+            credentialGeneration?: number;
+            credentialsRotatedAt?: string;
             createdAt: string;
             updatedAt: string;
         };
@@ -1678,7 +1680,7 @@ export interface components {
             decision: "permit" | "deny";
             reasons: {
                 /** @enum {string} */
-                code: "scope_missing" | "agreement_not_found" | "not_party" | "partner_revoked" | "partner_suspended" | "agreement_inactive" | "agreement_not_yet_valid" | "agreement_expired" | "action_not_permitted" | "purpose_not_permitted" | "jurisdiction_blocked";
+                code: "scope_missing" | "agreement_not_found" | "not_party" | "partner_revoked" | "partner_suspended" | "partner_offboarded" | "agreement_inactive" | "agreement_not_yet_valid" | "agreement_expired" | "action_not_permitted" | "purpose_not_permitted" | "jurisdiction_blocked";
                 message: string;
             }[];
             /** @description the time the decision was made for */
@@ -1760,6 +1762,8 @@ export interface components {
             denied: number;
             /** @description exchanges refused because the payload held data that must not leave */
             blocked: number;
+            /** @description exchanges refused because a backend's answer could not be used (uninspectable, upstream error or timeout) */
+            failed: number;
             records: number;
             bytes: number;
             value: {
@@ -2030,13 +2034,14 @@ export interface components {
          *     - `not_party`: Not a party — the caller is not the consumer (read) or the provider (deliver)
          *     - `partner_revoked`: Partner revoked — either party is revoked
          *     - `partner_suspended`: Partner suspended — either party is suspended
+         *     - `partner_offboarded`: Partner offboarded — either party was phased out (its agreements ended)
          *     - `agreement_inactive`: Agreement inactive — the agreement is suspended or terminated
          *     - `agreement_not_yet_valid`: Agreement not yet valid — before validFrom
          *     - `agreement_expired`: Agreement expired — after validUntil
          *     - `action_not_permitted`: Action not permitted — the agreement does not allow this action
          *     - `purpose_not_permitted`: Purpose not permitted — Data-Purpose missing or not among the agreement's purposes
          */
-        "403-scope_missing-not_party-partner_revoked-partner_suspended-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted": {
+        "403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted": {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -2046,7 +2051,7 @@ export interface components {
                     /** @constant */
                     status: 403;
                     /** @enum {string} */
-                    code: "scope_missing" | "not_party" | "partner_revoked" | "partner_suspended" | "agreement_inactive" | "agreement_not_yet_valid" | "agreement_expired" | "action_not_permitted" | "purpose_not_permitted";
+                    code: "scope_missing" | "not_party" | "partner_revoked" | "partner_suspended" | "partner_offboarded" | "agreement_inactive" | "agreement_not_yet_valid" | "agreement_expired" | "action_not_permitted" | "purpose_not_permitted";
                 } & {
                     [key: string]: unknown;
                 });
@@ -2284,8 +2289,9 @@ export interface components {
          *     - `scope_missing`: Scope missing — the token does not carry the scope this call needs
          *     - `partner_revoked`: Partner revoked — either party is revoked
          *     - `partner_suspended`: Partner suspended — either party is suspended
+         *     - `partner_offboarded`: Partner offboarded — either party was phased out (its agreements ended)
          */
-        "403-scope_missing-partner_revoked-partner_suspended": {
+        "403-scope_missing-partner_revoked-partner_suspended-partner_offboarded": {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -2295,7 +2301,7 @@ export interface components {
                     /** @constant */
                     status: 403;
                     /** @enum {string} */
-                    code: "scope_missing" | "partner_revoked" | "partner_suspended";
+                    code: "scope_missing" | "partner_revoked" | "partner_suspended" | "partner_offboarded";
                 } & {
                     [key: string]: unknown;
                 });
@@ -2429,8 +2435,9 @@ export interface components {
          *     - `not_party`: Not a party — the caller is not the consumer (read) or the provider (deliver)
          *     - `partner_revoked`: Partner revoked — either party is revoked
          *     - `partner_suspended`: Partner suspended — either party is suspended
+         *     - `partner_offboarded`: Partner offboarded — either party was phased out (its agreements ended)
          */
-        "403-scope_missing-not_party-partner_revoked-partner_suspended": {
+        "403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded": {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -2440,7 +2447,7 @@ export interface components {
                     /** @constant */
                     status: 403;
                     /** @enum {string} */
-                    code: "scope_missing" | "not_party" | "partner_revoked" | "partner_suspended";
+                    code: "scope_missing" | "not_party" | "partner_revoked" | "partner_suspended" | "partner_offboarded";
                 } & {
                     [key: string]: unknown;
                 });
@@ -2569,7 +2576,7 @@ export interface components {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description The request's id: the caller's X-Request-Id if well-formed, else a new one. */
+        /** @description The gateway's own id of the request (a caller's X-Request-Id is only logged as its correlation id, never used as the gateway's); backends and the audit trail see the same id. */
         XRequestId: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
@@ -2804,7 +2811,7 @@ export interface operations {
             header?: {
                 /** @description The purpose of this exchange. Required where the agreement names purposes (missing or not listed: 403 purpose_not_permitted). */
                 "Data-Purpose"?: string;
-                /** @description A retry with the same key on the same agreement within 24 hours is served again but metered once. */
+                /** @description A retry with the same key on the same agreement and request within 24 hours is served again but metered once: a read's retry answers the body released the first time, byte for byte, without calling the provider (after a fresh status check); if the agreement, the dataset or the trade rules changed since, it is decided, fetched, cut and metered anew. A deliver's key is matched against the dataset's core markers (422 leak_blocked); the consumer's backend gets a key derived by the gateway. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2832,7 +2839,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
             404: components["responses"]["404-agreement_not_found"];
             413: components["responses"]["413-payload_too_large"];
             429: components["responses"]["429-quota_exceeded"];
@@ -2853,10 +2860,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     deliver: {
@@ -2865,7 +2870,7 @@ export interface operations {
             header?: {
                 /** @description The purpose of this exchange. Required where the agreement names purposes (missing or not listed: 403 purpose_not_permitted). */
                 "Data-Purpose"?: string;
-                /** @description A retry with the same key on the same agreement within 24 hours is served again but metered once. */
+                /** @description A retry with the same key on the same agreement and request within 24 hours is served again but metered once: a read's retry answers the body released the first time, byte for byte, without calling the provider (after a fresh status check); if the agreement, the dataset or the trade rules changed since, it is decided, fetched, cut and metered anew. A deliver's key is matched against the dataset's core markers (422 leak_blocked); the consumer's backend gets a key derived by the gateway. */
                 "Idempotency-Key"?: string;
                 /** @description identity, gzip, x-gzip, deflate or br; anything else: 415 */
                 "Content-Encoding"?: "identity" | "gzip" | "x-gzip" | "deflate" | "br";
@@ -2899,7 +2904,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
             404: components["responses"]["404-agreement_not_found"];
             413: components["responses"]["413-payload_too_large"];
             415: components["responses"]["415-unsupported_media_type"];
@@ -2922,10 +2927,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     patchExchangeNotAllowed: {
@@ -2939,10 +2942,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     readSubpath: {
@@ -2956,7 +2957,7 @@ export interface operations {
             header?: {
                 /** @description The purpose of this exchange. Required where the agreement names purposes (missing or not listed: 403 purpose_not_permitted). */
                 "Data-Purpose"?: string;
-                /** @description A retry with the same key on the same agreement within 24 hours is served again but metered once. */
+                /** @description A retry with the same key on the same agreement and request within 24 hours is served again but metered once: a read's retry answers the body released the first time, byte for byte, without calling the provider (after a fresh status check); if the agreement, the dataset or the trade rules changed since, it is decided, fetched, cut and metered anew. A deliver's key is matched against the dataset's core markers (422 leak_blocked); the consumer's backend gets a key derived by the gateway. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2986,7 +2987,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
             404: components["responses"]["404-agreement_not_found"];
             413: components["responses"]["413-payload_too_large"];
             429: components["responses"]["429-quota_exceeded"];
@@ -3009,10 +3010,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     deliverSubpath: {
@@ -3021,7 +3020,7 @@ export interface operations {
             header?: {
                 /** @description The purpose of this exchange. Required where the agreement names purposes (missing or not listed: 403 purpose_not_permitted). */
                 "Data-Purpose"?: string;
-                /** @description A retry with the same key on the same agreement within 24 hours is served again but metered once. */
+                /** @description A retry with the same key on the same agreement and request within 24 hours is served again but metered once: a read's retry answers the body released the first time, byte for byte, without calling the provider (after a fresh status check); if the agreement, the dataset or the trade rules changed since, it is decided, fetched, cut and metered anew. A deliver's key is matched against the dataset's core markers (422 leak_blocked); the consumer's backend gets a key derived by the gateway. */
                 "Idempotency-Key"?: string;
                 /** @description identity, gzip, x-gzip, deflate or br; anything else: 415 */
                 "Content-Encoding"?: "identity" | "gzip" | "x-gzip" | "deflate" | "br";
@@ -3057,7 +3056,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
             404: components["responses"]["404-agreement_not_found"];
             413: components["responses"]["413-payload_too_large"];
             415: components["responses"]["415-unsupported_media_type"];
@@ -3082,10 +3081,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     patchSubpathNotAllowed: {
@@ -3101,10 +3098,8 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["400-invalid_request-invalid_path"];
-            401: components["responses"]["401-invalid_token"];
+            400: components["responses"]["400-invalid_path"];
             405: components["responses"]["405-method_not_allowed"];
-            413: components["responses"]["413-payload_too_large"];
         };
     };
     listOwnAgreements: {
@@ -3128,7 +3123,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             503: components["responses"]["503-store_unavailable"];
         };
     };
@@ -3162,7 +3157,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             503: components["responses"]["503-store_unavailable"];
         };
     };
@@ -4768,7 +4763,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             413: components["responses"]["413-payload_too_large"];
             503: components["responses"]["503-store_unavailable"];
         };
@@ -4798,7 +4793,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-dataset_not_found"];
             413: components["responses"]["413-payload_too_large"];
             503: components["responses"]["503-store_unavailable"];
@@ -4856,7 +4851,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-dataset_not_found"];
             409: components["responses"]["409-conflict"];
             413: components["responses"]["413-payload_too_large"];
@@ -4897,7 +4892,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-dataset_not_found-offer_not_found"];
             409: components["responses"]["409-conflict"];
             413: components["responses"]["413-payload_too_large"];
@@ -4931,7 +4926,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             413: components["responses"]["413-payload_too_large"];
             503: components["responses"]["503-store_unavailable"];
         };
@@ -4970,7 +4965,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             /**
              * @description Not Found:
              *     - `offer_not_found`: Offer not found — no such offer
@@ -5049,7 +5044,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-agreement_request_not_found"];
             413: components["responses"]["413-payload_too_large"];
             503: components["responses"]["503-store_unavailable"];
@@ -5087,7 +5082,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-agreement_request_not_found"];
             409: components["responses"]["409-invalid_transition-conflict"];
             413: components["responses"]["413-payload_too_large"];
@@ -5127,7 +5122,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-agreement_request_not_found"];
             409: components["responses"]["409-invalid_transition-conflict"];
             413: components["responses"]["413-payload_too_large"];
@@ -5166,7 +5161,7 @@ export interface operations {
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
             401: components["responses"]["401-invalid_token"];
-            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded"];
             404: components["responses"]["404-agreement_request_not_found"];
             409: components["responses"]["409-invalid_transition-conflict"];
             413: components["responses"]["413-payload_too_large"];
