@@ -73,10 +73,8 @@ export interface ExchangeInput {
   readonly signal?: AbortSignal | undefined;
 }
 
-export interface ExchangeOutput extends Released {
-  /** Answered from the Idempotency-Key's claim: the body released the first time. */
-  readonly replayed?: boolean;
-}
+/** What an exchange answers (a replay answers what its claim kept, the same shape). */
+export type ExchangeOutput = Released;
 
 interface Permitted {
   readonly agreement: Agreement;
@@ -431,7 +429,7 @@ export class ExchangeService {
       agreement: p.agreement.id,
       eventId: p.claim.eventId,
     });
-    return { ...released, replayed: true };
+    return released;
   }
 
   /** Seals a read's cut body for its claim (a read with an Idempotency-Key only). */
