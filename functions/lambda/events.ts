@@ -6,6 +6,8 @@
 import { processOutbox } from "../events/deliver.ts";
 import { lazyGateway } from "./runtime.ts";
 
+export { awsClients } from "./runtime.ts";
+
 const gateway = lazyGateway();
 
 export const handler = async (): Promise<{ events: number; attempts: number }> =>

@@ -2,6 +2,13 @@
  * What every function shares: clients built once per container, the gateway
  * built lazily on the first invocation (so importing the bundle does no I/O),
  * and the raw request target handed to the app.
+ *
+ * The AWS SDK clients are built at module scope and exported by every entry
+ * (`awsClients`): one client per service per container, and a handle through
+ * which the test harness adds middleware that records every AWS call a
+ * function makes (test/lambda/permissions.test.ts proves the IAM grants with
+ * it). Constructing a client does no I/O; endpoints come from the standard
+ * `AWS_ENDPOINT_URL_<SERVICE>` variables (or DYNAMODB_ENDPOINT) outside AWS.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
@@ -16,11 +23,23 @@ import { createLogger } from "../log.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
 
-export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
-  const dynamo = new DynamoDBClient(
-    env.DYNAMODB_ENDPOINT === undefined ? {} : { endpoint: env.DYNAMODB_ENDPOINT },
-  );
-  const kms = (env.SIGNING_KEY_ID ?? env.PSEUDONYM_KEY_ID) ? new KMSClient({}) : undefined;
+export interface AwsClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly kms: KMSClient;
+}
+
+const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT;
+export const awsClients: AwsClients = {
+  dynamodb: new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {}),
+  kms: new KMSClient({}),
+};
+
+export async function buildGateway(
+  env: LambdaEnv,
+  clients: AwsClients = awsClients,
+): Promise<Gateway> {
+  const dynamo = clients.dynamodb;
+  const kms = (env.SIGNING_KEY_ID ?? env.PSEUDONYM_KEY_ID) ? clients.kms : undefined;
   const keys =
     env.SIGNING_KEY_ID !== undefined && kms !== undefined
       ? await kmsGatewayKeys(kms, env.SIGNING_KEY_ID, env.PREVIOUS_SIGNING_KEY_ID)

@@ -1,0 +1,57 @@
+/**
+ * Permissions proven by behaviour: the synthesized stack's functions run a
+ * whole ecosystem's life (scenario.ts) as bundled, each in its own worker
+ * with the template's environment, and every AWS call each one makes is
+ * recorded by SDK middleware. Each role must be granted exactly what its
+ * function called: nothing missing (AWS would answer AccessDenied, which no
+ * local store enforces) and nothing unused.
+ *
+ * Not counted: what the Lambda service itself does with the events role
+ * (reading the outbox stream, sending failed batches to their queue), which
+ * the event source mapping grants and test/infra/iam.test.ts pins; logs and
+ * X-Ray.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FunctionName } from "../../infra/bundling.ts";
+import { deployLocally, type LocalDeployment, roleOf } from "./deployment.ts";
+import type { RecordedCall } from "./host.ts";
+import { compare, type Need, needsOf } from "./permissions.ts";
+import { runScenario, type ScenarioFacts } from "./scenario.ts";
+import { grantsOf } from "./template.ts";
+
+/** Granted for the Lambda service's event source mapping, not for the handler. */
+const SERVICE_SIDE =
+  /^(dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)|sqs:|logs:|xray:)/;
+
+let d: LocalDeployment;
+let facts: ScenarioFacts;
+let calls: Record<string, RecordedCall[]>;
+
+beforeAll(async () => {
+  d = await deployLocally({ stage: "dev" });
+  facts = await runScenario(d);
+  calls = await d.takeCalls();
+}, 300_000);
+
+afterAll(() => d?.close());
+
+describe("permissions proven by behaviour", () => {
+  it("the scenario reached every function of the stack", () => {
+    expect([...facts.invoked].sort()).toEqual([...d.names].sort());
+    for (const name of d.names) expect(calls[name]?.length, name).toBeGreaterThan(0);
+  });
+
+  it.each(["token", "exchange", "admin", "metrics", "events"] as const)(
+    "%s is granted exactly what it called",
+    (name) => {
+      if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);
+      const needs: Need[] = (calls[name] ?? []).flatMap((c) =>
+        needsOf(c, d.tableLogicalId, d.keyLogicalId),
+      );
+      const grants = grantsOf(d.synthesized.template, roleOf(d, name as FunctionName)).filter(
+        (g) => !SERVICE_SIDE.test(g.action),
+      );
+      expect(compare(needs, grants)).toEqual({ missing: [], unused: [] });
+    },
+  );
+});
