@@ -25,51 +25,45 @@ const SIGNING = "TokenSigningKey";
 const PSEUDONYM = "PseudonymKey";
 const d = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 
+// What test/lambda/permissions.test.ts proved each function calls, pinned
+// here independently of infra/access.ts.
 const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   token: {
-    [CREDENTIALS]: d("GetItem"),
+    // PutItem: the private_key_jwt replay list (was missing: every such client got 503).
+    [CREDENTIALS]: d("GetItem", "PutItem"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
-    [AUDIT]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
+    [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
   },
   exchange: {
     // The index: the catalog lists datasets (partner self-service).
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [METER]: d("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"),
-    [AUDIT]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    [AUDIT]: d("GetItem", "PutItem"),
     [OUTBOX]: d("PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     [PSEUDONYM]: ["kms:GenerateMac"],
   },
   admin: {
-    [REGISTRY]: d(
-      "GetItem",
-      "BatchGetItem",
-      "Query",
-      "PutItem",
-      "UpdateItem",
-      "ConditionCheckItem",
-    ),
+    [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [CREDENTIALS]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
-    [AUDIT]: d("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"),
-    [OUTBOX]: d("Query", "GetItem", "PutItem", "UpdateItem"),
+    [CREDENTIALS]: d("GetItem", "PutItem"),
+    [AUDIT]: d("GetItem", "Query", "PutItem"),
+    [OUTBOX]: d("PutItem"),
     [OUTBOX_INDEX]: d("Query"),
-    [METER]: d("Query", "GetItem", "BatchGetItem"),
-    [SIGNING]: ["kms:GetPublicKey", "kms:Sign"],
+    [METER]: d("Query"),
+    // No kms:Sign: operators' calls sign nothing.
+    [SIGNING]: ["kms:GetPublicKey"],
   },
   metrics: {
     [REGISTRY_INDEX]: d("Query"),
-    [REGISTRY]: d("GetItem", "BatchGetItem"),
-    [METER]: d("Query", "GetItem", "BatchGetItem"),
+    [METER]: d("Query"),
     [SIGNING]: ["kms:GetPublicKey"],
   },
   events: {
-    // The brief's list plus what functions/events/deliver.ts needs: the outbox
-    // index (new events, due deliveries), the parties' agreements (registry
-    // Query + BatchGetItem) and the signing key's public key (the `kid`).
-    [OUTBOX]: d("GetItem", "UpdateItem", "PutItem"),
+    // ConditionCheckItem: fan-out past 99 recipients (was missing).
+    [OUTBOX]: d("UpdateItem", "PutItem", "ConditionCheckItem"),
     [OUTBOX_INDEX]: d("Query"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
@@ -159,7 +153,7 @@ describe("KMS key policies", () => {
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
         exchange: ["kms:GetPublicKey", "kms:Sign"],
-        admin: ["kms:GetPublicKey", "kms:Sign"],
+        admin: ["kms:GetPublicKey"],
         metrics: ["kms:GetPublicKey"],
         events: ["kms:GetPublicKey", "kms:Sign"],
       }),
