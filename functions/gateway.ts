@@ -105,7 +105,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         audience: deps.settings.audience,
         maxLifetimeSeconds: deps.settings.tokenTtlSeconds,
       },
-      deps.keys.publicJwks,
+      deps.keys.accessTokenJwks,
     ),
     people:
       deps.settings.people === undefined

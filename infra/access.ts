@@ -1,7 +1,9 @@
 /**
  * What each function may do, as data: DynamoDB item actions per table (on the
- * table itself and/or its indexes) and KMS actions per key. The stack turns
- * this into IAM statements; nothing else grants data-plane access.
+ * table itself, on items of some partitions only, and/or its indexes) and KMS
+ * actions per key. The stack turns this into IAM statements and key policy
+ * statements, and names in each function's environment only the keys it may
+ * use; nothing else grants data-plane access.
  *
  * TransactWriteItems and BatchGetItem are not IAM actions of their own: they
  * are authorised per item (PutItem, UpdateItem, ConditionCheckItem, GetItem…).
@@ -18,21 +20,37 @@ export type ItemAction =
   | "UpdateItem"
   | "ConditionCheckItem";
 
+/** Item actions allowed only on items whose partition key matches (IAM `dynamodb:LeadingKeys`). */
+export interface ScopedAccess {
+  readonly actions: readonly ItemAction[];
+  /** IAM `StringLike` patterns of the partition key (`T#*`). */
+  readonly leadingKeys: readonly string[];
+}
+
 export interface TableAccess {
   /** Actions on the table itself. */
   readonly table?: readonly ItemAction[];
+  /** Actions on some partitions of the table only. */
+  readonly scoped?: readonly ScopedAccess[];
   /** Actions on every global secondary index of the table (only Query makes sense). */
   readonly indexes?: readonly "Query"[];
 }
 
 export type SigningKeyAction = "kms:Sign" | "kms:GetPublicKey";
 export type PseudonymKeyAction = "kms:GenerateMac";
+/** The signing keys, one per purpose (functions/auth/keys.ts). */
+export type SigningKeyName = "accessToken" | "backendToken" | "event";
 
 export interface FunctionAccess {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
-  readonly signingKey?: readonly SigningKeyAction[];
+  /** KMS actions per signing key; a key not named here is not in the function's environment. */
+  readonly signingKeys?: Readonly<Partial<Record<SigningKeyName, readonly SigningKeyAction[]>>>;
   readonly pseudonymKey?: readonly PseudonymKeyAction[];
 }
+
+const SIGN: readonly SigningKeyAction[] = ["kms:Sign", "kms:GetPublicKey"];
+/** Verifying access tokens, or publishing a key: its public half only. */
+const READ_PUBLIC: readonly SigningKeyAction[] = ["kms:GetPublicKey"];
 
 /** Appending to the audit trail: read the chain head, put the entry and the new head. */
 const AUDIT_APPEND: readonly ItemAction[] = ["GetItem", "PutItem"];
@@ -50,7 +68,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
       audit: { table: AUDIT_APPEND },
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    signingKeys: { accessToken: SIGN },
   },
   exchange: {
     // No credentials entry: the exchange function cannot read secrets. The
@@ -65,7 +83,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       audit: { table: AUDIT_APPEND },
       outbox: { table: ["PutItem"] },
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    // Verifies access tokens, signs its JWTs to partner backends: never an access token.
+    signingKeys: { accessToken: READ_PUBLIC, backendToken: SIGN },
     pseudonymKey: ["kms:GenerateMac"],
   },
   admin: {
@@ -81,14 +100,15 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       outbox: { table: ["PutItem"], indexes: ["Query"] },
       meter: { table: ["Query"] },
     },
-    signingKey: ["kms:GetPublicKey"],
+    // Verifies access tokens; operators' calls sign nothing.
+    signingKeys: { accessToken: READ_PUBLIC },
   },
   metrics: {
     tables: {
       registry: { indexes: ["Query"] },
       meter: { table: ["Query"] },
     },
-    signingKey: ["kms:GetPublicKey"],
+    signingKeys: { accessToken: READ_PUBLIC },
   },
   events: {
     // Plus the outbox stream read, granted with the event source mapping.
@@ -98,6 +118,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       outbox: { table: ["UpdateItem", "PutItem", "ConditionCheckItem"], indexes: ["Query"] },
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    signingKeys: { event: SIGN },
+  },
+  meta: {
+    tables: {
+      // /health reads the trade rules, and nothing else.
+      registry: { scoped: [{ actions: ["GetItem"], leadingKeys: ["TRADE"] }] },
+    },
+    // The JWKS publishes every purpose's public key.
+    signingKeys: { accessToken: READ_PUBLIC, backendToken: READ_PUBLIC, event: READ_PUBLIC },
   },
 };

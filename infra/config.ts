@@ -130,7 +130,7 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
     logRemovalPolicy: "retain",
     throttling: { rateLimit: 500, burstLimit: 1_000 },
     tokenTtlSeconds: 900,
-    reservedConcurrency: { token: 50, exchange: 300, admin: 10, metrics: 10, events: 10 },
+    reservedConcurrency: { token: 50, exchange: 300, admin: 10, metrics: 10, events: 10, meta: 10 },
     alarms: {
       api5xxRatePercent: 1,
       apiP99LatencyMs: 3_000,

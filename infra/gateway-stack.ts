@@ -2,7 +2,12 @@ import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } f
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
-import { FUNCTION_ACCESS, type FunctionAccess } from "./access.ts";
+import {
+  FUNCTION_ACCESS,
+  type FunctionAccess,
+  type SigningKeyAction,
+  type SigningKeyName,
+} from "./access.ts";
 import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts";
 import type { GatewayConfig } from "./config.ts";
 import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
@@ -47,6 +52,19 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     timeout: Duration.seconds(25),
     memorySize: 512,
   },
+  meta: {
+    description: "JWKS, authorization server metadata, health, OpenAPI, docs, unknown routes",
+    timeout: Duration.seconds(5),
+    memorySize: 256,
+  },
+};
+
+/** The environment variable naming each KMS key (functions/lambda/env.ts reads them). */
+export const KEY_ENV: Readonly<Record<SigningKeyName | "pseudonym", string>> = {
+  accessToken: "ACCESS_TOKEN_KEY_ID",
+  backendToken: "BACKEND_TOKEN_KEY_ID",
+  event: "EVENT_KEY_ID",
+  pseudonym: "PSEUDONYM_KEY_ID",
 };
 
 export interface GatewayStackProps extends StackProps {
@@ -81,8 +99,6 @@ export class GatewayStack extends Stack {
       ...Object.fromEntries(TABLES.map((t) => [TABLE_ENV[t], this.tables.byName[t].tableName])),
       STAGE: config.stage,
       TOKEN_TTL_SECONDS: String(config.tokenTtlSeconds),
-      SIGNING_KEY_ID: this.keys.signing.keyArn,
-      PSEUDONYM_KEY_ID: this.keys.pseudonym.keyArn,
       LOCAL_BACKENDS: "0",
     };
     const functions = {} as Record<FunctionName, GatewayFunction>;
@@ -95,7 +111,7 @@ export class GatewayStack extends Stack {
       const fn = new GatewayFunction(this, `${name}Function`, {
         entry: (props.entries ?? LAMBDA_ENTRIES)[name],
         ...settings,
-        environment,
+        environment: { ...environment, ...this.keyEnvironment(FUNCTION_ACCESS[name]) },
         logRetention: config.logRetentionDays,
         logRemovalPolicy,
         ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
@@ -117,6 +133,7 @@ export class GatewayStack extends Stack {
         exchange: functions.exchange.function,
         admin: functions.admin.function,
         metrics: functions.metrics.function,
+        meta: functions.meta.function,
       },
       rateLimit: config.throttling.rateLimit,
       burstLimit: config.throttling.burstLimit,
@@ -160,17 +177,38 @@ export class GatewayStack extends Stack {
     this.outputs(issuer, outboxEvents);
   }
 
+  /** The ids of exactly the keys the function may use. */
+  private keyEnvironment(access: FunctionAccess): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of Object.keys(access.signingKeys ?? {}) as SigningKeyName[])
+      env[KEY_ENV[name]] = this.keys.signing[name].keyArn;
+    if (access.pseudonymKey?.length) env[KEY_ENV.pseudonym] = this.keys.pseudonym.keyArn;
+    return env;
+  }
+
   /** Exactly the DynamoDB and KMS actions of `access`, nothing broader. */
   private grantAccess(fn: GatewayFunction, access: FunctionAccess): void {
     for (const [name, grant] of Object.entries(access.tables) as [
       TableName,
       NonNullable<FunctionAccess["tables"][TableName]>,
     ][]) {
+      const tableArn = this.tables.byName[name].tableArn;
       if (grant.table?.length) {
         fn.role.addToPrincipalPolicy(
           new PolicyStatement({
             actions: grant.table.map((a) => `dynamodb:${a}`),
-            resources: [this.tables.byName[name].tableArn],
+            resources: [tableArn],
+          }),
+        );
+      }
+      for (const scoped of grant.scoped ?? []) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: scoped.actions.map((a) => `dynamodb:${a}`),
+            resources: [tableArn],
+            conditions: {
+              "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...scoped.leadingKeys] },
+            },
           }),
         );
       }
@@ -183,7 +221,12 @@ export class GatewayStack extends Stack {
         );
       }
     }
-    if (access.signingKey?.length) this.keys.grantSigning(fn.role, access.signingKey);
+    for (const [key, actions] of Object.entries(access.signingKeys ?? {}) as [
+      SigningKeyName,
+      readonly SigningKeyAction[],
+    ][]) {
+      this.keys.grantSigning(key, fn.role, actions);
+    }
     if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
   }
 
@@ -211,7 +254,9 @@ export class GatewayStack extends Stack {
         description: "The hosted sign-in domain",
       });
     }
-    new CfnOutput(this, "SigningKeyArn", { value: this.keys.signing.keyArn });
+    new CfnOutput(this, "AccessTokenKeyArn", { value: this.keys.signing.accessToken.keyArn });
+    new CfnOutput(this, "BackendTokenKeyArn", { value: this.keys.signing.backendToken.keyArn });
+    new CfnOutput(this, "EventKeyArn", { value: this.keys.signing.event.keyArn });
     new CfnOutput(this, "PseudonymKeyArn", { value: this.keys.pseudonym.keyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });

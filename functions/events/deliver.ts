@@ -77,7 +77,7 @@ export function signEvent(
 ): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
   return signJws(
-    gw.keys.signer,
+    gw.keys.eventSigner,
     { typ: EVENT_JWT_TYPE },
     {
       iss: gw.settings.issuer,

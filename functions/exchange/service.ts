@@ -99,7 +99,7 @@ export class ExchangeService {
 
   constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
-    this.backendTokens = new BackendTokens(gw.keys.signer, gw.settings.issuer);
+    this.backendTokens = new BackendTokens(gw.keys.backendSigner, gw.settings.issuer);
   }
 
   async run(input: ExchangeInput): Promise<ExchangeOutput> {

@@ -14,9 +14,9 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
-import { kmsGatewayKeys, kmsPseudonymKeys } from "../auth/kms-keys.ts";
+import { type KmsKeyIds, kmsPseudonymKeys, kmsPurposeKeys } from "../auth/kms-keys.ts";
 import { keysFromFile } from "../auth/local-keys.ts";
-import { pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
+import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { createLogger } from "../log.ts";
@@ -39,15 +39,20 @@ export async function buildGateway(
   clients: AwsClients = awsClients,
 ): Promise<Gateway> {
   const dynamo = clients.dynamodb;
-  const kms = (env.SIGNING_KEY_ID ?? env.PSEUDONYM_KEY_ID) ? clients.kms : undefined;
   const keys =
-    env.SIGNING_KEY_ID !== undefined && kms !== undefined
-      ? await kmsGatewayKeys(kms, env.SIGNING_KEY_ID, env.PREVIOUS_SIGNING_KEY_ID)
-      : keysFromFile({ current: JSON.parse(env.SIGNING_JWK ?? "{}") });
-  const pseudonyms =
-    env.PSEUDONYM_KEY_ID !== undefined && kms !== undefined
-      ? kmsPseudonymKeys(kms, env.PSEUDONYM_KEY_ID)
-      : pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET ?? "", "base64"));
+    env.SIGNING_JWK !== undefined
+      ? keysFromFile({ current: JSON.parse(env.SIGNING_JWK) })
+      : await kmsPurposeKeys(clients.kms, {
+          accessToken: keyIds(env.ACCESS_TOKEN_KEY_ID, env.PREVIOUS_ACCESS_TOKEN_KEY_ID),
+          backendToken: keyIds(env.BACKEND_TOKEN_KEY_ID, env.PREVIOUS_BACKEND_TOKEN_KEY_ID),
+          event: keyIds(env.EVENT_KEY_ID, env.PREVIOUS_EVENT_KEY_ID),
+        });
+  const pseudonyms: PseudonymKeys =
+    env.PSEUDONYM_KEY_ID !== undefined
+      ? kmsPseudonymKeys(clients.kms, env.PSEUDONYM_KEY_ID)
+      : env.PSEUDONYM_SECRET !== undefined
+        ? pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET, "base64"))
+        : noPseudonyms;
   return createGateway({
     client: dynamo,
     tables: tableNamesOf(env),
@@ -65,6 +70,16 @@ export async function buildGateway(
     log: createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } }),
   });
 }
+
+const keyIds = (current?: string, previous?: string): KmsKeyIds | undefined =>
+  current === undefined ? undefined : { current, previous };
+
+/** A function that holds no pseudonym key (only the exchange derives pseudonyms). */
+const noPseudonyms: PseudonymKeys = {
+  forAgreement: async () => {
+    throw new Error("this function holds no pseudonym key");
+  },
+};
 
 /** The gateway of this container, built on first use; a failed build is tried again next time. */
 export function lazyGateway(): () => Promise<Gateway> {

@@ -2,6 +2,7 @@
 import type { Surface } from "../app.ts";
 import { adminSurface } from "./admin.ts";
 import { exchangeSurface } from "./exchange.ts";
+import { metaSurface } from "./meta.ts";
 import { metricsSurface } from "./metrics.ts";
 import { tokenSurface } from "./token.ts";
 
@@ -10,4 +11,5 @@ export const ALL_SURFACES: readonly Surface[] = [
   exchangeSurface,
   adminSurface,
   metricsSurface,
+  metaSurface,
 ];

@@ -16,7 +16,7 @@ import { Construct } from "constructs";
 export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
 
 /** The functions behind the API (the events function is not one of them). */
-export type ApiFunctionName = "token" | "exchange" | "admin" | "metrics";
+export type ApiFunctionName = "token" | "exchange" | "admin" | "metrics" | "meta";
 
 export interface ApiRoute {
   readonly method: HttpMethod;
@@ -24,12 +24,16 @@ export interface ApiRoute {
   readonly target: ApiFunctionName;
 }
 
-/** Every route of the public contract; anything else hits `$default` (admin: problem+json 404). */
+/**
+ * Every route of the public contract; anything else hits `$default`: the meta
+ * function's problem+json 404, so scanner traffic takes no concurrency from
+ * the token, exchange or admin functions.
+ */
 export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: "/oauth/token", target: "token" },
-  { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "token" },
-  { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "token" },
-  { method: HttpMethod.GET, path: "/health", target: "token" },
+  { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "meta" },
+  { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "meta" },
+  { method: HttpMethod.GET, path: "/health", target: "meta" },
   // ANY: other methods reach the function and get its 405, as locally.
   { method: HttpMethod.ANY, path: "/v1/exchange/{proxy+}", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
@@ -40,8 +44,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "exchange" },
   { method: HttpMethod.ANY, path: "/v1/agreement-requests/{proxy+}", target: "exchange" },
   { method: HttpMethod.ANY, path: "/admin/{proxy+}", target: "admin" },
-  { method: HttpMethod.GET, path: "/openapi.json", target: "token" },
-  { method: HttpMethod.GET, path: "/docs", target: "token" },
+  { method: HttpMethod.GET, path: "/openapi.json", target: "meta" },
+  { method: HttpMethod.GET, path: "/docs", target: "meta" },
   { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
   // The console's pages (GET) and forms (POST): served by the admin function.
   { method: HttpMethod.GET, path: "/console", target: "admin" },
@@ -86,7 +90,7 @@ export interface GatewayApiProps {
 
 /**
  * The public HTTP API (API Gateway v2): the contract's routes to their
- * functions (payload format 2.0), `$default` to the admin function, one
+ * functions (payload format 2.0), `$default` to the meta function, one
  * auto-deployed `$default` stage with throttling and JSON access logs.
  * No API Gateway authorizer: every function verifies the bearer JWT itself,
  * reading revocation state from the store on each request.
@@ -110,7 +114,7 @@ export class GatewayApi extends Construct {
     this.api = new HttpApi(this, "HttpApi", {
       description: "Data-sharing gateway public API",
       createDefaultStage: false,
-      defaultIntegration: integrations.admin,
+      defaultIntegration: integrations.meta,
     });
     for (const route of API_ROUTES) {
       this.api.addRoutes({

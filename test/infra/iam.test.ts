@@ -22,6 +22,8 @@ const AUDIT = "AuditTable";
 const OUTBOX = "OutboxTable";
 const OUTBOX_INDEX = "OutboxTable/index/byCollection";
 const SIGNING = "TokenSigningKey";
+const BACKEND_SIGNING = "BackendTokenSigningKey";
+const EVENT_SIGNING = "EventSigningKey";
 const PSEUDONYM = "PseudonymKey";
 const d = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 
@@ -42,7 +44,9 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     [OUTBOX]: d("PutItem"),
-    [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    // Verifies access tokens, never signs one; signs its JWTs to backends.
+    [SIGNING]: ["kms:GetPublicKey"],
+    [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     [PSEUDONYM]: ["kms:GenerateMac"],
   },
   admin: {
@@ -66,10 +70,17 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [OUTBOX]: d("UpdateItem", "PutItem", "ConditionCheckItem"),
     [OUTBOX_INDEX]: d("Query"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
-    [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    [EVENT_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // Stream read for the event source mapping.
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
     "*": d("ListStreams"),
+  },
+  meta: {
+    // /health's read of the trade rules (only that partition: see below).
+    [REGISTRY]: d("GetItem"),
+    [SIGNING]: ["kms:GetPublicKey"],
+    [BACKEND_SIGNING]: ["kms:GetPublicKey"],
+    [EVENT_SIGNING]: ["kms:GetPublicKey"],
   },
 };
 
@@ -148,15 +159,21 @@ describe("KMS key policies", () => {
         .map(([principal, actions]) => [principal, sorted(actions)]),
     );
 
-  it("only the named function roles can use the signing key", () => {
+  it("each signing key signs for one function only; the others read its public half", () => {
     expect(usage(SIGNING)).toEqual(
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
-        exchange: ["kms:GetPublicKey", "kms:Sign"],
+        exchange: ["kms:GetPublicKey"],
         admin: ["kms:GetPublicKey"],
         metrics: ["kms:GetPublicKey"],
-        events: ["kms:GetPublicKey", "kms:Sign"],
+        meta: ["kms:GetPublicKey"],
       }),
+    );
+    expect(usage(BACKEND_SIGNING)).toEqual(
+      rolesFor({ exchange: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
+    );
+    expect(usage(EVENT_SIGNING)).toEqual(
+      rolesFor({ events: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
     );
   });
 
@@ -164,22 +181,67 @@ describe("KMS key policies", () => {
     expect(usage(PSEUDONYM)).toEqual(rolesFor({ exchange: ["kms:GenerateMac"] }));
   });
 
-  it.each([SIGNING, PSEUDONYM])("the account administers %s but cannot use it", (keyId) => {
-    const root = [...keyPolicyGrants(dev.template, keyId)].find(([p]) => p.endsWith(":root"));
-    expect(root).toBeDefined();
-    const actions = [...(root?.[1] ?? [])];
-    expect(actions).toContain("kms:PutKeyPolicy");
-    expect(actions).toContain("kms:ScheduleKeyDeletion");
-    for (const forbidden of [
-      "kms:*",
-      "kms:Sign",
-      "kms:GenerateMac",
-      "kms:CreateGrant",
-      "kms:Decrypt",
-      "kms:Encrypt",
-    ]) {
-      expect(actions).not.toContain(forbidden);
-    }
-    expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+  it.each([SIGNING, BACKEND_SIGNING, EVENT_SIGNING, PSEUDONYM])(
+    "the account administers %s but cannot use it",
+    (keyId) => {
+      const root = [...keyPolicyGrants(dev.template, keyId)].find(([p]) => p.endsWith(":root"));
+      expect(root).toBeDefined();
+      const actions = [...(root?.[1] ?? [])];
+      expect(actions).toContain("kms:PutKeyPolicy");
+      expect(actions).toContain("kms:ScheduleKeyDeletion");
+      for (const forbidden of [
+        "kms:*",
+        "kms:Sign",
+        "kms:GenerateMac",
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:Encrypt",
+      ]) {
+        expect(actions).not.toContain(forbidden);
+      }
+      expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+    },
+  );
+});
+
+describe("partition-scoped writes", () => {
+  const statements = (name: FunctionName) =>
+    Object.values(resources(dev.template, "AWS::IAM::Policy"))
+      .filter((p) =>
+        ((p.Properties?.Roles as unknown[]) ?? []).some(
+          (r) => (r as { Ref?: string }).Ref === roleId(dev, name),
+        ),
+      )
+      .flatMap(
+        (p) =>
+          (p.Properties?.PolicyDocument as { Statement?: Record<string, unknown>[] } | undefined)
+            ?.Statement ?? [],
+      );
+
+  it("the exchange role writes the registry only in attestation partitions (it cannot un-revoke)", () => {
+    const writes = statements("exchange").filter((s) =>
+      [s.Action].flat().some((a) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(String(a))),
+    );
+    const registryWrites = writes.filter((s) => JSON.stringify(s.Resource).includes(REGISTRY));
+    expect(registryWrites).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:PutItem",
+        Resource: { "Fn::GetAtt": [REGISTRY, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["T#*"] } },
+      },
+    ]);
+  });
+
+  it("the meta role reads the trade rules item's partition and nothing else", () => {
+    const dynamo = statements("meta").filter((s) => String(s.Action).startsWith("dynamodb:"));
+    expect(dynamo).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [REGISTRY, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["TRADE"] } },
+      },
+    ]);
   });
 });

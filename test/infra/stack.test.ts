@@ -32,7 +32,14 @@ describe("stateful resources", () => {
         "RegistryTable",
       ]);
       const keys = Object.keys(resources(s.template, "AWS::KMS::Key"));
-      expect(keys).toEqual(expect.arrayContaining(["TokenSigningKey", "PseudonymKey"]));
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          "TokenSigningKey",
+          "BackendTokenSigningKey",
+          "EventSigningKey",
+          "PseudonymKey",
+        ]),
+      );
     }
   });
 
@@ -84,22 +91,25 @@ describe("stateful resources", () => {
     expect(streams.map(([id]) => id)).toEqual(["OutboxTable"]);
   });
 
-  it("signing key is ECC_NIST_P256/SIGN_VERIFY, pseudonym key HMAC_256/GENERATE_VERIFY_MAC, both retained", () => {
+  it("signing keys are ECC_NIST_P256/SIGN_VERIFY, pseudonym key HMAC_256/GENERATE_VERIFY_MAC, all retained", () => {
     dev.template.hasResource("AWS::KMS::Key", {
       Properties: Match.objectLike({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }),
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
     });
     const keys = resources(dev.template, "AWS::KMS::Key");
-    expect(props(keys.TokenSigningKey)).toMatchObject({
-      KeySpec: "ECC_NIST_P256",
-      KeyUsage: "SIGN_VERIFY",
-    });
+    for (const id of ["TokenSigningKey", "BackendTokenSigningKey", "EventSigningKey"])
+      expect(props(keys[id])).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
     expect(props(keys.PseudonymKey)).toMatchObject({
       KeySpec: "HMAC_256",
       KeyUsage: "GENERATE_VERIFY_MAC",
     });
-    for (const id of ["TokenSigningKey", "PseudonymKey"]) {
+    for (const id of [
+      "TokenSigningKey",
+      "BackendTokenSigningKey",
+      "EventSigningKey",
+      "PseudonymKey",
+    ]) {
       expect(keys[id]?.DeletionPolicy).toBe("Retain");
       expect(keys[id]?.UpdateReplacePolicy).toBe("Retain");
     }
@@ -113,6 +123,7 @@ describe("functions", () => {
     admin: 10,
     metrics: 10,
     events: 25,
+    meta: 5,
   };
 
   it.each(FUNCTION_NAMES)(
@@ -138,40 +149,62 @@ describe("functions", () => {
     },
   );
 
-  it.each(FUNCTION_NAMES)("%s gets the full environment", (name) => {
+  // Each function is told only the keys it may use (infra/access.ts).
+  const KEY_ENV: Record<FunctionName, Record<string, string>> = {
+    token: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    exchange: {
+      ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
+      BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
+      PSEUDONYM_KEY_ID: "PseudonymKey",
+    },
+    admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    metrics: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    events: { EVENT_KEY_ID: "EventSigningKey" },
+    meta: {
+      ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
+      BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
+      EVENT_KEY_ID: "EventSigningKey",
+    },
+  };
+
+  it.each(FUNCTION_NAMES)("%s gets the tables and only its own keys", (name) => {
     const env = (
       props(resources(dev.template)[functionId(dev, name)]).Environment as {
         Variables: Record<string, unknown>;
       }
     ).Variables;
-    expect(Object.keys(env).sort()).toEqual(
-      [
-        "AUDIT_TABLE",
-        "CREDENTIALS_TABLE",
-        "ISSUER",
-        "LOCAL_BACKENDS",
-        "METER_TABLE",
-        "OUTBOX_TABLE",
-        "PSEUDONYM_KEY_ID",
-        "REGISTRY_TABLE",
-        "SIGNING_KEY_ID",
-        "STAGE",
-        "TOKEN_TTL_SECONDS",
-        // People's sign-in: the console (admin) and people's Bearer tokens (admin, metrics).
-        ...(name === "admin" || name === "metrics"
-          ? [
-              "OIDC_AUDIENCE",
-              "OIDC_AUDIENCE_CLAIM",
-              "OIDC_CLIENT_ID",
-              "OIDC_ISSUER",
-              "OIDC_ROLES_CLAIM",
-              "OIDC_ROLE_MAP",
-              "OIDC_SCOPES",
-              "OIDC_USERNAME_CLAIM",
-            ]
-          : []),
-      ].sort(),
+    const common = [
+      "AUDIT_TABLE",
+      "CREDENTIALS_TABLE",
+      "ISSUER",
+      "LOCAL_BACKENDS",
+      "METER_TABLE",
+      "OUTBOX_TABLE",
+      "REGISTRY_TABLE",
+      "STAGE",
+      "TOKEN_TTL_SECONDS",
+      // People's sign-in: the console (admin) and people's Bearer tokens (admin, metrics).
+      ...(name === "admin" || name === "metrics"
+        ? [
+            "OIDC_AUDIENCE",
+            "OIDC_AUDIENCE_CLAIM",
+            "OIDC_CLIENT_ID",
+            "OIDC_ISSUER",
+            "OIDC_ROLES_CLAIM",
+            "OIDC_ROLE_MAP",
+            "OIDC_SCOPES",
+            "OIDC_USERNAME_CLAIM",
+          ]
+        : []),
+    ];
+    const keys = Object.fromEntries(
+      Object.entries(KEY_ENV[name]).map(([k, id]) => [k, { "Fn::GetAtt": [id, "Arn"] }]),
     );
+    expect(
+      Object.keys(env)
+        .filter((k) => !common.includes(k) && !k.startsWith("POWERTOOLS_"))
+        .sort(),
+    ).toEqual(Object.keys(keys).sort());
     expect(env).toMatchObject({
       REGISTRY_TABLE: { Ref: "RegistryTable" },
       CREDENTIALS_TABLE: { Ref: "CredentialsTable" },
@@ -180,9 +213,8 @@ describe("functions", () => {
       OUTBOX_TABLE: { Ref: "OutboxTable" },
       STAGE: "dev",
       TOKEN_TTL_SECONDS: "900",
-      SIGNING_KEY_ID: { "Fn::GetAtt": ["TokenSigningKey", "Arn"] },
-      PSEUDONYM_KEY_ID: { "Fn::GetAtt": ["PseudonymKey", "Arn"] },
       LOCAL_BACKENDS: "0",
+      ...keys,
     });
     // No source maps in the bundle, so no --enable-source-maps.
     expect(env.NODE_OPTIONS).toBeUndefined();
@@ -278,9 +310,9 @@ describe("functions", () => {
 describe("HTTP API", () => {
   const EXPECTED_ROUTES: Record<string, FunctionName> = {
     "POST /oauth/token": "token",
-    "GET /.well-known/jwks.json": "token",
-    "GET /.well-known/oauth-authorization-server": "token",
-    "GET /health": "token",
+    "GET /.well-known/jwks.json": "meta",
+    "GET /.well-known/oauth-authorization-server": "meta",
+    "GET /health": "meta",
     "ANY /v1/exchange/{proxy+}": "exchange",
     "GET /v1/agreements": "exchange",
     "GET /v1/usage": "exchange",
@@ -290,9 +322,9 @@ describe("HTTP API", () => {
     "ANY /v1/agreement-requests": "exchange",
     "ANY /v1/agreement-requests/{proxy+}": "exchange",
     "ANY /admin/{proxy+}": "admin",
-    "GET /openapi.json": "token",
-    "GET /docs": "token",
-    $default: "admin",
+    "GET /openapi.json": "meta",
+    "GET /docs": "meta",
+    $default: "meta",
     "GET /metrics/{proxy+}": "metrics",
     "GET /console": "admin",
     "ANY /console/{proxy+}": "admin",
@@ -317,7 +349,7 @@ describe("HTTP API", () => {
     expect(actual).toEqual(EXPECTED_ROUTES);
   });
 
-  it("lets API Gateway invoke only the four API functions, EventBridge only the events one", () => {
+  it("lets API Gateway invoke only the five API functions, EventBridge only the events one", () => {
     const permissions = Object.values(resources(dev.template, "AWS::Lambda::Permission"));
     const invokedBy = (principal: string) =>
       new Set(
@@ -326,7 +358,9 @@ describe("HTTP API", () => {
           .map((p) => describeRef(props(p).FunctionName)),
       );
     expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
-      (["token", "exchange", "admin", "metrics"] as const).map((n) => functionId(dev, n)).sort(),
+      (["token", "exchange", "admin", "metrics", "meta"] as const)
+        .map((n) => functionId(dev, n))
+        .sort(),
     );
     expect([...invokedBy("events.amazonaws.com")]).toEqual([functionId(dev, "events")]);
     expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);
@@ -508,7 +542,9 @@ describe("outputs", () => {
         "MeterTableName",
         "AuditTableName",
         "OutboxTableName",
-        "SigningKeyArn",
+        "AccessTokenKeyArn",
+        "BackendTokenKeyArn",
+        "EventKeyArn",
         "PseudonymKeyArn",
         "AlarmTopicArn",
         "DashboardName",

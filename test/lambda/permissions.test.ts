@@ -11,6 +11,7 @@
  * the event source mapping grants and test/infra/iam.test.ts pins; logs and
  * X-Ray.
  */
+import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FunctionName } from "../../infra/bundling.ts";
 import { deployLocally, type LocalDeployment, roleOf } from "./deployment.ts";
@@ -41,7 +42,7 @@ describe("permissions proven by behaviour", () => {
     for (const name of d.names) expect(calls[name]?.length, name).toBeGreaterThan(0);
   });
 
-  it.each(["token", "exchange", "admin", "metrics", "events"] as const)(
+  it.each(["token", "exchange", "admin", "metrics", "events", "meta"] as const)(
     "%s is granted exactly what it called",
     (name) => {
       if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);
@@ -54,4 +55,34 @@ describe("permissions proven by behaviour", () => {
       expect(compare(needs, grants)).toEqual({ missing: [], unused: [] });
     },
   );
+});
+
+describe("one key per purpose", () => {
+  const kidOf = (jws: string) => String(decodeProtectedHeader(jws).kid);
+
+  it("access tokens, gateway JWTs and events are signed by three keys, all published", () => {
+    expect(facts.gatewayJwt).toMatch(/^ey/);
+    expect(facts.eventJws).toMatch(/^ey/);
+    const kids = [facts.accessToken, facts.gatewayJwt, facts.eventJws].map(kidOf);
+    expect(new Set(kids).size).toBe(3);
+    expect([...facts.publishedKids].sort()).toEqual([...kids].sort());
+    expect(decodeProtectedHeader(facts.gatewayJwt).typ).toBe("gateway+jwt");
+    expect(decodeProtectedHeader(facts.eventJws).typ).toBe("gateway-event+jwt");
+  });
+
+  it("a gateway JWT or a signed event is never accepted as an access token", async () => {
+    for (const forged of [facts.gatewayJwt, facts.eventJws]) {
+      for (const target of ["/v1/usage", "/admin/partners", "/metrics/flows"]) {
+        const res = await d.request("GET", target, {
+          headers: { authorization: `Bearer ${forged}` },
+        });
+        expect(res.statusCode, `${target} ${res.body}`).toBe(401);
+        expect(res.json).toMatchObject({ code: "invalid_token" });
+      }
+    }
+    const ok = await d.request("GET", "/v1/usage", {
+      headers: { authorization: `Bearer ${facts.accessToken}` },
+    });
+    expect(ok.statusCode).toBe(200);
+  });
 });

@@ -21,6 +21,14 @@ const basic = (id: string, secret: string) =>
 export interface ScenarioFacts {
   /** Functions whose handler the scenario invoked. */
   readonly invoked: Set<string>;
+  /** What the gateway signed with its other keys, as partner backends received it. */
+  readonly gatewayJwt: string;
+  readonly eventJws: string;
+  /** The kids the JWKS published. */
+  readonly publishedKids: string[];
+  /** An access token and the operator's. */
+  readonly accessToken: string;
+  readonly adminToken: string;
 }
 
 export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
@@ -361,7 +369,19 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     });
     const verdict = await expectStatus(200, "GET", "/admin/audit/verify", { token: admin });
     expect(verdict.json).toMatchObject({ valid: true, firstBroken: null });
-    return { invoked };
+
+    const gatewayJwt = String(
+      provider.received.find((r) => r.url.startsWith("/telemetry"))?.headers.authorization ?? "",
+    ).replace(/^Bearer /, "");
+    const eventJws = consumer.received.find((r) => r.url.endsWith("/gateway-events"))?.body ?? "";
+    return {
+      invoked,
+      gatewayJwt,
+      eventJws,
+      publishedKids: (jwks.json as { keys: { kid: string }[] }).keys.map((k) => k.kid),
+      accessToken: consumerToken,
+      adminToken: admin,
+    };
   } finally {
     for (const b of backends) await b.close();
   }
