@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { PeopleProvider } from "./people/provider.ts";
 import type { PeopleSettings } from "./people/settings.ts";
 import { PeopleVerifier } from "./people/verifier.ts";
-import { AuditLog } from "./store/audit.ts";
+import { AuditLog, type AuditLogOptions } from "./store/audit.ts";
 import { Credentials } from "./store/credentials.ts";
 import { Db, type TableNames } from "./store/db.ts";
 import { Meter } from "./store/meter.ts";
@@ -47,6 +47,8 @@ export interface GatewayDeps {
   readonly transport?: UpstreamTransport | undefined;
   /** Resolves a host name to addresses (registration-time SSRF checks). */
   readonly resolveHost?: ((host: string) => Promise<string[]>) | undefined;
+  /** How the audit trail is laid out (the bench measures the single-head layout too). */
+  readonly audit?: AuditLogOptions | undefined;
 }
 
 export interface Gateway {
@@ -95,7 +97,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     registry,
     credentials: new Credentials(db),
     sessions: new Sessions(db),
-    audit: new AuditLog(db, clock),
+    audit: new AuditLog(db, clock, deps.audit),
     meter: new Meter(db, registry, log),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),

@@ -52,8 +52,14 @@ const SIGN: readonly SigningKeyAction[] = ["kms:Sign", "kms:GetPublicKey"];
 /** Verifying access tokens, or publishing a key: its public half only. */
 const READ_PUBLIC: readonly SigningKeyAction[] = ["kms:GetPublicKey"];
 
-/** Appending to the audit trail: read the chain head, put the entry and the new head. */
-const AUDIT_APPEND: readonly ItemAction[] = ["GetItem", "PutItem"];
+/**
+ * Appending to the audit trail: read a chain's head, put the entry and the
+ * new head, in the chains' partitions only (`CHAIN…`): no appender can write
+ * an anchor.
+ */
+const AUDIT_APPEND: TableAccess = {
+  scoped: [{ actions: ["GetItem", "PutItem"], leadingKeys: ["CHAIN*"] }],
+};
 
 /**
  * Proven by behaviour: test/lambda/permissions.test.ts runs every function's
@@ -66,7 +72,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // PutItem: the replay list of private_key_jwt client assertions.
       credentials: { table: ["GetItem", "PutItem"] },
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
-      audit: { table: AUDIT_APPEND },
+      audit: AUDIT_APPEND,
     },
     signingKeys: { accessToken: SIGN },
   },
@@ -80,7 +86,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         indexes: ["Query"],
       },
       meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
-      audit: { table: AUDIT_APPEND },
+      audit: AUDIT_APPEND,
       outbox: { table: ["PutItem"] },
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.
@@ -96,7 +102,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         indexes: ["Query"],
       },
       credentials: { table: ["GetItem", "PutItem"] },
-      audit: { table: ["GetItem", "Query", "PutItem"] },
+      // Lists and verifies (every chain and the anchors), appends.
+      audit: { ...AUDIT_APPEND, table: ["Query"] },
       outbox: { table: ["PutItem"], indexes: ["Query"] },
       meter: { table: ["Query"] },
     },
@@ -117,6 +124,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // that each check the event is still new.
       outbox: { table: ["UpdateItem", "PutItem", "ConditionCheckItem"], indexes: ["Query"] },
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
+      // The minute tick anchors the audit trail: reads the last anchor and
+      // every chain's head, writes the next anchor, and nothing else.
+      audit: {
+        scoped: [
+          { actions: ["Query", "PutItem"], leadingKeys: ["ANCHOR"] },
+          { actions: ["BatchGetItem"], leadingKeys: ["CHAIN*"] },
+        ],
+      },
     },
     signingKeys: { event: SIGN },
   },

@@ -70,6 +70,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [OUTBOX]: d("UpdateItem", "PutItem", "ConditionCheckItem"),
     [OUTBOX_INDEX]: d("Query"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
+    // Anchoring the audit trail (the ANCHOR partition and the chains' heads only: below).
+    [AUDIT]: d("Query", "PutItem", "BatchGetItem"),
     [EVENT_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // Stream read for the event source mapping.
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
@@ -229,6 +231,35 @@ describe("partition-scoped writes", () => {
         Action: "dynamodb:PutItem",
         Resource: { "Fn::GetAtt": [REGISTRY, "Arn"] },
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["T#*"] } },
+      },
+    ]);
+  });
+
+  it("audit writers write only the chains' partitions; only the events role writes anchors", () => {
+    const audit = (name: FunctionName) =>
+      statements(name).filter((s) => JSON.stringify(s.Resource).includes(AUDIT));
+    for (const name of ["token", "exchange", "admin"] as const) {
+      expect(audit(name).filter((s) => String(s.Action) !== "dynamodb:Query"), name).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+          Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
+        },
+      ]);
+    }
+    expect(audit("events")).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:PutItem", "dynamodb:Query"],
+        Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ANCHOR"] } },
+      },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:BatchGetItem",
+        Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
       },
     ]);
   });
