@@ -10,13 +10,17 @@ import {
 } from "./access.ts";
 import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts";
 import type { GatewayConfig } from "./config.ts";
+import { CanaryReleases } from "./constructs/canary.ts";
+import { FrontDoor } from "./constructs/front-door.ts";
 import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
 import { GatewayFunction } from "./constructs/gateway-function.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
+import { Operations } from "./constructs/operations.ts";
 import { OutboxEvents } from "./constructs/outbox-events.ts";
 import { PeopleSignIn } from "./constructs/people-sign-in.ts";
 import { Tables } from "./constructs/tables.ts";
+import type { EdgeStack } from "./edge-stack.ts";
 import { acknowledgeNagFindings } from "./nag.ts";
 
 interface FunctionSettings {
@@ -24,6 +28,9 @@ interface FunctionSettings {
   readonly timeout: Duration;
   readonly memorySize: number;
 }
+
+/** The functions behind the API (the events function is not). */
+const API_FUNCTIONS = ["token", "exchange", "admin", "metrics", "meta"] as const;
 
 /** Timeouts stay below API Gateway's 29 s so the function, not the API, answers. */
 export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
@@ -74,6 +81,8 @@ export interface GatewayStackProps extends StackProps {
    * @default LAMBDA_ENTRIES (functions/lambda/*.ts)
    */
   readonly entries?: Readonly<Record<FunctionName, string>>;
+  /** The front door's us-east-1 parts (required when the config has a frontDoor). */
+  readonly edge?: EdgeStack;
 }
 
 /** The whole gateway for one stage. */
@@ -85,6 +94,9 @@ export class GatewayStack extends Stack {
   readonly monitoring: Monitoring;
   /** Cognito, where people sign in (absent when `oidc` names another provider). */
   readonly peopleSignIn: PeopleSignIn | undefined;
+  readonly frontDoor: FrontDoor | undefined;
+  readonly operations: Operations;
+  readonly releases: CanaryReleases;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -122,26 +134,36 @@ export class GatewayStack extends Stack {
     this.functions = functions;
 
     const outboxEvents = new OutboxEvents(this, "OutboxEvents", {
-      handler: functions.events.function,
+      handler: functions.events.alias,
       outbox: this.tables.byName.outbox,
       removalPolicy: logRemovalPolicy,
     });
 
     this.api = new GatewayApi(this, "Api", {
+      // Through the aliases: CodeDeploy moves them from version to version.
       functions: {
-        token: functions.token.function,
-        exchange: functions.exchange.function,
-        admin: functions.admin.function,
-        metrics: functions.metrics.function,
-        meta: functions.meta.function,
+        token: functions.token.alias,
+        exchange: functions.exchange.alias,
+        admin: functions.admin.alias,
+        metrics: functions.metrics.alias,
+        meta: functions.meta.alias,
       },
       rateLimit: config.throttling.rateLimit,
       burstLimit: config.throttling.burstLimit,
+      routeThrottles: config.throttling.routes,
       logRetention: config.logRetentionDays,
       logRemovalPolicy,
     });
-    const issuer = config.issuer ?? this.api.endpoint;
+    this.frontDoor = this.createFrontDoor(props, logRemovalPolicy);
+    const issuer = this.frontDoor?.url ?? config.issuer ?? this.api.endpoint;
     for (const fn of Object.values(functions)) fn.addEnvironment("ISSUER", issuer);
+    if (this.frontDoor !== undefined) {
+      for (const name of API_FUNCTIONS) {
+        functions[name].addEnvironment("ORIGIN_VERIFY", this.frontDoor.originSecretValue);
+        const mtls = config.frontDoor?.mtls?.domainName;
+        if (mtls !== undefined) functions[name].addEnvironment("MTLS_DOMAIN", mtls);
+      }
+    }
 
     // People sign in at Cognito (or the configured provider); the admin function
     // serves the console and, with metrics, accepts people's access tokens.
@@ -172,9 +194,55 @@ export class GatewayStack extends Stack {
       deadLetterQueue: outboxEvents.deadLetterQueue,
       thresholds: config.alarms,
     });
+    this.operations = new Operations(this, "Operations", {
+      namespace: `DataSharingGateway/${config.stage}`,
+      topic: this.monitoring.topic,
+      action: this.monitoring.action,
+      tables: this.tables.byName,
+      keys: this.keys.all,
+      api: this.api.api,
+      accessLogs: this.api.accessLogs,
+      functionLogs: Object.values(functions).map((f) => f.logGroup),
+      thresholds: config.alarms,
+      kmsSignsPerSecond: config.kmsSignsPerSecond,
+      subscriptions: config.alarmSubscriptions,
+    });
+    const shared = ["Api5xxRate", "MeteringUnavailable"].map((id) => {
+      const alarm = this.monitoring.alarms.find((a) => a.node.id === id);
+      if (alarm === undefined) throw new Error(`no ${id} alarm`);
+      return alarm;
+    });
+    this.releases = new CanaryReleases(this, "Releases", {
+      functions,
+      canaryPercent: config.deployment.canaryPercent,
+      canaryMinutes: config.deployment.canaryMinutes,
+      sharedAlarms: shared,
+      alarmAction: this.monitoring.action,
+    });
 
-    acknowledgeNagFindings({ functions, api: this.api, outboxEvents });
+    acknowledgeNagFindings({
+      functions,
+      api: this.api,
+      outboxEvents,
+      frontDoor: this.frontDoor,
+      releases: this.releases,
+      operations: this.operations,
+    });
     this.outputs(issuer, outboxEvents);
+  }
+
+  private createFrontDoor(props: GatewayStackProps, removal: RemovalPolicy): FrontDoor | undefined {
+    const config = props.config.frontDoor;
+    if (config === undefined) return undefined;
+    if (props.edge === undefined) throw new Error("a frontDoor needs the EdgeStack");
+    return new FrontDoor(this, "FrontDoor", {
+      config,
+      api: this.api.api,
+      stage: this.api.stage,
+      webAclArn: props.edge.webAcl.attrArn,
+      edgeCertificate: props.edge.certificate,
+      removalPolicy: removal,
+    });
   }
 
   /** The ids of exactly the keys the function may use. */

@@ -12,6 +12,7 @@ import {
   SignCommand,
 } from "@aws-sdk/client-kms";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { StoreUnavailableError } from "../errors.ts";
 import type { Signer } from "./jws.ts";
 import { absentSigner, type GatewayKeys, type KeyPurpose, uniqueByKid } from "./keys.ts";
 import { derivationLabel, type PseudonymKeys } from "./pseudonyms.ts";
@@ -60,20 +61,37 @@ async function publicJwkOf(kms: KMSClient, keyId: string): Promise<JWK> {
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256", use: "sig" };
 }
 
-function kmsSigner(kms: KMSClient, keyId: string, jwk: JWK): Signer {
+export interface KmsKeysOptions {
+  /** Called when KMS throttles a signature (the caller logs `kms_throttled`, an alarm counts it). */
+  readonly onThrottle?: (() => void) | undefined;
+}
+
+/**
+ * Signs with a KMS key. A signature KMS refuses (throttled, key disabled or
+ * pending deletion, no access) is a 503 of the gateway, never a 500: nothing
+ * is issued or sent unsigned.
+ */
+function kmsSigner(kms: KMSClient, keyId: string, jwk: JWK, options: KmsKeysOptions): Signer {
   return {
     kid: jwk.kid ?? "",
     sign: async (input) => {
-      const out = await kms.send(
-        new SignCommand({
-          KeyId: keyId,
-          Message: input,
-          MessageType: "RAW",
-          SigningAlgorithm: "ECDSA_SHA_256",
-        }),
-      );
-      if (out.Signature === undefined) throw new Error("KMS returned no signature");
-      return derToJose(out.Signature);
+      let signature: Uint8Array | undefined;
+      try {
+        const out = await kms.send(
+          new SignCommand({
+            KeyId: keyId,
+            Message: input,
+            MessageType: "RAW",
+            SigningAlgorithm: "ECDSA_SHA_256",
+          }),
+        );
+        signature = out.Signature;
+      } catch (cause) {
+        if (/Throttl/i.test((cause as Error)?.name ?? "")) options.onThrottle?.();
+        throw new StoreUnavailableError("a signature with KMS", cause);
+      }
+      if (signature === undefined) throw new Error("KMS returned no signature");
+      return derToJose(signature);
     },
   };
 }
@@ -93,6 +111,7 @@ export interface KmsKeyIds {
 export async function kmsPurposeKeys(
   kms: KMSClient,
   ids: Readonly<Partial<Record<KeyPurpose, KmsKeyIds>>>,
+  options: KmsKeysOptions = {},
 ): Promise<GatewayKeys> {
   const fetched = new Map<string, Promise<JWK>>();
   const jwkOf = (keyId: string): Promise<JWK> => {
@@ -109,7 +128,7 @@ export async function kmsPurposeKeys(
     const current = await jwkOf(keys.current);
     const previous = keys.previous === undefined ? [] : [await jwkOf(keys.previous)];
     loaded[purpose] = {
-      signer: kmsSigner(kms, keys.current, current),
+      signer: kmsSigner(kms, keys.current, current, options),
       jwks: [current, ...previous],
     };
   }

@@ -35,6 +35,10 @@ export const LambdaEnv = z
     DYNAMODB_ENDPOINT: z.url().optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     ...PeopleEnv.shape,
+    /** Behind the front door: the secret CloudFront sends (requests without it are refused). */
+    ORIGIN_VERIFY: z.string().min(32).optional(),
+    /** The mTLS name: requests on it carry a client certificate API Gateway verified instead. */
+    MTLS_DOMAIN: z.string().min(4).optional(),
   })
   .refine(
     (e) => e.ACCESS_TOKEN_KEY_ID ?? e.BACKEND_TOKEN_KEY_ID ?? e.EVENT_KEY_ID ?? e.SIGNING_JWK,

@@ -10,6 +10,7 @@
  * it). Constructing a client does no I/O; endpoints come from the standard
  * `AWS_ENDPOINT_URL_<SERVICE>` variables (or DYNAMODB_ENDPOINT) outside AWS.
  */
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { Hono } from "hono";
@@ -39,14 +40,19 @@ export async function buildGateway(
   clients: AwsClients = awsClients,
 ): Promise<Gateway> {
   const dynamo = clients.dynamodb;
+  const log = createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } });
   const keys =
     env.SIGNING_JWK !== undefined
       ? keysFromFile({ current: JSON.parse(env.SIGNING_JWK) })
-      : await kmsPurposeKeys(clients.kms, {
-          accessToken: keyIds(env.ACCESS_TOKEN_KEY_ID, env.PREVIOUS_ACCESS_TOKEN_KEY_ID),
-          backendToken: keyIds(env.BACKEND_TOKEN_KEY_ID, env.PREVIOUS_BACKEND_TOKEN_KEY_ID),
-          event: keyIds(env.EVENT_KEY_ID, env.PREVIOUS_EVENT_KEY_ID),
-        });
+      : await kmsPurposeKeys(
+          clients.kms,
+          {
+            accessToken: keyIds(env.ACCESS_TOKEN_KEY_ID, env.PREVIOUS_ACCESS_TOKEN_KEY_ID),
+            backendToken: keyIds(env.BACKEND_TOKEN_KEY_ID, env.PREVIOUS_BACKEND_TOKEN_KEY_ID),
+            event: keyIds(env.EVENT_KEY_ID, env.PREVIOUS_EVENT_KEY_ID),
+          },
+          { onThrottle: () => log.warn("kms_throttled") },
+        );
   const pseudonyms: PseudonymKeys =
     env.PSEUDONYM_KEY_ID !== undefined
       ? kmsPseudonymKeys(clients.kms, env.PSEUDONYM_KEY_ID)
@@ -67,7 +73,7 @@ export async function buildGateway(
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       people: peopleSettingsFromEnv(env),
     },
-    log: createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } }),
+    log,
   });
 }
 
@@ -95,11 +101,60 @@ export function lazyGateway(): () => Promise<Gateway> {
 
 type LambdaHandler = ReturnType<typeof handle>;
 
+interface HttpEvent {
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly requestContext?: {
+    readonly domainName?: string;
+    readonly authentication?: { readonly clientCert?: unknown };
+  };
+}
+
+/**
+ * Behind the front door, only two ways in: through CloudFront (which adds
+ * the origin secret) or on the mTLS name with a client certificate API
+ * Gateway verified. Anything else reached the API around the web ACL (its
+ * execute-api URL): it is answered as if there were no such route.
+ */
+export function cameThroughFrontDoor(
+  event: HttpEvent,
+  env: Pick<LambdaEnv, "ORIGIN_VERIFY" | "MTLS_DOMAIN">,
+): boolean {
+  if (env.ORIGIN_VERIFY === undefined) return true;
+  const given = event.headers?.["x-gateway-origin"];
+  if (given !== undefined) {
+    const a = Buffer.from(given);
+    const b = Buffer.from(env.ORIGIN_VERIFY);
+    if (a.length === b.length && timingSafeEqual(a, b)) return true;
+  }
+  const rc = event.requestContext;
+  return (
+    env.MTLS_DOMAIN !== undefined &&
+    rc?.domainName === env.MTLS_DOMAIN &&
+    rc.authentication?.clientCert !== undefined
+  );
+}
+
+const notFound = () => ({
+  statusCode: 404,
+  headers: { "content-type": "application/problem+json", "x-request-id": randomUUID() },
+  body: JSON.stringify({
+    type: "urn:dsg:problem:not_found",
+    title: "No such route",
+    status: 404,
+    detail: "no route for this method and path",
+    code: "not_found",
+  }),
+  isBase64Encoded: false,
+});
+
 /** A Lambda handler for an app built on the first invocation. */
 export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
   const gateway = lazyGateway();
   let handler: LambdaHandler | undefined;
+  let env: LambdaEnv | undefined;
   return (async (event: unknown, context: unknown) => {
+    env ??= parseLambdaEnv(process.env);
+    if (!cameThroughFrontDoor(event as HttpEvent, env)) return notFound();
     handler ??= handle(makeApp(await gateway()) as unknown as Hono);
     return handler(event as never, context as never);
   }) as LambdaHandler;

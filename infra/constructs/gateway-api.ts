@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -67,8 +68,18 @@ export const ACCESS_LOG_FIELDS = {
   integrationLatency: "$context.integrationLatency",
   integrationStatus: "$context.integrationStatus",
   integrationError: "$context.integrationErrorMessage",
+  /** The Lambda request id of the invocation: find the function's log lines of this request. */
+  integrationRequestId: "$context.integration.requestId",
   userAgent: "$context.identity.userAgent",
+  /** Set on the mTLS name: the client certificate's subject. */
+  clientCertSubject: "$context.identity.clientCert.subjectDN",
 } as const;
+
+/** A throttle: steady requests per second and burst. */
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface GatewayApiProps {
   readonly functions: Readonly<Record<ApiFunctionName, IFunction>>;
@@ -76,6 +87,11 @@ export interface GatewayApiProps {
   readonly rateLimit: number;
   /** Stage-wide burst. */
   readonly burstLimit: number;
+  /**
+   * Throttles of their own for some routes, by route key ("POST /oauth/token", "$default").
+   * @default - every route uses the stage's
+   */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /**
    * Retention of the access log group.
    * @default RetentionDays.ONE_MONTH
@@ -116,13 +132,13 @@ export class GatewayApi extends Construct {
       createDefaultStage: false,
       defaultIntegration: integrations.meta,
     });
-    for (const route of API_ROUTES) {
+    const routes = API_ROUTES.flatMap((route) =>
       this.api.addRoutes({
         path: route.path,
         methods: [route.method],
         integration: integrations[route.target],
-      });
-    }
+      }),
+    );
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -138,6 +154,24 @@ export class GatewayApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    const throttles = Object.entries(props.routeThrottles ?? {});
+    const known = new Set(["$default", ...API_ROUTES.map((r) => `${r.method} ${r.path}`)]);
+    for (const [routeKey] of throttles) {
+      if (!known.has(routeKey)) throw new Error(`a throttle for the unknown route ${routeKey}`);
+    }
+    if (throttles.length > 0) {
+      (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+        throttles.map(([routeKey, t]) => [
+          routeKey,
+          // A JSON property: CloudFormation's own (Pascal case) names.
+          { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+        ]),
+      );
+      // Route settings name routes that must exist first ($default's too).
+      for (const route of routes) this.stage.node.addDependency(route);
+      const fallback = this.api.node.tryFindChild("DefaultRoute");
+      if (fallback !== undefined) this.stage.node.addDependency(fallback);
+    }
   }
 
   /** The base URL of the API (no trailing slash). */

@@ -140,8 +140,25 @@ describe("IAM: least privilege per function", () => {
         ...(name === "events" ? ["dynamodb:ListStreams on *"] : []),
       ]);
     }
-    for (const role of Object.values(resources(dev.template, "AWS::IAM::Role"))) {
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    // One managed policy in the stack: CodeDeploy's own, on the role only it assumes.
+    for (const [id, role] of Object.entries(resources(dev.template, "AWS::IAM::Role"))) {
+      if (id === logicalId(dev.stack.releases.role)) {
+        expect(role.Properties?.ManagedPolicyArns).toEqual([
+          {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                ":iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
+              ],
+            ],
+          },
+        ]);
+        expect(JSON.stringify(role.Properties?.AssumeRolePolicyDocument)).toContain(
+          "codedeploy.amazonaws.com",
+        );
+      } else expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
     }
   });
 });
@@ -239,7 +256,10 @@ describe("partition-scoped writes", () => {
     const audit = (name: FunctionName) =>
       statements(name).filter((s) => JSON.stringify(s.Resource).includes(AUDIT));
     for (const name of ["token", "exchange", "admin"] as const) {
-      expect(audit(name).filter((s) => String(s.Action) !== "dynamodb:Query"), name).toEqual([
+      expect(
+        audit(name).filter((s) => String(s.Action) !== "dynamodb:Query"),
+        name,
+      ).toEqual([
         {
           Effect: "Allow",
           Action: ["dynamodb:GetItem", "dynamodb:PutItem"],

@@ -16,7 +16,7 @@ let dev: Synthesized;
 let prod: Synthesized;
 beforeAll(() => {
   dev = synth({ stage: "dev" });
-  prod = synth({ stage: "prod", config: '{"issuer":"https://gateway.example.com"}' });
+  prod = synth({ stage: "prod" });
 });
 
 const props = (r: Resource | undefined) => r?.Properties ?? {};
@@ -264,9 +264,16 @@ describe("functions", () => {
     const queue = logicalId(
       dev.stack.node.findChild("OutboxEvents").node.findChild("FailedBatches"),
     );
+    const eventsAlias = logicalId(dev.stack.functions.events.alias);
     dev.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": ["OutboxTable", "StreamArn"] },
-      FunctionName: { Ref: functionId(dev, "events") },
+      // The live alias (function:live): CodeDeploy releases the events function too.
+      FunctionName: {
+        "Fn::Join": [
+          "",
+          [{ "Fn::Select": [6, { "Fn::Split": [":", { Ref: eventsAlias }] }] }, ":live"],
+        ],
+      },
       StartingPosition: "LATEST",
       BatchSize: 10,
       BisectBatchOnFunctionError: true,
@@ -283,13 +290,15 @@ describe("functions", () => {
       State: "ENABLED",
       Targets: [
         Match.objectLike({
-          Arn: { "Fn::GetAtt": [functionId(dev, "events"), "Arn"] },
+          Arn: { Ref: eventsAlias },
           RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
         }),
       ],
     });
     dev.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       FunctionName: { Ref: functionId(dev, "events") },
+      // The alias's name, as CloudFormation reads it from the alias's ARN.
+      Qualifier: { "Fn::Select": [7, { "Fn::Split": [":", { Ref: eventsAlias }] }] },
       MaximumRetryAttempts: 0,
     });
     dev.template.hasResourceProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
@@ -332,7 +341,10 @@ describe("HTTP API", () => {
 
   it("routes each contract path to its function (payload 2.0, no authorizer)", () => {
     const all = resources(dev.template);
-    const fnById = Object.fromEntries(FUNCTION_NAMES.map((n) => [functionId(dev, n), n]));
+    // Integrations invoke each function's live alias.
+    const fnById = Object.fromEntries(
+      FUNCTION_NAMES.map((n) => [logicalId(dev.stack.functions[n].alias), n]),
+    );
     const actual: Record<string, string> = {};
     for (const route of Object.values(resources(dev.template, "AWS::ApiGatewayV2::Route"))) {
       const p = props(route);
@@ -357,12 +369,11 @@ describe("HTTP API", () => {
           .filter((p) => props(p).Principal === principal)
           .map((p) => describeRef(props(p).FunctionName)),
       );
+    const aliasOf = (n: FunctionName) => logicalId(dev.stack.functions[n].alias);
     expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
-      (["token", "exchange", "admin", "metrics", "meta"] as const)
-        .map((n) => functionId(dev, n))
-        .sort(),
+      (["token", "exchange", "admin", "metrics", "meta"] as const).map(aliasOf).sort(),
     );
-    expect([...invokedBy("events.amazonaws.com")]).toEqual([functionId(dev, "events")]);
+    expect([...invokedBy("events.amazonaws.com")]).toEqual([aliasOf("events")]);
     expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);
   });
 
@@ -376,9 +387,15 @@ describe("HTTP API", () => {
           ThrottlingRateLimit: s.config.throttling.rateLimit,
           ThrottlingBurstLimit: s.config.throttling.burstLimit,
         },
+        RouteSettings: Object.fromEntries(
+          Object.entries(s.config.throttling.routes).map(([route, t]) => [
+            route,
+            { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+          ]),
+        ),
       });
     }
-    expect(prod.config.throttling).toEqual({ rateLimit: 500, burstLimit: 1_000 });
+    expect(prod.config.throttling).toMatchObject({ rateLimit: 500, burstLimit: 1_000 });
   });
 
   it("writes JSON access logs with requestId, ip, route, status and latency", () => {
@@ -417,7 +434,9 @@ describe("observability", () => {
     });
     for (const alarm of alarms(dev)) {
       expect(props(alarm).AlarmActions).toEqual([topicRef()]);
-      expect(props(alarm).OKActions).toEqual([topicRef()]);
+      // Canary rollback alarms notify when they fire; the others also when they recover.
+      if (!String(props(alarm).AlarmDescription).includes("rolls a release back"))
+        expect(props(alarm).OKActions).toEqual([topicRef()]);
     }
   });
 
@@ -499,7 +518,13 @@ describe("observability", () => {
       MetricName: "IteratorAge",
       Threshold: dev.config.alarms.eventsIteratorAgeSeconds * 1000,
     });
-    expect(alarms(dev)).toHaveLength(2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2);
+    // Monitoring: API 5xx and p99, errors and throttles per function, exchange p99,
+    // metering_unavailable, leak_blocked, failed batches, stream lag.
+    const monitoring = 2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2;
+    // Operations: throttles and system errors per table, KMS usage and throttling,
+    // failed deliveries, 4xx, 429, undelivered notifications; canary: one per function.
+    const operations = 2 * TABLES.length + 2 + 1 + 2 + 1;
+    expect(alarms(dev)).toHaveLength(monitoring + operations + FUNCTION_NAMES.length);
   });
 
   it("has a dashboard with the key widgets", () => {

@@ -45,8 +45,17 @@ export interface LocalDeployment {
   request(
     method: string,
     target: string,
-    options?: { headers?: Record<string, string>; body?: string },
+    options?: {
+      headers?: Record<string, string>;
+      body?: string;
+      domainName?: string;
+      clientCert?: { subjectDN: string; issuerDN: string; serialNumber: string };
+      /** As CloudFront sends it: with the origin secret (when the stack has a front door). */
+      viaFrontDoor?: boolean;
+    },
   ): Promise<HttpAnswer & { function: string }>;
+  /** The origin secret the functions were given (behind a front door). */
+  readonly originSecret: string;
   /** Every call each function made so far (and forgets them). */
   takeCalls(): Promise<Record<string, RecordedCall[]>>;
   /** Physical table name → logical id; KMS key ARN → logical id. */
@@ -65,10 +74,13 @@ const keyArn = (logicalId: string) =>
 
 export async function deployLocally(
   context: Record<string, unknown> = { stage: "dev" },
+  options: { only?: readonly FunctionName[] } = {},
 ): Promise<LocalDeployment> {
   const synthesized = synth(context);
   const { template, stack } = synthesized;
-  const names = Object.keys(stack.functions) as FunctionName[];
+  const names = (Object.keys(stack.functions) as FunctionName[]).filter(
+    (n) => options.only === undefined || options.only.includes(n),
+  );
 
   // Tables: one local table per template table, named after the run.
   const client = localDynamoClient(dynamoEndpoint());
@@ -106,7 +118,8 @@ export async function deployLocally(
   const operator = await ensureClient(store, "operator", "admin", undefined);
   const finance = await ensureClient(store, "finance", "metrics:read", undefined);
 
-  const overrides = {
+  const originSecret = randomUUID() + randomUUID();
+  const overrides: Record<string, string> = {
     // The API's own endpoint is not known outside AWS; partner backends run on loopback.
     ISSUER,
     LOCAL_BACKENDS: "1",
@@ -130,11 +143,11 @@ export async function deployLocally(
       outfile,
       logLevel: "error",
     });
-    const env = resolveEnvironment(
-      environmentOf(template, functionId(synthesized, name)),
-      standIns,
-      overrides,
-    );
+    const variables = environmentOf(template, functionId(synthesized, name));
+    // Secrets Manager resolves the origin secret at deploy; here, a local one.
+    const local =
+      "ORIGIN_VERIFY" in variables ? { ...overrides, ORIGIN_VERIFY: originSecret } : overrides;
+    const env = resolveEnvironment(variables, standIns, local);
     functions[name] = await hostFunction(name, pathToFileURL(outfile).href, env);
     byFunctionId.set(functionId(synthesized, name), name);
   }
@@ -155,9 +168,20 @@ export async function deployLocally(
     async request(method, target, options = {}) {
       const path = target.split("?")[0] ?? target;
       const { name, routeKey } = routeOf(method, path);
-      const fn = functions[name] as HostedFunction;
-      return { ...(await fn.http(method, target, { ...options, routeKey })), function: name };
+      const fn = functions[name];
+      if (fn === undefined) throw new Error(`${name} is not hosted in this deployment`);
+      const { viaFrontDoor = true, headers, ...rest } = options;
+      const sent = {
+        ...rest,
+        routeKey,
+        headers: {
+          ...(viaFrontDoor ? { "x-gateway-origin": originSecret } : {}),
+          ...headers,
+        },
+      };
+      return { ...(await fn.http(method, target, sent)), function: name };
     },
+    originSecret,
     async takeCalls() {
       const out: Record<string, RecordedCall[]> = {};
       for (const name of names) out[name] = await (functions[name] as HostedFunction).takeCalls();

@@ -29,7 +29,7 @@ export interface HostedFunction {
   http(
     method: string,
     target: string,
-    options?: { headers?: Record<string, string>; body?: string; routeKey?: string },
+    options?: Parameters<typeof httpApiEvent>[2],
   ): Promise<HttpAnswer>;
   /** The calls made since the last take. */
   takeCalls(): Promise<RecordedCall[]>;
