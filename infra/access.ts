@@ -101,7 +101,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         table: ["GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"],
         indexes: ["Query"],
       },
-      credentials: { table: ["GetItem", "PutItem"] },
+      credentials: { table: ["GetItem", "PutItem", "UpdateItem"] },
       // Lists and verifies (every chain and the anchors), appends.
       audit: { ...AUDIT_APPEND, table: ["Query"] },
       outbox: { table: ["PutItem"], indexes: ["Query"] },

@@ -52,7 +52,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   admin: {
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [CREDENTIALS]: d("GetItem", "PutItem"),
+    // UpdateItem: the console's sign-out ends a session.
+    [CREDENTIALS]: d("GetItem", "PutItem", "UpdateItem"),
     [AUDIT]: d("GetItem", "Query", "PutItem"),
     [OUTBOX]: d("PutItem"),
     [OUTBOX_INDEX]: d("Query"),

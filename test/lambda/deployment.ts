@@ -32,6 +32,8 @@ import { type HostedFunction, type HttpAnswer, hostFunction, type RecordedCall }
 import { environmentOf, matchRoute, type Route, resolveEnvironment, routesOf } from "./template.ts";
 
 export const ISSUER = "https://gateway.lambda.test";
+/** Where people would sign in (Cognito in AWS); the scenario seeds sessions instead. */
+export const PEOPLE_ISSUER = "https://people.lambda.test";
 const REGION = "eu-north-1";
 const ACCOUNT = "123456789012";
 
@@ -105,6 +107,10 @@ export async function deployLocally(
     byArn.set(arn, id);
   }
 
+  // People sign in at Cognito in AWS: a provider of that name here (never called by the scenario).
+  for (const id of Object.keys(resources(template, "AWS::Cognito::UserPoolClient")))
+    standIns.set(id, `client-${id.toLowerCase()}`);
+
   // Bootstrap, as `npm run bootstrap` does after a deploy: trade rules, operator, finance.
   const store = createGateway({
     client,
@@ -145,8 +151,11 @@ export async function deployLocally(
     });
     const variables = environmentOf(template, functionId(synthesized, name));
     // Secrets Manager resolves the origin secret at deploy; here, a local one.
-    const local =
-      "ORIGIN_VERIFY" in variables ? { ...overrides, ORIGIN_VERIFY: originSecret } : overrides;
+    const local = {
+      ...overrides,
+      ...("ORIGIN_VERIFY" in variables ? { ORIGIN_VERIFY: originSecret } : {}),
+      ...("OIDC_ISSUER" in variables ? { OIDC_ISSUER: PEOPLE_ISSUER } : {}),
+    };
     const env = resolveEnvironment(variables, standIns, local);
     functions[name] = await hostFunction(name, pathToFileURL(outfile).href, env);
     byFunctionId.set(functionId(synthesized, name), name);

@@ -11,6 +11,7 @@
  */
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { expect } from "vitest";
+import { csrfTokenOf } from "../../functions/console/http.ts";
 import { type Handler, json, startBackend, type TestBackend } from "../support/backends.ts";
 import { agreementInput, datasetInput, RECORDS } from "../support/ecosystem.ts";
 import { ISSUER, type LocalDeployment } from "./deployment.ts";
@@ -362,6 +363,33 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     expect(second.attempts).toBeGreaterThan(0);
     await expectStatus(200, "GET", "/admin/deliveries?state=failed", { token: admin });
     await expectStatus(200, "GET", "/admin/deliveries", { token: admin });
+
+    // ---------------------------------------------------------- the console
+    // Signing in needs Cognito; a session as the callback stores it, then the
+    // console through the admin function: its start page, and signing out.
+    const sessionId = await d.store.sessions.create(
+      {
+        actor: "person:ops-ann",
+        username: "ops-ann",
+        roles: ["admin"],
+        createdAt: new Date().toISOString(),
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      },
+      "a-sealed-access-token",
+    );
+    const cookie = { cookie: `__Host-dsg_session=${sessionId}` };
+    const start = await call("GET", "/console", { headers: cookie });
+    expect(start.statusCode, start.body).toBe(302);
+    await expectStatus(303, "POST", "/console/logout", {
+      headers: {
+        ...cookie,
+        origin: ISSUER,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: `_csrf=${encodeURIComponent(csrfTokenOf(sessionId))}`,
+    });
+    const after = await call("GET", "/console", { headers: cookie });
+    expect(after.headers.location ?? "").toMatch(/^\/console\/login/);
 
     // ---------------------------------------------------------- the audit trail
     await expectStatus(200, "GET", `/admin/audit?partner=${ids.consumer}&limit=5`, {
