@@ -20,6 +20,8 @@ import { MeterReader } from "./store/meter-read.ts";
 import { Outbox } from "./store/outbox.ts";
 import { Registry } from "./store/registry.ts";
 import { Sessions } from "./store/sessions.ts";
+import { noTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+import { tracedTransport } from "./telemetry/traced-transport.ts";
 
 export interface GatewaySettings {
   /** `iss` of the tokens the gateway issues, and the base of its URLs. */
@@ -47,6 +49,8 @@ export interface GatewayDeps {
   readonly transport?: UpstreamTransport | undefined;
   /** Resolves a host name to addresses (registration-time SSRF checks). */
   readonly resolveHost?: ((host: string) => Promise<string[]>) | undefined;
+  /** Business figures and spans (Powertools in Lambda; none locally). */
+  readonly telemetry?: Telemetry | undefined;
   /** How the audit trail is laid out (the bench measures the single-head layout too). */
   readonly audit?: AuditLogOptions | undefined;
 }
@@ -69,7 +73,9 @@ export interface Gateway {
   readonly verifier: TokenVerifier;
   /** People's access tokens, when a provider is configured. */
   readonly people: PeopleVerifier | undefined;
+  /** Calls to partner backends, each with the gateway's traceparent. */
   readonly transport: UpstreamTransport;
+  readonly telemetry: Telemetry;
   readonly addressPolicy: AddressPolicy;
   readonly resolveHost: (host: string) => Promise<string[]>;
 }
@@ -113,7 +119,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       deps.settings.people === undefined
         ? undefined
         : new PeopleVerifier(deps.settings.people, new PeopleProvider(deps.settings.people.issuer)),
-    transport: deps.transport ?? createUpstreamTransport(addressPolicy),
+    transport: tracedTransport(
+      deps.transport ?? createUpstreamTransport(addressPolicy),
+      deps.telemetry ?? noTelemetry,
+    ),
+    telemetry: deps.telemetry ?? noTelemetry,
     addressPolicy,
     resolveHost: deps.resolveHost ?? defaultResolve,
   };

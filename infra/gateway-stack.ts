@@ -123,7 +123,13 @@ export class GatewayStack extends Stack {
       const fn = new GatewayFunction(this, `${name}Function`, {
         entry: (props.entries ?? LAMBDA_ENTRIES)[name],
         ...settings,
-        environment: { ...environment, ...this.keyEnvironment(FUNCTION_ACCESS[name]) },
+        environment: {
+          ...environment,
+          ...this.keyEnvironment(FUNCTION_ACCESS[name]),
+          // Powertools: the service on every log line, trace and metric; the figures' namespace.
+          POWERTOOLS_SERVICE_NAME: `gateway-${name}`,
+          POWERTOOLS_METRICS_NAMESPACE: `DataSharingGateway/${config.stage}`,
+        },
         logRetention: config.logRetentionDays,
         logRemovalPolicy,
         ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),

@@ -82,6 +82,7 @@ export type ExchangeDeps = Pick<
   | "settings"
   | "log"
   | "clock"
+  | "telemetry"
 >;
 
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
@@ -122,7 +123,7 @@ export class ExchangeService {
     const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
       if (state.agreement !== undefined)
-        await this.gw.meter.countRefusal(state.agreement, "denied", this.gw.clock());
+        await this.countRefusal(state.agreement, "denied", this.gw.clock());
       throw denialError(decision.reasons);
     }
     const { agreement, dataset, provider, consumer } = state;
@@ -181,7 +182,8 @@ export class ExchangeService {
     if (!decoded.ok)
       throw uninspectable(`the provider's answer could not be decoded (${decoded.detail})`);
     const guarded = await this.guard(input, p, decoded.text, kind, "read");
-    await this.meterOrRefuse(input, p, this.meteringRequest(input, p, guarded));
+    const request = this.meteringRequest(input, p, guarded);
+    this.released(request, await this.meterOrRefuse(input, p, request));
     return { body: guarded.body, contentType: CONTENT_TYPES[kind], records: guarded.records };
   }
 
@@ -234,6 +236,7 @@ export class ExchangeService {
       this.checkUpstream(res, "consumer");
       throw upstreamError(`the consumer's backend answered ${res.ok ? res.status : "nothing"}`);
     }
+    this.released(request, metered);
     return {
       body: JSON.stringify({ delivered: true, records: guarded.records }),
       contentType: CONTENT_TYPES.json,
@@ -322,7 +325,7 @@ export class ExchangeService {
       path,
     };
     this.gw.log.warn("leak_blocked", { requestId: input.requestId, ...details });
-    await this.gw.meter.countRefusal(p.agreement, "blocked", this.gw.clock());
+    await this.countRefusal(p.agreement, "blocked", this.gw.clock());
     await this.gw.audit
       .append({
         actor: "gateway",
@@ -355,6 +358,24 @@ export class ExchangeService {
   }
 
   /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
+  /** A refusal counted on the flow, and in the flow's figures. */
+  private countRefusal(agreement: Agreement, kind: "denied" | "blocked", now: Date) {
+    this.gw.telemetry.flow(agreement.id, "exchange", { kind });
+    return this.gw.meter.countRefusal(agreement, kind, now);
+  }
+
+  /** An exchange metered now (a repeat served again was counted the first time). */
+  private released(request: MeteringRequest, outcome: MeteringOutcome): void {
+    if (outcome.kind !== "metered") return;
+    this.gw.telemetry.flow(request.agreement.id, request.action, {
+      kind: "released",
+      records: request.records,
+      bytes: request.bytes,
+      value: outcome.value,
+      currency: request.agreement.price.currency,
+    });
+  }
+
   private async meterOrRefuse(input: ExchangeInput, p: Permitted, request: MeteringRequest) {
     let outcome: MeteringOutcome;
     try {
@@ -369,7 +390,7 @@ export class ExchangeService {
       throw meteringUnavailable(err);
     }
     if (outcome.kind === "quota_exceeded") {
-      await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
+      await this.countRefusal(p.agreement, "denied", this.gw.clock());
       throw quotaExceeded(outcome.counter, outcome.retryAfter);
     }
     if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
@@ -377,11 +398,11 @@ export class ExchangeService {
       const state = await this.loadState(input);
       const decision = this.decideNow(input, state);
       if (decision.decision === "deny") {
-        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
+        await this.countRefusal(p.agreement, "denied", this.gw.clock());
         throw denialError(decision.reasons);
       }
       if (outcome.kind === "status_changed") {
-        await this.gw.meter.countRefusal(p.agreement, "denied", this.gw.clock());
+        await this.countRefusal(p.agreement, "denied", this.gw.clock());
         const reason: DenialReason = {
           code: "agreement_inactive",
           message: "the flow changed while it ran",

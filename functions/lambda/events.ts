@@ -7,18 +7,20 @@
  */
 import { processOutbox } from "../events/deliver.ts";
 import { TICK_SOURCE } from "../events/tick.ts";
-import { lazyGateway } from "./runtime.ts";
+import { instrument, lazyGateway } from "./runtime.ts";
 
 export { awsClients } from "./runtime.ts";
 
 const gateway = lazyGateway();
 
-export const handler = async (
-  event?: unknown,
-): Promise<{ events: number; attempts: number; anchored?: number | null }> => {
-  const gw = await gateway();
-  const done = await processOutbox(gw);
-  if ((event as { source?: unknown } | undefined)?.source !== TICK_SOURCE) return done;
-  const anchor = await gw.audit.anchor();
-  return { ...done, anchored: anchor?.seq ?? null };
-};
+export const handler = instrument(
+  async (
+    event?: unknown,
+  ): Promise<{ events: number; attempts: number; anchored?: number | null }> => {
+    const gw = await gateway();
+    const done = await processOutbox(gw);
+    if ((event as { source?: unknown } | undefined)?.source !== TICK_SOURCE) return done;
+    const anchor = await gw.audit.anchor();
+    return { ...done, anchored: anchor?.seq ?? null };
+  },
+);

@@ -20,9 +20,14 @@ import { keysFromFile } from "../auth/local-keys.ts";
 import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
-import { createLogger } from "../log.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
+import {
+  createPowertools,
+  type Powertools,
+  powertoolsLogger,
+  powertoolsTelemetry,
+} from "./powertools.ts";
 
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
@@ -35,12 +40,44 @@ export const awsClients: AwsClients = {
   kms: new KMSClient({}),
 };
 
+/** Powertools, once per container; every DynamoDB and KMS call is an X-Ray subsegment. */
+const logLevel = process.env.LOG_LEVEL;
+export const powertools: Powertools = createPowertools(
+  logLevel === "debug" || logLevel === "warn" || logLevel === "error" ? logLevel : "info",
+);
+powertools.tracer.captureAWSv3Client(awsClients.dynamodb);
+powertools.tracer.captureAWSv3Client(awsClients.kms);
+const telemetry = powertoolsTelemetry(powertools);
+
+/**
+ * Every invocation: the Lambda context on every log line (request id, cold
+ * start), the cold start on the trace, and the invocation's business
+ * figures published when it ends.
+ */
+export function instrument<E, R>(
+  handler: (event: E, context: unknown) => Promise<R>,
+): (event: E, context: unknown) => Promise<R> {
+  return async (event, context) => {
+    if (context !== undefined && context !== null)
+      powertools.logger.addContext(context as Parameters<typeof powertools.logger.addContext>[0]);
+    if (powertools.tracer.isTracingEnabled()) {
+      powertools.tracer.annotateColdStart();
+      powertools.tracer.addServiceNameAnnotation();
+    }
+    try {
+      return await handler(event, context);
+    } finally {
+      telemetry.flush();
+    }
+  };
+}
+
 export async function buildGateway(
   env: LambdaEnv,
   clients: AwsClients = awsClients,
 ): Promise<Gateway> {
   const dynamo = clients.dynamodb;
-  const log = createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } });
+  const log = powertoolsLogger(powertools.logger, { stage: env.STAGE });
   const keys =
     env.SIGNING_JWK !== undefined
       ? keysFromFile({ current: JSON.parse(env.SIGNING_JWK) })
@@ -74,6 +111,7 @@ export async function buildGateway(
       people: peopleSettingsFromEnv(env),
     },
     log,
+    telemetry,
   });
 }
 
@@ -152,10 +190,10 @@ export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandl
   const gateway = lazyGateway();
   let handler: LambdaHandler | undefined;
   let env: LambdaEnv | undefined;
-  return (async (event: unknown, context: unknown) => {
+  return instrument(async (event: unknown, context: unknown) => {
     env ??= parseLambdaEnv(process.env);
     if (!cameThroughFrontDoor(event as HttpEvent, env)) return notFound();
     handler ??= handle(makeApp(await gateway()) as unknown as Hono);
     return handler(event as never, context as never);
-  }) as LambdaHandler;
+  }) as unknown as LambdaHandler;
 }

@@ -76,7 +76,7 @@ const keyArn = (logicalId: string) =>
 
 export async function deployLocally(
   context: Record<string, unknown> = { stage: "dev" },
-  options: { only?: readonly FunctionName[] } = {},
+  options: { only?: readonly FunctionName[]; logLevel?: "info" | "warn" | "error" } = {},
 ): Promise<LocalDeployment> {
   const synthesized = synth(context);
   const { template, stack } = synthesized;
@@ -135,7 +135,7 @@ export async function deployLocally(
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    LOG_LEVEL: "error",
+    LOG_LEVEL: options.logLevel ?? "error",
   };
   const outDir = join(PROJECT_ROOT, ".build", "test-lambda", `${process.pid}-${randomUUID()}`);
   const functions: Record<string, HostedFunction> = {};

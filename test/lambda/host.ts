@@ -34,7 +34,7 @@ export interface HostedFunction {
   /** The calls made since the last take. */
   takeCalls(): Promise<RecordedCall[]>;
   /** What the function wrote to stdout since the last take, line by line. */
-  takeLogs(): string[];
+  takeLogs(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -51,17 +51,22 @@ export async function hostFunction(
   const worker = new Worker(new URL("./function-worker.mjs", import.meta.url), {
     env,
     workerData: { bundleUrl, functionName: name },
-    // Kept, not printed: tests read what a function logs (takeLogs).
+    // Kept, not printed: tests read what a function logs (takeLogs). Both
+    // streams: Powertools writes warnings and errors to stderr (CloudWatch
+    // takes both in Lambda).
     stdout: true,
+    stderr: true,
   });
   let logs: string[] = [];
-  let partial = "";
-  worker.stdout.setEncoding("utf8");
-  worker.stdout.on("data", (chunk: string) => {
-    const lines = (partial + chunk).split("\n");
-    partial = lines.pop() ?? "";
-    logs.push(...lines);
-  });
+  for (const stream of [worker.stdout, worker.stderr]) {
+    let partial = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      logs.push(...lines);
+    });
+  }
   const pending = new Map<number, (reply: Reply) => void>();
   let nextId = 0;
   await new Promise<void>((resolve, reject) => {
@@ -113,7 +118,9 @@ export async function hostFunction(
       const reply = await ask({ take: "calls" });
       return "calls" in reply ? reply.calls : [];
     },
-    takeLogs() {
+    async takeLogs() {
+      // stdout reaches this thread apart from the replies: let it catch up.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const taken = logs;
       logs = [];
       return taken;
