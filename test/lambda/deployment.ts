@@ -60,6 +60,8 @@ export interface LocalDeployment {
   readonly originSecret: string;
   /** Every call each function made so far (and forgets them). */
   takeCalls(): Promise<Record<string, RecordedCall[]>>;
+  /** The local ARN of a template key (by logical id). */
+  keyArn(logicalId: string): string;
   /** Physical table name → logical id; KMS key ARN → logical id. */
   readonly tableLogicalId: (name: unknown) => string;
   readonly keyLogicalId: (id: unknown) => string;
@@ -195,6 +197,10 @@ export async function deployLocally(
       const out: Record<string, RecordedCall[]> = {};
       for (const name of names) out[name] = await (functions[name] as HostedFunction).takeCalls();
       return out;
+    },
+    keyArn: (logicalId) => {
+      for (const [arn, id] of byArn) if (id === logicalId) return arn;
+      throw new Error(`no key ${logicalId}`);
     },
     tableLogicalId: (name) => {
       const id = byPhysical.get(String(name));

@@ -18,6 +18,7 @@ interface FakeKey {
   readonly publicDer?: Buffer;
   readonly secret?: Buffer;
   enabled: boolean;
+  throttled?: boolean;
 }
 
 export interface FakeKms {
@@ -26,6 +27,8 @@ export interface FakeKms {
   addKey(arn: string, spec: FakeKeySpec): void;
   /** Disables a key: every use fails with DisabledException, as KMS answers. */
   setEnabled(arn: string, enabled: boolean): void;
+  /** Throttles a key's signatures: ThrottlingException, as KMS answers over its quota. */
+  setThrottled(arn: string, throttled: boolean): void;
   /** Operations served, in order (`Sign`, `GetPublicKey`, ...). */
   readonly served: { operation: string; keyId: string }[];
   close(): Promise<void>;
@@ -70,6 +73,7 @@ export async function startFakeKms(): Promise<FakeKms> {
     },
     Sign(input) {
       const [arn, key] = find(input.KeyId);
+      if (key.throttled) throw new KmsError("ThrottlingException", "Rate exceeded");
       if (key.privateKey === undefined || input.SigningAlgorithm !== "ECDSA_SHA_256")
         throw new KmsError("InvalidKeyUsageException", `${arn} cannot sign that way`);
       if (input.MessageType !== "RAW")
@@ -135,6 +139,11 @@ export async function startFakeKms(): Promise<FakeKms> {
       const key = keys.get(arn);
       if (key === undefined) throw new Error(`no key ${arn}`);
       key.enabled = enabled;
+    },
+    setThrottled(arn, throttled) {
+      const key = keys.get(arn);
+      if (key === undefined) throw new Error(`no key ${arn}`);
+      key.throttled = throttled;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -20,7 +20,7 @@ beforeAll(async () => {
         frontDoor: { ...STAGE_CONFIGS.prod.frontDoor, mtls: { domainName: MTLS } },
       }),
     },
-    { only: ["meta", "token"] },
+    { only: ["meta", "token"], logLevel: "warn" },
   );
 }, 120_000);
 afterAll(() => d?.close());
@@ -64,5 +64,53 @@ describe("the front door's origin check", () => {
     });
     expect(res.statusCode).toBe(404);
     expect(await d.functions.token?.takeCalls()).toEqual([]);
+  });
+});
+
+describe("KMS refusing a signature", () => {
+  const basic = () => `Basic ${Buffer.from(`operator:${d.operatorSecret}`).toString("base64")}`;
+  const tokenRequest = () =>
+    d.request("POST", "/oauth/token", {
+      headers: { authorization: basic(), "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=client_credentials&scope=admin",
+    });
+
+  it("throttled or disabled: 503 temporarily_unavailable, never a token, never a 500", async () => {
+    expect((await tokenRequest()).statusCode).toBe(200);
+    const key = d.keyArn("TokenSigningKey");
+    for (const [fault, undo] of [
+      [() => d.kms.setThrottled(key, true), () => d.kms.setThrottled(key, false)],
+      [() => d.kms.setEnabled(key, false), () => d.kms.setEnabled(key, true)],
+    ] as const) {
+      fault();
+      try {
+        const res = await tokenRequest();
+        expect(res.statusCode, res.body).toBe(503);
+        expect(res.json).toMatchObject({ error: "temporarily_unavailable" });
+        expect(res.body).not.toContain("access_token");
+      } finally {
+        undo();
+      }
+    }
+    expect((await tokenRequest()).statusCode).toBe(200);
+  });
+
+  it("a throttled signature is logged as kms_throttled (an alarm counts these lines)", async () => {
+    await d.functions.token?.takeLogs();
+    const key = d.keyArn("TokenSigningKey");
+    d.kms.setThrottled(key, true);
+    try {
+      expect((await tokenRequest()).statusCode).toBe(503);
+    } finally {
+      d.kms.setThrottled(key, false);
+    }
+    const codes = ((await d.functions.token?.takeLogs()) ?? []).flatMap((l) => {
+      try {
+        return [(JSON.parse(l) as { code?: string }).code];
+      } catch {
+        return [];
+      }
+    });
+    expect(codes).toContain("kms_throttled");
   });
 });
