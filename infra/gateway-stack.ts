@@ -334,6 +334,16 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, "PseudonymKeyArn", { value: this.keys.pseudonym.keyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
+    if (this.frontDoor !== undefined) {
+      new CfnOutput(this, "DistributionDomainName", {
+        value: this.frontDoor.distribution.distributionDomainName,
+        description: "CloudFront's own name (the issuer's records point at it)",
+      });
+      new CfnOutput(this, "TruststoreBucketName", {
+        value: this.frontDoor.truststoreBucket.bucketName,
+        description: "Upload the partners' CA bundle here for the mTLS name",
+      });
+    }
     new CfnOutput(this, "OutboxFailedBatchesQueueUrl", {
       value: outboxEvents.deadLetterQueue.queueUrl,
     });

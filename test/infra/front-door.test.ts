@@ -231,6 +231,10 @@ describe("the issuer", () => {
     }
     const outputs = prod.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.Issuer?.Value).toBe(`https://${FRONT_DOOR.domainName}`);
+    expect(outputs.TruststoreBucketName?.Value).toEqual({
+      Ref: logicalId(prod.stack.frontDoor?.truststoreBucket as never),
+    });
+    expect(outputs.DistributionDomainName).toBeDefined();
     expect(Object.values(resources(dev.template, "AWS::CloudFront::Distribution"))).toEqual([]);
   });
 });
