@@ -77,21 +77,35 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     signingKeys: { accessToken: SIGN },
   },
   exchange: {
-    // No credentials entry: the exchange function cannot read secrets. The
-    // registry index lists datasets for the catalog; offers, agreement
-    // requests and the agreements their approvals make are Puts.
+    // No credentials entry: the exchange function cannot read secrets.
+    tables: {
+      registry: {
+        table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem"],
+        // A phased-out partner's attestations: their own partitions, nothing
+        // else, so the data path can never write a partner, an agreement or a
+        // status (un-revoke a partner).
+        scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
+      },
+      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      audit: AUDIT_APPEND,
+    },
+    // Verifies access tokens, signs its JWTs to partner backends: never an access token.
+    signingKeys: { accessToken: READ_PUBLIC, backendToken: SIGN },
+    pseudonymKey: ["kms:GenerateMac"],
+  },
+  catalog: {
+    // Self-service: the catalog lists datasets (the index); offers, agreement
+    // requests and the agreements approvals make (with their edges under both
+    // partners) are Puts; their events go to the outbox.
     tables: {
       registry: {
         table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"],
         indexes: ["Query"],
       },
-      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
       audit: AUDIT_APPEND,
       outbox: { table: ["PutItem"] },
     },
-    // Verifies access tokens, signs its JWTs to partner backends: never an access token.
-    signingKeys: { accessToken: READ_PUBLIC, backendToken: SIGN },
-    pseudonymKey: ["kms:GenerateMac"],
+    signingKeys: { accessToken: READ_PUBLIC },
   },
   admin: {
     // Also the console's: people's sessions and sign-ins under way are items of

@@ -16,7 +16,15 @@ import { LogLevel, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-no
 import type { BuildOptions } from "esbuild";
 
 /** The Lambda functions, one per surface (meta: the public routes and every unmatched one). */
-export const FUNCTION_NAMES = ["token", "exchange", "admin", "metrics", "events", "meta"] as const;
+export const FUNCTION_NAMES = [
+  "token",
+  "exchange",
+  "catalog",
+  "admin",
+  "metrics",
+  "events",
+  "meta",
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const entry = (file: string): string =>
@@ -26,6 +34,7 @@ const entry = (file: string): string =>
 export const LAMBDA_ENTRIES: Readonly<Record<FunctionName, string>> = {
   token: entry("token.ts"),
   exchange: entry("exchange.ts"),
+  catalog: entry("catalog.ts"),
   admin: entry("admin.ts"),
   metrics: entry("metrics.ts"),
   events: entry("events.ts"),

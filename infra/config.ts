@@ -312,7 +312,15 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
     tokenTtlSeconds: 900,
     // Token issuance and revocations (admin) always have capacity; meta (public
     // routes and scanner traffic) is capped small.
-    reservedConcurrency: { token: 50, exchange: 300, admin: 10, metrics: 10, events: 10, meta: 5 },
+    reservedConcurrency: {
+      token: 50,
+      exchange: 300,
+      catalog: 10,
+      admin: 10,
+      metrics: 10,
+      events: 10,
+      meta: 5,
+    },
     alarms: {
       api5xxRatePercent: 1,
       apiP99LatencyMs: 3_000,

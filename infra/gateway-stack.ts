@@ -30,7 +30,7 @@ interface FunctionSettings {
 }
 
 /** The functions behind the API (the events function is not). */
-const API_FUNCTIONS = ["token", "exchange", "admin", "metrics", "meta"] as const;
+const API_FUNCTIONS = ["token", "exchange", "catalog", "admin", "metrics", "meta"] as const;
 
 /** Timeouts stay below API Gateway's 29 s so the function, not the API, answers. */
 export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
@@ -43,6 +43,11 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     description: "Partner data exchange, agreements, usage, attestations",
     timeout: Duration.seconds(25),
     memorySize: 1024,
+  },
+  catalog: {
+    description: "Partner self-service: catalog, offers, agreement requests",
+    timeout: Duration.seconds(10),
+    memorySize: 512,
   },
   admin: {
     description: "Operator API, OpenAPI document, docs, unknown routes",
@@ -150,6 +155,7 @@ export class GatewayStack extends Stack {
       functions: {
         token: functions.token.alias,
         exchange: functions.exchange.alias,
+        catalog: functions.catalog.alias,
         admin: functions.admin.alias,
         metrics: functions.metrics.alias,
         meta: functions.meta.alias,

@@ -17,7 +17,7 @@ import { Construct } from "constructs";
 export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
 
 /** The functions behind the API (the events function is not one of them). */
-export type ApiFunctionName = "token" | "exchange" | "admin" | "metrics" | "meta";
+export type ApiFunctionName = "token" | "exchange" | "catalog" | "admin" | "metrics" | "meta";
 
 export interface ApiRoute {
   readonly method: HttpMethod;
@@ -40,10 +40,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
-  { method: HttpMethod.GET, path: "/v1/catalog", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/agreement-requests/{proxy+}", target: "exchange" },
+  { method: HttpMethod.GET, path: "/v1/catalog", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/agreement-requests/{proxy+}", target: "catalog" },
   { method: HttpMethod.ANY, path: "/admin/{proxy+}", target: "admin" },
   { method: HttpMethod.GET, path: "/openapi.json", target: "meta" },
   { method: HttpMethod.GET, path: "/docs", target: "meta" },

@@ -173,7 +173,7 @@ describe("CloudFront in front of the HTTP API", () => {
     expect(config.Origins[0]?.OriginCustomHeaders).toEqual([
       { HeaderName: "x-gateway-origin", HeaderValue: resolved },
     ]);
-    for (const name of ["token", "exchange", "admin", "metrics", "meta"] as const) {
+    for (const name of ["token", "exchange", "catalog", "admin", "metrics", "meta"] as const) {
       expect(envOf(prod, name)).toMatchObject({
         ORIGIN_VERIFY: resolved,
         MTLS_DOMAIN: FRONT_DOOR.mtls.domainName,

@@ -38,16 +38,23 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
   },
   exchange: {
-    // The index: the catalog lists datasets (partner self-service).
+    // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    [REGISTRY_INDEX]: d("Query"),
     [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
-    [OUTBOX]: d("PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
     [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     [PSEUDONYM]: ["kms:GenerateMac"],
+  },
+  catalog: {
+    // Self-service: the index lists datasets; offers, requests and the
+    // agreements approvals make are Puts; their events go to the outbox.
+    [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
+    [REGISTRY_INDEX]: d("Query"),
+    [AUDIT]: d("GetItem", "PutItem"),
+    [OUTBOX]: d("PutItem"),
+    [SIGNING]: ["kms:GetPublicKey"],
   },
   admin: {
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"),
@@ -184,6 +191,7 @@ describe("KMS key policies", () => {
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
         exchange: ["kms:GetPublicKey"],
+        catalog: ["kms:GetPublicKey"],
         admin: ["kms:GetPublicKey"],
         metrics: ["kms:GetPublicKey"],
         meta: ["kms:GetPublicKey"],
@@ -256,7 +264,7 @@ describe("partition-scoped writes", () => {
   it("audit writers write only the chains' partitions; only the events role writes anchors", () => {
     const audit = (name: FunctionName) =>
       statements(name).filter((s) => JSON.stringify(s.Resource).includes(AUDIT));
-    for (const name of ["token", "exchange", "admin"] as const) {
+    for (const name of ["token", "exchange", "catalog", "admin"] as const) {
       expect(
         audit(name).filter((s) => String(s.Action) !== "dynamodb:Query"),
         name,

@@ -81,7 +81,9 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
     // Wildcards are acknowledged per finding on the function roles only, never wholesale.
     const iam = acks.filter((a) => a.id.startsWith("AwsSolutions-IAM5"));
     expect(iam.map((a) => a.path.replace(/^[^/]+\//, "")).sort()).toEqual(
-      ["admin", "events", "exchange", "meta", "metrics", "token"].map((n) => `${n}Function/Role`),
+      ["admin", "catalog", "events", "exchange", "meta", "metrics", "token"].map(
+        (n) => `${n}Function/Role`,
+      ),
     );
     // The missing authorizer is acknowledged on the API only.
     const apig4 = acks.filter((a) => a.id === "AwsSolutions-APIG4").map((a) => a.path);

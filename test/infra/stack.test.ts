@@ -120,6 +120,7 @@ describe("functions", () => {
   const expectedTimeout: Record<FunctionName, number> = {
     token: 10,
     exchange: 25,
+    catalog: 10,
     admin: 10,
     metrics: 10,
     events: 25,
@@ -157,6 +158,7 @@ describe("functions", () => {
       BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
       PSEUDONYM_KEY_ID: "PseudonymKey",
     },
+    catalog: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     metrics: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     events: { EVENT_KEY_ID: "EventSigningKey" },
@@ -326,10 +328,10 @@ describe("HTTP API", () => {
     "GET /v1/agreements": "exchange",
     "GET /v1/usage": "exchange",
     "POST /v1/attestations": "exchange",
-    "GET /v1/catalog": "exchange",
-    "ANY /v1/datasets/{proxy+}": "exchange",
-    "ANY /v1/agreement-requests": "exchange",
-    "ANY /v1/agreement-requests/{proxy+}": "exchange",
+    "GET /v1/catalog": "catalog",
+    "ANY /v1/datasets/{proxy+}": "catalog",
+    "ANY /v1/agreement-requests": "catalog",
+    "ANY /v1/agreement-requests/{proxy+}": "catalog",
     "ANY /admin/{proxy+}": "admin",
     "GET /openapi.json": "meta",
     "GET /docs": "meta",
@@ -361,7 +363,7 @@ describe("HTTP API", () => {
     expect(actual).toEqual(EXPECTED_ROUTES);
   });
 
-  it("lets API Gateway invoke only the five API functions, EventBridge only the events one", () => {
+  it("lets API Gateway invoke only the six API functions, EventBridge only the events one", () => {
     const permissions = Object.values(resources(dev.template, "AWS::Lambda::Permission"));
     const invokedBy = (principal: string) =>
       new Set(
@@ -371,7 +373,7 @@ describe("HTTP API", () => {
       );
     const aliasOf = (n: FunctionName) => logicalId(dev.stack.functions[n].alias);
     expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
-      (["token", "exchange", "admin", "metrics", "meta"] as const).map(aliasOf).sort(),
+      (["token", "exchange", "catalog", "admin", "metrics", "meta"] as const).map(aliasOf).sort(),
     );
     expect([...invokedBy("events.amazonaws.com")]).toEqual([aliasOf("events")]);
     expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);

@@ -42,7 +42,7 @@ describe("permissions proven by behaviour", () => {
     for (const name of d.names) expect(calls[name]?.length, name).toBeGreaterThan(0);
   });
 
-  it.each(["token", "exchange", "admin", "metrics", "events", "meta"] as const)(
+  it.each(["token", "exchange", "catalog", "admin", "metrics", "events", "meta"] as const)(
     "%s is granted exactly what it called",
     (name) => {
       if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);

@@ -12,6 +12,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { expect } from "vitest";
 import { csrfTokenOf } from "../../functions/console/http.ts";
+import { OFFER } from "../catalog/helpers.ts";
 import { type Handler, json, startBackend, type TestBackend } from "../support/backends.ts";
 import { agreementInput, datasetInput, RECORDS } from "../support/ecosystem.ts";
 import { ISSUER, type LocalDeployment } from "./deployment.ts";
@@ -294,6 +295,59 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     await expectStatus(200, "GET", "/v1/agreements", { token: consumerToken });
     await expectStatus(200, "GET", "/v1/usage", { token: consumerToken });
     await expectStatus(401, "GET", "/v1/usage");
+
+    // ---------------------------------------------------------- self-service
+    const providerCatalog = await token(ids.provider, secrets[ids.provider] ?? "", "catalog");
+    const consumerCatalog = await token(ids.consumer, secrets[ids.consumer] ?? "", "catalog");
+    const offer = (
+      await expectStatus(201, "POST", `/v1/datasets/${dataset}/offers`, {
+        token: providerCatalog,
+        body: OFFER,
+      })
+    ).json as { id: string };
+    await expectStatus(200, "GET", `/v1/datasets/${dataset}/offers`, { token: providerCatalog });
+    await expectStatus(200, "GET", "/v1/catalog", { token: consumerCatalog });
+    await expectStatus(200, "GET", "/v1/catalog", {
+      token: consumerCatalog,
+      headers: { accept: "application/ld+json" },
+    });
+    const requested = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await expectStatus(201, "POST", "/v1/agreement-requests", {
+        token: consumerCatalog,
+        body: { offer: offer.id },
+      });
+      requested.push((res.json as { id: string }).id);
+    }
+    await expectStatus(200, "GET", "/v1/agreement-requests", { token: consumerCatalog });
+    await expectStatus(200, "GET", `/v1/agreement-requests/${requested[0]}`, {
+      token: providerCatalog,
+    });
+    const approved = await expectStatus(
+      200,
+      "POST",
+      `/v1/agreement-requests/${requested[0]}/approve`,
+      {
+        token: providerCatalog,
+        body: { reason: "welcome" },
+      },
+    );
+    expect(approved.json).toMatchObject({ state: "agreed" });
+    await expectStatus(200, "POST", `/v1/agreement-requests/${requested[1]}/reject`, {
+      token: providerCatalog,
+      body: { reason: "not now" },
+    });
+    await expectStatus(200, "POST", `/v1/agreement-requests/${requested[2]}/cancel`, {
+      token: consumerCatalog,
+      body: { reason: "changed our mind" },
+    });
+    await expectStatus(409, "POST", `/v1/agreement-requests/${requested[2]}/approve`, {
+      token: providerCatalog,
+      body: { reason: "too late" },
+    });
+    await expectStatus(200, "DELETE", `/v1/datasets/${dataset}/offers/${offer.id}`, {
+      token: providerCatalog,
+    });
 
     // ---------------------------------------------------------- finance
     await expectStatus(200, "GET", "/metrics/flows?granularity=total", { token: finance });
