@@ -11,6 +11,7 @@ const SUITES = [
   "guard",
   "guard-stream",
   "tokens",
+  "issuance",
   "exchange",
   "metering",
   "e2e",

@@ -11,6 +11,7 @@ import { requestId } from "./http/middleware.ts";
 import { onError, onNotFound } from "./http/problem.ts";
 import { rawPathProblem } from "./http/raw-path.ts";
 import { rawTargetOf } from "./http/raw-target.ts";
+import { traceContext } from "./telemetry/middleware.ts";
 
 /** A part of the public surface: token, exchange, admin or metrics. */
 export interface Surface {
@@ -21,6 +22,7 @@ export interface Surface {
 export function createApp(gw: Gateway, surfaces: readonly Surface[]): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestId());
+  app.use("*", traceContext());
   app.use("*", async function rejectPathTricks(c, next) {
     const problem = rawPathProblem(rawTargetOf(c));
     if (problem !== null) throw invalidPath(problem);

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { PeopleProvider } from "./people/provider.ts";
 import type { PeopleSettings } from "./people/settings.ts";
 import { PeopleVerifier } from "./people/verifier.ts";
-import { AuditLog } from "./store/audit.ts";
+import { AuditLog, type AuditLogOptions } from "./store/audit.ts";
 import { Credentials } from "./store/credentials.ts";
 import { Db, type TableNames } from "./store/db.ts";
 import { Meter } from "./store/meter.ts";
@@ -21,6 +21,8 @@ import { NO_OBJECT_STORE, type ObjectStore } from "./store/objects.ts";
 import { Outbox } from "./store/outbox.ts";
 import { Registry } from "./store/registry.ts";
 import { Sessions } from "./store/sessions.ts";
+import { noTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+import { tracedTransport } from "./telemetry/traced-transport.ts";
 
 export interface GatewaySettings {
   /** `iss` of the tokens the gateway issues, and the base of its URLs. */
@@ -56,6 +58,10 @@ export interface GatewayDeps {
   readonly transport?: UpstreamTransport | undefined;
   /** Resolves a host name to addresses (registration-time SSRF checks). */
   readonly resolveHost?: ((host: string) => Promise<string[]>) | undefined;
+  /** Business figures and spans (Powertools in Lambda; none locally). */
+  readonly telemetry?: Telemetry | undefined;
+  /** How the audit trail is laid out (the bench measures the single-head layout too). */
+  readonly audit?: AuditLogOptions | undefined;
 }
 
 export interface Gateway {
@@ -77,7 +83,9 @@ export interface Gateway {
   readonly verifier: TokenVerifier;
   /** People's access tokens, when a provider is configured. */
   readonly people: PeopleVerifier | undefined;
+  /** Calls to partner backends, each with the gateway's traceparent. */
   readonly transport: UpstreamTransport;
+  readonly telemetry: Telemetry;
   readonly addressPolicy: AddressPolicy;
   readonly resolveHost: (host: string) => Promise<string[]>;
 }
@@ -107,7 +115,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     registry,
     credentials: new Credentials(db),
     sessions: new Sessions(db),
-    audit: new AuditLog(db, clock),
+    audit: new AuditLog(db, clock, deps.audit),
     meter: new Meter(db, registry, log),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),
@@ -117,13 +125,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
         audience: deps.settings.audience,
         maxLifetimeSeconds: deps.settings.tokenTtlSeconds,
       },
-      deps.keys.publicJwks,
+      deps.keys.accessTokenJwks,
     ),
     people:
       deps.settings.people === undefined
         ? undefined
         : new PeopleVerifier(deps.settings.people, new PeopleProvider(deps.settings.people.issuer)),
-    transport: deps.transport ?? createUpstreamTransport(addressPolicy),
+    transport: tracedTransport(
+      deps.transport ?? createUpstreamTransport(addressPolicy),
+      deps.telemetry ?? noTelemetry,
+    ),
+    telemetry: deps.telemetry ?? noTelemetry,
     addressPolicy,
     resolveHost: deps.resolveHost ?? defaultResolve,
   };

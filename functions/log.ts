@@ -1,7 +1,12 @@
 /**
  * Structured JSON logs, one line per event, with a stable `code` that log
- * metric filters (leak_blocked, metering_unavailable) match on.
+ * metric filters (leak_blocked, metering_unavailable) match on. A line
+ * written while a request runs carries its `requestId` and `traceId`. In
+ * Lambda the same interface writes through Powertools Logger
+ * (functions/lambda/powertools.ts), which adds the invocation's request id
+ * and cold-start flag.
  */
+import { currentTrace } from "./telemetry/context.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -23,7 +28,19 @@ export function createLogger(
   const base = options.base ?? {};
   const emit = (level: Level, code: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    write(JSON.stringify({ ...base, ...fields, level, code, time: new Date().toISOString() }));
+    const trace = currentTrace();
+    const request =
+      trace === undefined ? {} : { requestId: trace.requestId, traceId: trace.traceId };
+    write(
+      JSON.stringify({
+        ...base,
+        ...request,
+        ...fields,
+        level,
+        code,
+        time: new Date().toISOString(),
+      }),
+    );
   };
   return {
     debug: (code, fields) => emit("debug", code, fields),

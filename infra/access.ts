@@ -1,7 +1,9 @@
 /**
  * What each function may do, as data: DynamoDB item actions per table (on the
- * table itself and/or its indexes) and KMS actions per key. The stack turns
- * this into IAM statements; nothing else grants data-plane access.
+ * table itself, on items of some partitions only, and/or its indexes) and KMS
+ * actions per key. The stack turns this into IAM statements and key policy
+ * statements, and names in each function's environment only the keys it may
+ * use; nothing else grants data-plane access.
  *
  * TransactWriteItems and BatchGetItem are not IAM actions of their own: they
  * are authorised per item (PutItem, UpdateItem, ConditionCheckItem, GetItem…).
@@ -18,9 +20,18 @@ export type ItemAction =
   | "UpdateItem"
   | "ConditionCheckItem";
 
+/** Item actions allowed only on items whose partition key matches (IAM `dynamodb:LeadingKeys`). */
+export interface ScopedAccess {
+  readonly actions: readonly ItemAction[];
+  /** IAM `StringLike` patterns of the partition key (`T#*`). */
+  readonly leadingKeys: readonly string[];
+}
+
 export interface TableAccess {
   /** Actions on the table itself. */
   readonly table?: readonly ItemAction[];
+  /** Actions on some partitions of the table only. */
+  readonly scoped?: readonly ScopedAccess[];
   /** Actions on every global secondary index of the table (only Query makes sense). */
   readonly indexes?: readonly "Query"[];
 }
@@ -33,88 +44,131 @@ export interface ObjectAccess {
 
 export type SigningKeyAction = "kms:Sign" | "kms:GetPublicKey";
 export type PseudonymKeyAction = "kms:GenerateMac";
+/** The signing keys, one per purpose (functions/auth/keys.ts). */
+export type SigningKeyName = "accessToken" | "backendToken" | "event";
 
 export interface FunctionAccess {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
-  readonly signingKey?: readonly SigningKeyAction[];
+  /** KMS actions per signing key; a key not named here is not in the function's environment. */
+  readonly signingKeys?: Readonly<Partial<Record<SigningKeyName, readonly SigningKeyAction[]>>>;
   readonly pseudonymKey?: readonly PseudonymKeyAction[];
   /** The object store; a function without it gets no OBJECTS_BUCKET either. */
   readonly objects?: ObjectAccess;
 }
 
-const AUDIT_APPEND: readonly ItemAction[] = [
-  "GetItem",
-  "PutItem",
-  "UpdateItem",
-  "ConditionCheckItem",
-];
+const SIGN: readonly SigningKeyAction[] = ["kms:Sign", "kms:GetPublicKey"];
+/** Verifying access tokens, or publishing a key: its public half only. */
+const READ_PUBLIC: readonly SigningKeyAction[] = ["kms:GetPublicKey"];
 
+/**
+ * Appending to the audit trail: read a chain's head, put the entry and the
+ * new head, in the chains' partitions only (`CHAIN…`): no appender can write
+ * an anchor.
+ */
+const AUDIT_APPEND: TableAccess = {
+  scoped: [{ actions: ["GetItem", "PutItem"], leadingKeys: ["CHAIN*"] }],
+};
+
+/**
+ * Proven by behaviour: test/lambda/permissions.test.ts runs every function's
+ * bundle through a whole scenario, records each AWS call, and requires these
+ * grants to be exactly what was called, nothing missing and nothing unused.
+ */
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   token: {
     tables: {
-      credentials: { table: ["GetItem"] },
+      // PutItem: the replay list of private_key_jwt client assertions.
+      credentials: { table: ["GetItem", "PutItem"] },
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
-      audit: { table: AUDIT_APPEND },
+      audit: AUDIT_APPEND,
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    signingKeys: { accessToken: SIGN },
   },
   exchange: {
-    // No credentials entry: the exchange function cannot read secrets. The
-    // registry index lists datasets for the catalog; offers, agreement
-    // requests and the agreements their approvals make are Puts.
+    // No credentials entry: the exchange function cannot read secrets.
     tables: {
       registry: {
-        table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"],
-        indexes: ["Query"],
+        table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem"],
+        // A phased-out partner's attestations: their own partitions, nothing
+        // else, so the data path can never write a partner, an agreement or a
+        // status (un-revoke a partner).
+        scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      meter: {
-        table: ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"],
-      },
-      audit: { table: AUDIT_APPEND },
-      outbox: { table: ["PutItem"] },
+      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      audit: AUDIT_APPEND,
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    // Verifies access tokens, signs its JWTs to partner backends: never an access token.
+    signingKeys: { accessToken: READ_PUBLIC, backendToken: SIGN },
     // GenerateMac also derives the keys that seal kept replay bodies.
     pseudonymKey: ["kms:GenerateMac"],
     // Released bodies kept for Idempotency-Key retries: written before the
     // metering, read by a retry, deleted when the metering did not commit.
     objects: { actions: ["PutObject", "GetObject", "DeleteObject"], prefixes: ["replays/"] },
   },
+  catalog: {
+    // Self-service: the catalog lists datasets (the index); offers, agreement
+    // requests and the agreements approvals make (with their edges under both
+    // partners) are Puts; their events go to the outbox.
+    tables: {
+      registry: {
+        table: ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"],
+        indexes: ["Query"],
+      },
+      audit: AUDIT_APPEND,
+      outbox: { table: ["PutItem"] },
+    },
+    signingKeys: { accessToken: READ_PUBLIC },
+  },
   admin: {
     // Also the console's: people's sessions and sign-ins under way are items of
     // `credentials` (GetItem, PutItem, and UpdateItem to end them; the TTL deletes).
     tables: {
       registry: {
-        table: ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"],
+        table: ["GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"],
         indexes: ["Query"],
       },
-      credentials: { table: ["GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"] },
-      audit: { table: ["GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"] },
-      outbox: { table: ["Query", "GetItem", "PutItem", "UpdateItem"], indexes: ["Query"] },
-      meter: { table: ["Query", "GetItem", "BatchGetItem"] },
+      credentials: { table: ["GetItem", "PutItem", "UpdateItem"] },
+      // Lists and verifies (every chain and the anchors), appends.
+      audit: { ...AUDIT_APPEND, table: ["Query"] },
+      outbox: { table: ["PutItem"], indexes: ["Query"] },
+      meter: { table: ["Query"] },
     },
-    signingKey: ["kms:GetPublicKey", "kms:Sign"],
+    // Verifies access tokens; operators' calls sign nothing.
+    signingKeys: { accessToken: READ_PUBLIC },
   },
   metrics: {
     tables: {
       // GetItem: the finance client's record, whose credential generation ends rotated tokens.
       credentials: { table: ["GetItem"] },
-      registry: { table: ["GetItem", "BatchGetItem"], indexes: ["Query"] },
-      meter: { table: ["Query", "GetItem", "BatchGetItem"] },
+      registry: { indexes: ["Query"] },
+      meter: { table: ["Query"] },
     },
-    signingKey: ["kms:GetPublicKey"],
+    signingKeys: { accessToken: READ_PUBLIC },
   },
   events: {
-    // Beyond the brief's outbox Get/Update/Put, registry GetItem and kms:Sign,
-    // what functions/events/deliver.ts does: it lists new events and due
-    // deliveries on the outbox index, reads both parties' agreements
-    // (registry Query + BatchGetItem) and puts the signing key's `kid` (its
-    // public key thumbprint, kms:GetPublicKey) on every signed event.
     // Plus the outbox stream read, granted with the event source mapping.
     tables: {
-      outbox: { table: ["GetItem", "UpdateItem", "PutItem"], indexes: ["Query"] },
+      // ConditionCheckItem: a fan-out past 99 recipients spans transactions
+      // that each check the event is still new.
+      outbox: { table: ["UpdateItem", "PutItem", "ConditionCheckItem"], indexes: ["Query"] },
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
+      // The minute tick anchors the audit trail: reads the last anchor and
+      // every chain's head, writes the next anchor, and nothing else.
+      audit: {
+        scoped: [
+          { actions: ["Query", "PutItem"], leadingKeys: ["ANCHOR"] },
+          { actions: ["BatchGetItem"], leadingKeys: ["CHAIN*"] },
+        ],
+      },
     },
-    signingKey: ["kms:Sign", "kms:GetPublicKey"],
+    signingKeys: { event: SIGN },
+  },
+  meta: {
+    tables: {
+      // /health reads the trade rules, and nothing else.
+      registry: { scoped: [{ actions: ["GetItem"], leadingKeys: ["TRADE"] }] },
+    },
+    // The JWKS publishes every purpose's public key.
+    signingKeys: { accessToken: READ_PUBLIC, backendToken: READ_PUBLIC, event: READ_PUBLIC },
   },
 };

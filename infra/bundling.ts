@@ -15,8 +15,16 @@ import type { BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogLevel, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { BuildOptions } from "esbuild";
 
-/** The five Lambda surfaces, one function each. */
-export const FUNCTION_NAMES = ["token", "exchange", "admin", "metrics", "events"] as const;
+/** The Lambda functions, one per surface (meta: the public routes and every unmatched one). */
+export const FUNCTION_NAMES = [
+  "token",
+  "exchange",
+  "catalog",
+  "admin",
+  "metrics",
+  "events",
+  "meta",
+] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const entry = (file: string): string =>
@@ -26,9 +34,11 @@ const entry = (file: string): string =>
 export const LAMBDA_ENTRIES: Readonly<Record<FunctionName, string>> = {
   token: entry("token.ts"),
   exchange: entry("exchange.ts"),
+  catalog: entry("catalog.ts"),
   admin: entry("admin.ts"),
   metrics: entry("metrics.ts"),
   events: entry("events.ts"),
+  meta: entry("meta.ts"),
 };
 
 /** Directory holding package-lock.json (NodejsFunction's project root). */

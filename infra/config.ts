@@ -19,6 +19,78 @@ const RETENTION_VALUES = new Set<number>(
 
 const positiveInt = z.number().int().positive();
 
+const throttle = z
+  .object({
+    rateLimit: z.number().positive().max(10_000),
+    burstLimit: positiveInt.max(5_000),
+  })
+  .strict()
+  .refine((t) => t.burstLimit >= t.rateLimit, "burstLimit must be >= rateLimit");
+
+/** Route keys that get a throttle of their own (the others use the stage's). */
+export const THROTTLED_ROUTES = [
+  "POST /oauth/token",
+  "ANY /admin/{proxy+}",
+  "GET /metrics/{proxy+}",
+  "$default",
+] as const;
+
+const domainName = z
+  .string()
+  .regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "not a DNS name");
+
+const FrontDoor = z
+  .object({
+    /** The public name: the token issuer is https://<domainName>, served by CloudFront. */
+    domainName,
+    /** The Route 53 public hosted zone the names are in (certificates are validated there). */
+    hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, "not a hosted zone id"),
+    zoneName: domainName,
+    /** AWS WAF: requests per source IP per 5 minutes before the rate-based rule blocks it. */
+    rateLimitPer5Minutes: positiveInt.min(100).max(2_000_000_000),
+    /**
+     * Mutual TLS for partners who want it: a second name on the API's own
+     * regional custom domain (CloudFront cannot pass client certificates on),
+     * with the CA bundle partners' certificates must chain to, in S3.
+     */
+    mtls: z
+      .object({
+        domainName,
+        /** Object key of the PEM truststore in the stack's truststore bucket. */
+        truststoreKey: z.string().min(1).max(1024).default("truststore.pem"),
+        /** The S3 object version to use (pin it; upload a new version to rotate CAs). */
+        truststoreVersion: z.string().min(1).max(1024).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (f) => f.domainName === f.zoneName || f.domainName.endsWith(`.${f.zoneName}`),
+    "frontDoor.domainName must be in frontDoor.zoneName",
+  )
+  .refine(
+    (f) => f.mtls === undefined || f.mtls.domainName.endsWith(`.${f.zoneName}`),
+    "frontDoor.mtls.domainName must be in frontDoor.zoneName",
+  );
+export type FrontDoorConfig = z.infer<typeof FrontDoor>;
+
+const Subscription = z
+  .object({
+    protocol: z.enum(["email", "https", "sms"]),
+    endpoint: z.string().min(3).max(2048),
+  })
+  .strict()
+  .refine(
+    (s) =>
+      s.protocol === "email"
+        ? /^[^@\s]+@[^@\s]+$/.test(s.endpoint)
+        : s.protocol === "https"
+          ? s.endpoint.startsWith("https://")
+          : /^\+[1-9]\d{6,14}$/.test(s.endpoint),
+    "the endpoint does not suit its protocol",
+  );
+
 const reservedConcurrency = z
   .object(
     Object.fromEntries(FUNCTION_NAMES.map((name) => [name, positiveInt.max(1000).optional()])) as {
@@ -47,13 +119,49 @@ export const GatewayConfigSchema = z
       ),
     /** What happens to log groups when the stack is deleted. Tables and keys are always retained. */
     logRemovalPolicy: z.enum(["retain", "destroy"]),
+    /** The AWS account and region to deploy to (required with a front door). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, "not an AWS account id")
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "not an AWS region")
+      .optional(),
     throttling: z
       .object({
+        /** Stage-wide steady-state requests per second, and burst. */
         rateLimit: z.number().positive().max(10_000),
         burstLimit: positiveInt.max(5_000),
+        /** Per route: tighter limits where a route is costly (tokens) or should stay small. */
+        routes: z.object(
+          Object.fromEntries(THROTTLED_ROUTES.map((r) => [r, throttle])) as {
+            [K in (typeof THROTTLED_ROUTES)[number]]: typeof throttle;
+          },
+        ),
       })
       .strict()
       .refine((t) => t.burstLimit >= t.rateLimit, "throttling.burstLimit must be >= rateLimit"),
+    /**
+     * KMS's Sign quota for ECC keys in the account and region (requests/s,
+     * 300 by default, shared by every signing key). Token issuance may use at
+     * most half of it, so backend JWTs and events keep the rest.
+     */
+    kmsSignsPerSecond: positiveInt.max(100_000),
+    /** The public name and its protection; required in prod (the issuer never changes later). */
+    frontDoor: FrontDoor.optional(),
+    /** Who is told when an alarm fires or recovers (SNS subscriptions). */
+    alarmSubscriptions: z.array(Subscription).max(20),
+    /** CodeDeploy canary for every function behind an alias; rolls back on the alarms. */
+    deployment: z
+      .object({
+        /** Share of traffic the new version takes first, in percent, and for how long. */
+        canaryPercent: z.union([z.literal(10), z.literal(25)]),
+        canaryMinutes: z.union([z.literal(5), z.literal(10), z.literal(15), z.literal(30)]),
+      })
+      .strict(),
+    /** CloudFormation refuses to delete the stack (prod). */
+    terminationProtection: z.boolean(),
     tokenTtlSeconds: positiveInt.min(60).max(3_600),
     /**
      * People's sign-in at another OpenID provider (Entra ID, Okta, ...) instead
@@ -99,10 +207,41 @@ export const GatewayConfigSchema = z
         leakBlocked: positiveInt,
         /** Age of the oldest outbox stream record the events function has not processed. */
         eventsIteratorAgeSeconds: positiveInt.max(86_400),
+        /** API 4xx answers, % of requests over 5 minutes (a flood of bad or refused calls). */
+        api4xxRatePercent: z.number().positive().max(100),
+        /** 429 answers per 5 minutes (throttled by API Gateway or over quota). */
+        throttled429: positiveInt,
+        /** KMS Sign requests as % of kmsSignsPerSecond (alarm before KMS throttles). */
+        kmsSignUsagePercent: z.number().positive().max(100),
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (c) => c.throttling.routes["POST /oauth/token"].rateLimit <= c.kmsSignsPerSecond / 2,
+    "throttling.routes['POST /oauth/token'].rateLimit must stay within half of kmsSignsPerSecond",
+  )
+  .refine((c) => c.stage !== "prod" || c.frontDoor !== undefined, {
+    message: "prod needs a frontDoor: the issuer must be the gateway's own domain from day one",
+    path: ["frontDoor"],
+  })
+  .refine((c) => c.frontDoor === undefined || (c.account && c.region), {
+    message: "a frontDoor needs account and region (its WAF and certificate live in us-east-1)",
+    path: ["account"],
+  })
+  .refine((c) => c.frontDoor === undefined || c.issuer === undefined, {
+    message: "with a frontDoor the issuer is https://<frontDoor.domainName>; drop issuer",
+    path: ["issuer"],
+  })
+  .refine(
+    (c) =>
+      c.stage !== "prod" ||
+      (c.reservedConcurrency.token !== undefined && c.reservedConcurrency.admin !== undefined),
+    {
+      message: "prod reserves concurrency for token and admin, so neither can be starved",
+      path: ["reservedConcurrency"],
+    },
+  );
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
@@ -111,7 +250,20 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
     stage: "dev",
     logRetentionDays: RetentionDays.TWO_WEEKS,
     logRemovalPolicy: "destroy",
-    throttling: { rateLimit: 50, burstLimit: 100 },
+    throttling: {
+      rateLimit: 50,
+      burstLimit: 100,
+      routes: {
+        "POST /oauth/token": { rateLimit: 10, burstLimit: 20 },
+        "ANY /admin/{proxy+}": { rateLimit: 10, burstLimit: 20 },
+        "GET /metrics/{proxy+}": { rateLimit: 5, burstLimit: 10 },
+        $default: { rateLimit: 5, burstLimit: 10 },
+      },
+    },
+    kmsSignsPerSecond: 300,
+    alarmSubscriptions: [],
+    deployment: { canaryPercent: 25, canaryMinutes: 5 },
+    terminationProtection: false,
     tokenTtlSeconds: 900,
     // None: fresh accounts have too little unreserved concurrency to reserve any.
     reservedConcurrency: {},
@@ -122,15 +274,53 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
       lambdaErrors: 5,
       leakBlocked: 10,
       eventsIteratorAgeSeconds: 900,
+      api4xxRatePercent: 50,
+      throttled429: 500,
+      kmsSignUsagePercent: 80,
     },
   },
   prod: {
     stage: "prod",
+    // Replace with your account, region, domain and zone before the first deploy
+    // (docs/deploy.md, "Front door and issuer"): the issuer never changes afterwards.
+    account: "111111111111",
+    region: "eu-north-1",
+    frontDoor: {
+      domainName: "gateway.example.com",
+      hostedZoneId: "Z0EXAMPLE0ZONE",
+      zoneName: "example.com",
+      rateLimitPer5Minutes: 3_000,
+      // mTLS: add { mtls: { domainName, truststoreKey } } once the truststore is uploaded.
+    },
     logRetentionDays: RetentionDays.ONE_YEAR,
     logRemovalPolicy: "retain",
-    throttling: { rateLimit: 500, burstLimit: 1_000 },
+    throttling: {
+      rateLimit: 500,
+      burstLimit: 1_000,
+      routes: {
+        // KMS signs 300 ECC requests/s per account by default: tokens take at most 100.
+        "POST /oauth/token": { rateLimit: 100, burstLimit: 150 },
+        "ANY /admin/{proxy+}": { rateLimit: 50, burstLimit: 100 },
+        "GET /metrics/{proxy+}": { rateLimit: 20, burstLimit: 40 },
+        $default: { rateLimit: 10, burstLimit: 20 },
+      },
+    },
+    kmsSignsPerSecond: 300,
+    alarmSubscriptions: [{ protocol: "email", endpoint: "gateway-ops@example.com" }],
+    deployment: { canaryPercent: 10, canaryMinutes: 10 },
+    terminationProtection: true,
     tokenTtlSeconds: 900,
-    reservedConcurrency: { token: 50, exchange: 300, admin: 10, metrics: 10, events: 10 },
+    // Token issuance and revocations (admin) always have capacity; meta (public
+    // routes and scanner traffic) is capped small.
+    reservedConcurrency: {
+      token: 50,
+      exchange: 300,
+      catalog: 10,
+      admin: 10,
+      metrics: 10,
+      events: 10,
+      meta: 5,
+    },
     alarms: {
       api5xxRatePercent: 1,
       apiP99LatencyMs: 3_000,
@@ -138,6 +328,9 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
       lambdaErrors: 1,
       leakBlocked: 5,
       eventsIteratorAgeSeconds: 300,
+      api4xxRatePercent: 25,
+      throttled429: 200,
+      kmsSignUsagePercent: 70,
     },
   },
 };

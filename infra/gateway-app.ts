@@ -3,6 +3,7 @@ import { App } from "aws-cdk-lib";
 import type { NagPack } from "cdk-nag";
 import type { FunctionName } from "./bundling.ts";
 import { type GatewayConfig, resolveConfig } from "./config.ts";
+import { EdgeStack } from "./edge-stack.ts";
 import { GatewayStack } from "./gateway-stack.ts";
 import { addNagPacks } from "./nag.ts";
 
@@ -40,6 +41,8 @@ export interface GatewayAppOptions {
 export interface GatewayApp {
   readonly app: App;
   readonly stack: GatewayStack;
+  /** The us-east-1 stack of the front door (web ACL, CloudFront certificate), if configured. */
+  readonly edge: EdgeStack | undefined;
   readonly config: GatewayConfig;
   readonly nagPacks: readonly NagPack[];
 }
@@ -59,11 +62,30 @@ export function createGatewayApp(options: GatewayAppOptions = {}): GatewayApp {
     stage: app.node.tryGetContext("stage"),
     config: app.node.tryGetContext("config"),
   });
-  const stack = new GatewayStack(app, `DataSharingGateway-${config.stage}`, {
+  const name = `DataSharingGateway-${config.stage}`;
+  const env =
+    config.account !== undefined && config.region !== undefined
+      ? { account: config.account, region: config.region }
+      : undefined;
+  const edge =
+    config.frontDoor === undefined || env === undefined
+      ? undefined
+      : new EdgeStack(app, `${name}-edge`, {
+          env: { account: env.account, region: "us-east-1" },
+          crossRegionReferences: true,
+          frontDoor: config.frontDoor,
+          metricPrefix: `Gateway${config.stage}`,
+          terminationProtection: config.terminationProtection,
+          description: `Data-sharing gateway (${config.stage}): AWS WAF web ACL and certificate for CloudFront`,
+        });
+  const stack = new GatewayStack(app, name, {
     config,
+    ...(edge ? { edge, crossRegionReferences: true } : {}),
+    ...(env ? { env } : {}),
+    terminationProtection: config.terminationProtection,
     ...(options.entries ? { entries: options.entries } : {}),
     description: `Data-sharing gateway (${config.stage}): HTTP API, Lambda, DynamoDB, KMS`,
   });
   const nagPacks = addNagPacks(app);
-  return { app, stack, config, nagPacks };
+  return { app, stack, edge, config, nagPacks };
 }

@@ -3,17 +3,26 @@ import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { REPLAY_PREFIX } from "../functions/exchange/replays.ts";
 import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
-import { FUNCTION_ACCESS, type FunctionAccess } from "./access.ts";
+import {
+  FUNCTION_ACCESS,
+  type FunctionAccess,
+  type SigningKeyAction,
+  type SigningKeyName,
+} from "./access.ts";
 import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts";
 import type { GatewayConfig } from "./config.ts";
+import { CanaryReleases } from "./constructs/canary.ts";
+import { FrontDoor } from "./constructs/front-door.ts";
 import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
 import { GatewayFunction } from "./constructs/gateway-function.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { Objects } from "./constructs/objects.ts";
+import { Operations } from "./constructs/operations.ts";
 import { OutboxEvents } from "./constructs/outbox-events.ts";
 import { PeopleSignIn } from "./constructs/people-sign-in.ts";
 import { Tables } from "./constructs/tables.ts";
+import type { EdgeStack } from "./edge-stack.ts";
 import { acknowledgeNagFindings } from "./nag.ts";
 
 interface FunctionSettings {
@@ -21,6 +30,9 @@ interface FunctionSettings {
   readonly timeout: Duration;
   readonly memorySize: number;
 }
+
+/** The functions behind the API (the events function is not). */
+const API_FUNCTIONS = ["token", "exchange", "catalog", "admin", "metrics", "meta"] as const;
 
 /** Timeouts stay below API Gateway's 29 s so the function, not the API, answers. */
 export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
@@ -33,6 +45,11 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     description: "Partner data exchange, agreements, usage, attestations",
     timeout: Duration.seconds(25),
     memorySize: 1024,
+  },
+  catalog: {
+    description: "Partner self-service: catalog, offers, agreement requests",
+    timeout: Duration.seconds(10),
+    memorySize: 512,
   },
   admin: {
     description: "Operator API, OpenAPI document, docs, unknown routes",
@@ -49,6 +66,19 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     timeout: Duration.seconds(25),
     memorySize: 512,
   },
+  meta: {
+    description: "JWKS, authorization server metadata, health, OpenAPI, docs, unknown routes",
+    timeout: Duration.seconds(5),
+    memorySize: 256,
+  },
+};
+
+/** The environment variable naming each KMS key (functions/lambda/env.ts reads them). */
+export const KEY_ENV: Readonly<Record<SigningKeyName | "pseudonym", string>> = {
+  accessToken: "ACCESS_TOKEN_KEY_ID",
+  backendToken: "BACKEND_TOKEN_KEY_ID",
+  event: "EVENT_KEY_ID",
+  pseudonym: "PSEUDONYM_KEY_ID",
 };
 
 export interface GatewayStackProps extends StackProps {
@@ -58,6 +88,8 @@ export interface GatewayStackProps extends StackProps {
    * @default LAMBDA_ENTRIES (functions/lambda/*.ts)
    */
   readonly entries?: Readonly<Record<FunctionName, string>>;
+  /** The front door's us-east-1 parts (required when the config has a frontDoor). */
+  readonly edge?: EdgeStack;
 }
 
 /** The whole gateway for one stage. */
@@ -70,6 +102,9 @@ export class GatewayStack extends Stack {
   readonly monitoring: Monitoring;
   /** Cognito, where people sign in (absent when `oidc` names another provider). */
   readonly peopleSignIn: PeopleSignIn | undefined;
+  readonly frontDoor: FrontDoor | undefined;
+  readonly operations: Operations;
+  readonly releases: CanaryReleases;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -86,8 +121,6 @@ export class GatewayStack extends Stack {
       ...Object.fromEntries(TABLES.map((t) => [TABLE_ENV[t], this.tables.byName[t].tableName])),
       STAGE: config.stage,
       TOKEN_TTL_SECONDS: String(config.tokenTtlSeconds),
-      SIGNING_KEY_ID: this.keys.signing.keyArn,
-      PSEUDONYM_KEY_ID: this.keys.pseudonym.keyArn,
       LOCAL_BACKENDS: "0",
     };
     const functions = {} as Record<FunctionName, GatewayFunction>;
@@ -103,6 +136,10 @@ export class GatewayStack extends Stack {
         ...settings,
         environment: {
           ...environment,
+          ...this.keyEnvironment(access),
+          // Powertools: the service on every log line, trace and metric; the figures' namespace.
+          POWERTOOLS_SERVICE_NAME: `gateway-${name}`,
+          POWERTOOLS_METRICS_NAMESPACE: `DataSharingGateway/${config.stage}`,
           ...(access.objects === undefined
             ? {}
             : { OBJECTS_BUCKET: this.objects.bucket.bucketName }),
@@ -117,25 +154,37 @@ export class GatewayStack extends Stack {
     this.functions = functions;
 
     const outboxEvents = new OutboxEvents(this, "OutboxEvents", {
-      handler: functions.events.function,
+      handler: functions.events.alias,
       outbox: this.tables.byName.outbox,
       removalPolicy: logRemovalPolicy,
     });
 
     this.api = new GatewayApi(this, "Api", {
+      // Through the aliases: CodeDeploy moves them from version to version.
       functions: {
-        token: functions.token.function,
-        exchange: functions.exchange.function,
-        admin: functions.admin.function,
-        metrics: functions.metrics.function,
+        token: functions.token.alias,
+        exchange: functions.exchange.alias,
+        catalog: functions.catalog.alias,
+        admin: functions.admin.alias,
+        metrics: functions.metrics.alias,
+        meta: functions.meta.alias,
       },
       rateLimit: config.throttling.rateLimit,
       burstLimit: config.throttling.burstLimit,
+      routeThrottles: config.throttling.routes,
       logRetention: config.logRetentionDays,
       logRemovalPolicy,
     });
-    const issuer = config.issuer ?? this.api.endpoint;
+    this.frontDoor = this.createFrontDoor(props, logRemovalPolicy);
+    const issuer = this.frontDoor?.url ?? config.issuer ?? this.api.endpoint;
     for (const fn of Object.values(functions)) fn.addEnvironment("ISSUER", issuer);
+    if (this.frontDoor !== undefined) {
+      for (const name of API_FUNCTIONS) {
+        functions[name].addEnvironment("ORIGIN_VERIFY", this.frontDoor.originSecretValue);
+        const mtls = config.frontDoor?.mtls?.domainName;
+        if (mtls !== undefined) functions[name].addEnvironment("MTLS_DOMAIN", mtls);
+      }
+    }
 
     // People sign in at Cognito (or the configured provider); the admin function
     // serves the console and, with metrics, accepts people's access tokens.
@@ -166,9 +215,65 @@ export class GatewayStack extends Stack {
       deadLetterQueue: outboxEvents.deadLetterQueue,
       thresholds: config.alarms,
     });
+    this.operations = new Operations(this, "Operations", {
+      namespace: `DataSharingGateway/${config.stage}`,
+      topic: this.monitoring.topic,
+      action: this.monitoring.action,
+      tables: this.tables.byName,
+      keys: this.keys.all,
+      api: this.api.api,
+      accessLogs: this.api.accessLogs,
+      functionLogs: Object.values(functions).map((f) => f.logGroup),
+      thresholds: config.alarms,
+      kmsSignsPerSecond: config.kmsSignsPerSecond,
+      subscriptions: config.alarmSubscriptions,
+    });
+    const shared = ["Api5xxRate", "MeteringUnavailable"].map((id) => {
+      const alarm = this.monitoring.alarms.find((a) => a.node.id === id);
+      if (alarm === undefined) throw new Error(`no ${id} alarm`);
+      return alarm;
+    });
+    this.releases = new CanaryReleases(this, "Releases", {
+      functions,
+      canaryPercent: config.deployment.canaryPercent,
+      canaryMinutes: config.deployment.canaryMinutes,
+      sharedAlarms: shared,
+      alarmAction: this.monitoring.action,
+    });
 
-    acknowledgeNagFindings({ functions, api: this.api, outboxEvents, objects: this.objects });
+    acknowledgeNagFindings({
+      functions,
+      api: this.api,
+      outboxEvents,
+      objects: this.objects,
+      frontDoor: this.frontDoor,
+      releases: this.releases,
+      operations: this.operations,
+    });
     this.outputs(issuer, outboxEvents);
+  }
+
+  private createFrontDoor(props: GatewayStackProps, removal: RemovalPolicy): FrontDoor | undefined {
+    const config = props.config.frontDoor;
+    if (config === undefined) return undefined;
+    if (props.edge === undefined) throw new Error("a frontDoor needs the EdgeStack");
+    return new FrontDoor(this, "FrontDoor", {
+      config,
+      api: this.api.api,
+      stage: this.api.stage,
+      webAclArn: props.edge.webAcl.attrArn,
+      edgeCertificate: props.edge.certificate,
+      removalPolicy: removal,
+    });
+  }
+
+  /** The ids of exactly the keys the function may use. */
+  private keyEnvironment(access: FunctionAccess): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of Object.keys(access.signingKeys ?? {}) as SigningKeyName[])
+      env[KEY_ENV[name]] = this.keys.signing[name].keyArn;
+    if (access.pseudonymKey?.length) env[KEY_ENV.pseudonym] = this.keys.pseudonym.keyArn;
+    return env;
   }
 
   /** Exactly the DynamoDB and KMS actions of `access`, nothing broader. */
@@ -177,11 +282,23 @@ export class GatewayStack extends Stack {
       TableName,
       NonNullable<FunctionAccess["tables"][TableName]>,
     ][]) {
+      const tableArn = this.tables.byName[name].tableArn;
       if (grant.table?.length) {
         fn.role.addToPrincipalPolicy(
           new PolicyStatement({
             actions: grant.table.map((a) => `dynamodb:${a}`),
-            resources: [this.tables.byName[name].tableArn],
+            resources: [tableArn],
+          }),
+        );
+      }
+      for (const scoped of grant.scoped ?? []) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: scoped.actions.map((a) => `dynamodb:${a}`),
+            resources: [tableArn],
+            conditions: {
+              "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...scoped.leadingKeys] },
+            },
           }),
         );
       }
@@ -194,7 +311,12 @@ export class GatewayStack extends Stack {
         );
       }
     }
-    if (access.signingKey?.length) this.keys.grantSigning(fn.role, access.signingKey);
+    for (const [key, actions] of Object.entries(access.signingKeys ?? {}) as [
+      SigningKeyName,
+      readonly SigningKeyAction[],
+    ][]) {
+      this.keys.grantSigning(key, fn.role, actions);
+    }
     if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
     if (access.objects !== undefined) this.objects.grant(fn.role, access.objects);
   }
@@ -227,10 +349,22 @@ export class GatewayStack extends Stack {
       value: this.objects.bucket.bucketName,
       description: "Environment variable OBJECTS_BUCKET",
     });
-    new CfnOutput(this, "SigningKeyArn", { value: this.keys.signing.keyArn });
+    new CfnOutput(this, "AccessTokenKeyArn", { value: this.keys.signing.accessToken.keyArn });
+    new CfnOutput(this, "BackendTokenKeyArn", { value: this.keys.signing.backendToken.keyArn });
+    new CfnOutput(this, "EventKeyArn", { value: this.keys.signing.event.keyArn });
     new CfnOutput(this, "PseudonymKeyArn", { value: this.keys.pseudonym.keyArn });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
+    if (this.frontDoor !== undefined) {
+      new CfnOutput(this, "DistributionDomainName", {
+        value: this.frontDoor.distribution.distributionDomainName,
+        description: "CloudFront's own name (the issuer's records point at it)",
+      });
+      new CfnOutput(this, "TruststoreBucketName", {
+        value: this.frontDoor.truststoreBucket.bucketName,
+        description: "Upload the partners' CA bundle here for the mTLS name",
+      });
+    }
     new CfnOutput(this, "OutboxFailedBatchesQueueUrl", {
       value: outboxEvents.deadLetterQueue.queueUrl,
     });

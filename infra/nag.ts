@@ -3,9 +3,12 @@ import { Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import type { FunctionName } from "./bundling.ts";
+import type { CanaryReleases } from "./constructs/canary.ts";
+import type { FrontDoor } from "./constructs/front-door.ts";
 import type { GatewayApi } from "./constructs/gateway-api.ts";
 import type { GatewayFunction } from "./constructs/gateway-function.ts";
 import type { Objects } from "./constructs/objects.ts";
+import type { Operations } from "./constructs/operations.ts";
 import type { OutboxEvents } from "./constructs/outbox-events.ts";
 
 /**
@@ -27,6 +30,9 @@ export interface NagParts {
   readonly api: GatewayApi;
   readonly outboxEvents: OutboxEvents;
   readonly objects: Objects;
+  readonly frontDoor?: FrontDoor | undefined;
+  readonly releases: CanaryReleases;
+  readonly operations: Operations;
 }
 
 /** Why each acknowledged rule does not apply, in one reviewable place. */
@@ -77,6 +83,27 @@ export const NAG_REASONS = {
     "Objects are named by the gateway per metering event (replays/<agreement>/<event>), so " +
     "the exchange function's grant is on the replays/ prefix of the one objects bucket, " +
     "with GetObject, PutObject and DeleteObject only.",
+  originSecretRotation:
+    "The origin secret only proves to the functions that a request came through CloudFront " +
+    "(and so through the web ACL); it is no credential of anyone. Automatic rotation would " +
+    "change it in Secrets Manager without changing the copies CloudFormation resolved into " +
+    "the distribution's origin header and the functions' environment, refusing every " +
+    "request until the next deploy. It is rotated by a deploy instead (docs/deploy.md).",
+  noGeoRestriction:
+    "Partners are in many jurisdictions and may call from anywhere; who may receive which " +
+    "data is decided per exchange by trade compliance (exportControl.allowedJurisdictions, " +
+    "embargoes, denied parties: 451 jurisdiction_blocked), not by the caller's IP location, " +
+    "which a proxy changes at will.",
+  codeDeployManagedPolicy:
+    "AWSCodeDeployRoleForLambdaLimited is AWS's own minimal policy for CodeDeploy's Lambda " +
+    "releases (read and shift the functions' aliases, read the rollback alarms, publish " +
+    "deployment notifications); it changes with the service, which a copy would not. The " +
+    "role can be assumed by codedeploy.amazonaws.com only and serves the gateway's groups.",
+  undeliveredIsTheDlq:
+    "This queue is itself the dead-letter queue of the alarm topic's subscriptions and of " +
+    "the key-change rule's target; the NotificationsUndelivered alarm watches it, and " +
+    "operators read it when that alarm fires. A dead-letter queue of its own would only " +
+    "move the same messages one queue further.",
   queueIsTheDlq:
     "This queue is itself the on-failure destination (dead-letter queue) of the outbox " +
     "stream event source mapping; it has no consumer to redrive from, and operators " +
@@ -113,6 +140,22 @@ export function acknowledgeNagFindings(parts: NagParts): void {
   ack(dlq, "AwsSolutions-SQS3", NAG_REASONS.queueIsTheDlq);
   ack(dlq, "Serverless-SQSRedrivePolicy", NAG_REASONS.queueIsTheDlq);
   ack(parts.outboxEvents.retryTick, "Serverless-EventBusDLQ", NAG_REASONS.tickNeedsNoDlq);
+  ack(
+    parts.releases.role,
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+    NAG_REASONS.codeDeployManagedPolicy,
+  );
+  ack(parts.operations.undelivered, "AwsSolutions-SQS3", NAG_REASONS.undeliveredIsTheDlq);
+  ack(parts.operations.undelivered, "Serverless-SQSRedrivePolicy", NAG_REASONS.undeliveredIsTheDlq);
+  ack(
+    parts.functions.events.alias,
+    "Serverless-LambdaAsyncFailureDestination",
+    NAG_REASONS.eventsInvocations,
+  );
+  if (parts.frontDoor !== undefined) {
+    ack(parts.frontDoor.originSecret, "AwsSolutions-SMG4", NAG_REASONS.originSecretRotation);
+    ack(parts.frontDoor.distribution, "AwsSolutions-CFR1", NAG_REASONS.noGeoRestriction);
+  }
   ack(
     parts.functions.events.function,
     "Serverless-LambdaAsyncFailureDestination",

@@ -12,8 +12,9 @@ import {
   SignCommand,
 } from "@aws-sdk/client-kms";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { StoreUnavailableError } from "../errors.ts";
 import type { Signer } from "./jws.ts";
-import type { GatewayKeys } from "./keys.ts";
+import { absentSigner, type GatewayKeys, type KeyPurpose, uniqueByKid } from "./keys.ts";
 import { derivationLabel, type PseudonymKeys } from "./pseudonyms.ts";
 
 /** DER ECDSA signature (SEQUENCE { r INTEGER, s INTEGER }) to 64-byte r||s. */
@@ -60,29 +61,94 @@ async function publicJwkOf(kms: KMSClient, keyId: string): Promise<JWK> {
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "ES256", use: "sig" };
 }
 
-export async function kmsGatewayKeys(
+export interface KmsKeysOptions {
+  /** Called when KMS throttles a signature (the caller logs `kms_throttled`, an alarm counts it). */
+  readonly onThrottle?: (() => void) | undefined;
+}
+
+/**
+ * Signs with a KMS key. A signature KMS refuses (throttled, key disabled or
+ * pending deletion, no access) is a 503 of the gateway, never a 500: nothing
+ * is issued or sent unsigned.
+ */
+function kmsSigner(kms: KMSClient, keyId: string, jwk: JWK, options: KmsKeysOptions): Signer {
+  return {
+    kid: jwk.kid ?? "",
+    sign: async (input) => {
+      let signature: Uint8Array | undefined;
+      try {
+        const out = await kms.send(
+          new SignCommand({
+            KeyId: keyId,
+            Message: input,
+            MessageType: "RAW",
+            SigningAlgorithm: "ECDSA_SHA_256",
+          }),
+        );
+        signature = out.Signature;
+      } catch (cause) {
+        if (/Throttl/i.test((cause as Error)?.name ?? "")) options.onThrottle?.();
+        throw new StoreUnavailableError("a signature with KMS", cause);
+      }
+      if (signature === undefined) throw new Error("KMS returned no signature");
+      return derToJose(signature);
+    },
+  };
+}
+
+/** A purpose's KMS key, and the one it replaces during a rotation. */
+export interface KmsKeyIds {
+  readonly current: string;
+  readonly previous?: string | undefined;
+}
+
+/**
+ * The keys of the purposes this function holds (its environment names only
+ * those): a signer for each, built from the key's public half (its `kid` is
+ * the key's JWK thumbprint), and the public keys to publish and verify with.
+ * A purpose without a key gets a signer that refuses.
+ */
+export async function kmsPurposeKeys(
+  kms: KMSClient,
+  ids: Readonly<Partial<Record<KeyPurpose, KmsKeyIds>>>,
+  options: KmsKeysOptions = {},
+): Promise<GatewayKeys> {
+  const fetched = new Map<string, Promise<JWK>>();
+  const jwkOf = (keyId: string): Promise<JWK> => {
+    let jwk = fetched.get(keyId);
+    if (jwk === undefined) {
+      jwk = publicJwkOf(kms, keyId);
+      fetched.set(keyId, jwk);
+    }
+    return jwk;
+  };
+  const loaded: Partial<Record<KeyPurpose, { signer: Signer; jwks: JWK[] }>> = {};
+  for (const [purpose, keys] of Object.entries(ids) as [KeyPurpose, KmsKeyIds | undefined][]) {
+    if (keys === undefined) continue;
+    const current = await jwkOf(keys.current);
+    const previous = keys.previous === undefined ? [] : [await jwkOf(keys.previous)];
+    loaded[purpose] = {
+      signer: kmsSigner(kms, keys.current, current, options),
+      jwks: [current, ...previous],
+    };
+  }
+  return {
+    signer: loaded.accessToken?.signer ?? absentSigner("accessToken"),
+    backendSigner: loaded.backendToken?.signer ?? absentSigner("backendToken"),
+    eventSigner: loaded.event?.signer ?? absentSigner("event"),
+    publicJwks: uniqueByKid(Object.values(loaded).flatMap((l) => l.jwks)),
+    accessTokenJwks: loaded.accessToken?.jwks ?? [],
+  };
+}
+
+/** One KMS key for every purpose (a deployment without per-purpose keys). */
+export function kmsGatewayKeys(
   kms: KMSClient,
   keyId: string,
   previousKeyId?: string,
 ): Promise<GatewayKeys> {
-  const current = await publicJwkOf(kms, keyId);
-  const previous = previousKeyId === undefined ? [] : [await publicJwkOf(kms, previousKeyId)];
-  const signer: Signer = {
-    kid: current.kid ?? "",
-    sign: async (input) => {
-      const out = await kms.send(
-        new SignCommand({
-          KeyId: keyId,
-          Message: input,
-          MessageType: "RAW",
-          SigningAlgorithm: "ECDSA_SHA_256",
-        }),
-      );
-      if (out.Signature === undefined) throw new Error("KMS returned no signature");
-      return derToJose(out.Signature);
-    },
-  };
-  return { signer, publicJwks: [current, ...previous] };
+  const ids = { current: keyId, previous: previousKeyId };
+  return kmsPurposeKeys(kms, { accessToken: ids, backendToken: ids, event: ids });
 }
 
 export function kmsPseudonymKeys(kms: KMSClient, keyId: string): PseudonymKeys {

@@ -36,10 +36,16 @@ export function localSigner(privateJwk: JWK): Signer {
   };
 }
 
+/** One local key for every purpose (the contract's `SIGNING_JWK`); `typ` keeps them apart. */
 export function keysFromFile(file: KeyFile): GatewayKeys {
+  const signer = localSigner(file.current);
+  const publicJwks = [file.current, ...(file.previous ? [file.previous] : [])].map(publicOf);
   return {
-    signer: localSigner(file.current),
-    publicJwks: [file.current, ...(file.previous ? [file.previous] : [])].map(publicOf),
+    signer,
+    backendSigner: signer,
+    eventSigner: signer,
+    publicJwks,
+    accessTokenJwks: publicJwks,
   };
 }
 

@@ -184,7 +184,7 @@ export class TokenVerifier {
     publicJwks: readonly JWK[],
     private readonly cacheSize = 10_000,
   ) {
-    if (publicJwks.length === 0) throw new TypeError("TokenVerifier needs at least one key");
+    // No keys: a function that holds no access-token key (events) refuses every token.
     for (const jwk of publicJwks) {
       if (jwk.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.kid !== "string" || "d" in jwk) {
         throw new TypeError("TokenVerifier takes public P-256 keys with a kid");
@@ -194,7 +194,8 @@ export class TokenVerifier {
   }
 
   /**
-   * Verifies a bearer token. A token verified before is answered from a
+   * Verifies a bearer token: only the access-token keys given here can have
+   * signed it (a key of another purpose, even the gateway's, is refused). A token verified before is answered from a
    * bounded cache that never outlives the token's `exp`; status is not cached
    * here (the exchange reads it from the store every time).
    */

@@ -77,7 +77,7 @@ export function signEvent(
 ): Promise<string> {
   const iat = Math.floor(now.getTime() / 1000);
   return signJws(
-    gw.keys.signer,
+    gw.keys.eventSigner,
     { typ: EVENT_JWT_TYPE },
     {
       iss: gw.settings.issuer,
@@ -148,7 +148,17 @@ export async function attemptDelivery(
             lastError: error,
             nextAttemptAt: new Date(now.getTime() + backoffMs(attempts)).toISOString(),
           };
-  await gw.outbox.settle(d, after);
+  const settled = await gw.outbox.settle(d, after);
+  if (settled && after.state === "failed") {
+    // Every attempt used: an operator must act (an alarm counts these lines).
+    gw.log.error("event_delivery_failed", {
+      delivery: d.id,
+      event: d.event.type,
+      recipient: d.recipient,
+      attempts,
+      lastError: error,
+    });
+  }
   return after;
 }
 

@@ -114,7 +114,7 @@ export class CallerGone extends Error {
 /**
  * What an exchange uses of the gateway: the registry, the meter and the audit
  * trail, the object store (kept bodies), the transport to backends, keys,
- * settings, log and clock. Never the raw store, the credentials or the outbox.
+ * settings, log, clock and the flows' figures. Never the raw store, the credentials or the outbox.
  */
 export type ExchangeDeps = Pick<
   Gateway,
@@ -128,6 +128,7 @@ export type ExchangeDeps = Pick<
   | "settings"
   | "log"
   | "clock"
+  | "telemetry"
 >;
 
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
@@ -162,7 +163,7 @@ export class ExchangeService {
 
   constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
-    this.backendTokens = new BackendTokens(gw.keys.signer, gw.settings.issuer);
+    this.backendTokens = new BackendTokens(gw.keys.backendSigner, gw.settings.issuer);
     this.bodies = new ReplayBodies({
       objects: gw.objects,
       pseudonyms: gw.pseudonyms,
@@ -281,7 +282,9 @@ export class ExchangeService {
       );
     }
     const settled = await this.settle(input, p, decoded.text, kind);
+    // A replay was counted in the figures when its twin was released.
     if (settled.kind === "replayed") return settled.output;
+    if (settled.kind === "metered") this.released(settled.request, settled.receipt);
     return {
       body: settled.guarded.body,
       contentType: CONTENT_TYPES[kind],
@@ -338,6 +341,8 @@ export class ExchangeService {
       // Refuses with the code of what happened (timeout, error), counted as failed.
       await this.usableAnswer(settled.p, res, "consumer");
     }
+    // A retry sent again (duplicate) was counted when it was first metered.
+    if (metered !== undefined) this.released(metered.request, metered.receipt);
     return {
       body: JSON.stringify({ delivered: true, records: settled.guarded.records }),
       contentType: CONTENT_TYPES.json,
@@ -601,8 +606,21 @@ export class ExchangeService {
       .catch((err: unknown) => this.gw.log.error("audit_unavailable", { message: String(err) }));
   }
 
+  /** A refusal counted on the flow (finance's `/metrics/flows`) and in the flow's figures. */
   private count(agreement: Agreement, kind: RefusalKind): Promise<void> {
+    this.gw.telemetry.flow(agreement.id, "exchange", { kind });
     return this.gw.meter.countRefusal(agreement, kind, this.gw.clock());
+  }
+
+  /** An exchange metered now, in the flow's figures (a replay or a retry sent again is not). */
+  private released(request: MeteringRequest, receipt: MeteringReceipt): void {
+    this.gw.telemetry.flow(request.agreement.id, request.action, {
+      kind: "released",
+      records: request.records,
+      bytes: request.bytes,
+      value: receipt.value,
+      currency: request.agreement.price.currency,
+    });
   }
 
   /** What the meter counts for this exchange: built once, for the metering and any reversal. */

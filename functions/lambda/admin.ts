@@ -9,6 +9,8 @@ import { consoleSurface } from "../console/surface.tsx";
 import { adminSurface } from "../surfaces/admin.ts";
 import { lazyHandler } from "./runtime.ts";
 
+export { awsClients } from "./runtime.ts";
+
 export const handler = lazyHandler((gw) =>
   createApp(gw, [adminSurface, consoleSurface({ assets: bundledAssets() })]),
 );

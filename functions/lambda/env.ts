@@ -1,7 +1,10 @@
 /**
  * The Lambda functions' environment, parsed once per container with a schema.
- * In AWS the keys live in KMS (SIGNING_KEY_ID, PSEUDONYM_KEY_ID); a private
- * JWK and a secret in the environment serve tests and non-AWS deployments.
+ * In AWS the keys live in KMS, one per purpose, and a function's environment
+ * names only the keys it may use (infra/access.ts decides both):
+ * ACCESS_TOKEN_KEY_ID, BACKEND_TOKEN_KEY_ID, EVENT_KEY_ID (each with a
+ * PREVIOUS_… during a rotation) and PSEUDONYM_KEY_ID. Outside AWS a private
+ * JWK (SIGNING_JWK, every purpose) and a secret (PSEUDONYM_SECRET) serve.
  */
 import * as z from "zod";
 import { PeopleEnv } from "../people/settings.ts";
@@ -18,8 +21,12 @@ export const LambdaEnv = z
     ISSUER: z.string().min(1),
     AUDIENCE: z.string().min(1).optional(),
     TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-    SIGNING_KEY_ID: z.string().min(1).optional(),
-    PREVIOUS_SIGNING_KEY_ID: z.string().min(1).optional(),
+    ACCESS_TOKEN_KEY_ID: z.string().min(1).optional(),
+    PREVIOUS_ACCESS_TOKEN_KEY_ID: z.string().min(1).optional(),
+    BACKEND_TOKEN_KEY_ID: z.string().min(1).optional(),
+    PREVIOUS_BACKEND_TOKEN_KEY_ID: z.string().min(1).optional(),
+    EVENT_KEY_ID: z.string().min(1).optional(),
+    PREVIOUS_EVENT_KEY_ID: z.string().min(1).optional(),
     SIGNING_JWK: z.string().min(1).optional(),
     PSEUDONYM_KEY_ID: z.string().min(1).optional(),
     PSEUDONYM_SECRET: z.string().min(1).optional(),
@@ -30,11 +37,18 @@ export const LambdaEnv = z
     OBJECTS_BUCKET: z.string().min(3).optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     ...PeopleEnv.shape,
+    /** Behind the front door: the secret CloudFront sends (requests without it are refused). */
+    ORIGIN_VERIFY: z.string().min(32).optional(),
+    /** The mTLS name: requests on it carry a client certificate API Gateway verified instead. */
+    MTLS_DOMAIN: z.string().min(4).optional(),
   })
-  .refine((e) => e.SIGNING_KEY_ID ?? e.SIGNING_JWK, "SIGNING_KEY_ID or SIGNING_JWK is required")
   .refine(
-    (e) => e.PSEUDONYM_KEY_ID ?? e.PSEUDONYM_SECRET,
-    "PSEUDONYM_KEY_ID or PSEUDONYM_SECRET is required",
+    (e) => e.ACCESS_TOKEN_KEY_ID ?? e.BACKEND_TOKEN_KEY_ID ?? e.EVENT_KEY_ID ?? e.SIGNING_JWK,
+    "a KMS key id (ACCESS_TOKEN_KEY_ID, BACKEND_TOKEN_KEY_ID, EVENT_KEY_ID) or SIGNING_JWK is required",
+  )
+  .refine(
+    (e) => !(e.SIGNING_JWK && (e.ACCESS_TOKEN_KEY_ID ?? e.BACKEND_TOKEN_KEY_ID ?? e.EVENT_KEY_ID)),
+    "SIGNING_JWK and KMS key ids exclude each other",
   );
 export type LambdaEnv = z.infer<typeof LambdaEnv>;
 

@@ -1,12 +1,26 @@
 /**
- * Lambda entry point of the outbox deliveries, fed by the outbox table's
- * stream: every batch fans out new events and attempts the due deliveries.
- * A failure is thrown so that the stream retries the batch.
+ * Lambda entry point of the background work: fed by the outbox table's
+ * stream, every batch fans out new events and attempts the due deliveries (a
+ * failure is thrown so that the stream retries the batch); the minute tick
+ * does the same for deliveries whose backoff expired, and anchors the audit
+ * trail.
  */
 import { processOutbox } from "../events/deliver.ts";
-import { lazyGateway } from "./runtime.ts";
+import { TICK_SOURCE } from "../events/tick.ts";
+import { instrument, lazyGateway } from "./runtime.ts";
+
+export { awsClients } from "./runtime.ts";
 
 const gateway = lazyGateway();
 
-export const handler = async (): Promise<{ events: number; attempts: number }> =>
-  processOutbox(await gateway());
+export const handler = instrument(
+  async (
+    event?: unknown,
+  ): Promise<{ events: number; attempts: number; anchored?: number | null }> => {
+    const gw = await gateway();
+    const done = await processOutbox(gw);
+    if ((event as { source?: unknown } | undefined)?.source !== TICK_SOURCE) return done;
+    const anchor = await gw.audit.anchor();
+    return { ...done, anchored: anchor?.seq ?? null };
+  },
+);

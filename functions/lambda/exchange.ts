@@ -3,4 +3,6 @@ import { createApp } from "../app.ts";
 import { exchangeSurface } from "../surfaces/exchange.ts";
 import { lazyHandler } from "./runtime.ts";
 
+export { awsClients } from "./runtime.ts";
+
 export const handler = lazyHandler((gw) => createApp(gw, [exchangeSurface]));

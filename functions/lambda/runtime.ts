@@ -2,42 +2,113 @@
  * What every function shares: clients built once per container, the gateway
  * built lazily on the first invocation (so importing the bundle does no I/O),
  * and the raw request target handed to the app.
+ *
+ * The AWS SDK clients are built at module scope and exported by every entry
+ * (`awsClients`): one client per service per container, and a handle through
+ * which the test harness adds middleware that records every AWS call a
+ * function makes (test/lambda/permissions.test.ts proves the IAM grants with
+ * it). Constructing a client does no I/O; endpoints come from the standard
+ * `AWS_ENDPOINT_URL_<SERVICE>` variables (or DYNAMODB_ENDPOINT) outside AWS.
  */
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
-import { kmsGatewayKeys, kmsPseudonymKeys } from "../auth/kms-keys.ts";
+import { type KmsKeyIds, kmsPseudonymKeys, kmsPurposeKeys } from "../auth/kms-keys.ts";
 import { keysFromFile } from "../auth/local-keys.ts";
-import { pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
+import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
-import { createLogger } from "../log.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
 import { S3ObjectStore } from "../store/objects.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
+import {
+  createPowertools,
+  type Powertools,
+  powertoolsLogger,
+  powertoolsTelemetry,
+} from "./powertools.ts";
 
-export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
-  const dynamo = new DynamoDBClient(
-    env.DYNAMODB_ENDPOINT === undefined ? {} : { endpoint: env.DYNAMODB_ENDPOINT },
-  );
-  const kms = (env.SIGNING_KEY_ID ?? env.PSEUDONYM_KEY_ID) ? new KMSClient({}) : undefined;
+export interface AwsClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly kms: KMSClient;
+  /** The object store (used only where OBJECTS_BUCKET is set: the exchange's kept replay bodies). */
+  readonly s3: S3Client;
+}
+
+const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT;
+export const awsClients: AwsClients = {
+  dynamodb: new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {}),
+  kms: new KMSClient({}),
+  s3: new S3Client({}),
+};
+
+/** Powertools, once per container; every DynamoDB, KMS and S3 call is an X-Ray subsegment. */
+const logLevel = process.env.LOG_LEVEL;
+export const powertools: Powertools = createPowertools(
+  logLevel === "debug" || logLevel === "warn" || logLevel === "error" ? logLevel : "info",
+);
+powertools.tracer.captureAWSv3Client(awsClients.dynamodb);
+powertools.tracer.captureAWSv3Client(awsClients.kms);
+powertools.tracer.captureAWSv3Client(awsClients.s3);
+const telemetry = powertoolsTelemetry(powertools);
+
+/**
+ * Every invocation: the Lambda context on every log line (request id, cold
+ * start), the cold start on the trace, and the invocation's business
+ * figures published when it ends.
+ */
+export function instrument<E, R>(
+  handler: (event: E, context: unknown) => Promise<R>,
+): (event: E, context: unknown) => Promise<R> {
+  return async (event, context) => {
+    if (context !== undefined && context !== null)
+      powertools.logger.addContext(context as Parameters<typeof powertools.logger.addContext>[0]);
+    if (powertools.tracer.isTracingEnabled()) {
+      powertools.tracer.annotateColdStart();
+      powertools.tracer.addServiceNameAnnotation();
+    }
+    try {
+      return await handler(event, context);
+    } finally {
+      telemetry.flush();
+    }
+  };
+}
+
+export async function buildGateway(
+  env: LambdaEnv,
+  clients: AwsClients = awsClients,
+): Promise<Gateway> {
+  const dynamo = clients.dynamodb;
+  const log = powertoolsLogger(powertools.logger, { stage: env.STAGE });
   const keys =
-    env.SIGNING_KEY_ID !== undefined && kms !== undefined
-      ? await kmsGatewayKeys(kms, env.SIGNING_KEY_ID, env.PREVIOUS_SIGNING_KEY_ID)
-      : keysFromFile({ current: JSON.parse(env.SIGNING_JWK ?? "{}") });
-  const pseudonyms =
-    env.PSEUDONYM_KEY_ID !== undefined && kms !== undefined
-      ? kmsPseudonymKeys(kms, env.PSEUDONYM_KEY_ID)
-      : pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET ?? "", "base64"));
+    env.SIGNING_JWK !== undefined
+      ? keysFromFile({ current: JSON.parse(env.SIGNING_JWK) })
+      : await kmsPurposeKeys(
+          clients.kms,
+          {
+            accessToken: keyIds(env.ACCESS_TOKEN_KEY_ID, env.PREVIOUS_ACCESS_TOKEN_KEY_ID),
+            backendToken: keyIds(env.BACKEND_TOKEN_KEY_ID, env.PREVIOUS_BACKEND_TOKEN_KEY_ID),
+            event: keyIds(env.EVENT_KEY_ID, env.PREVIOUS_EVENT_KEY_ID),
+          },
+          { onThrottle: () => log.warn("kms_throttled") },
+        );
+  const pseudonyms: PseudonymKeys =
+    env.PSEUDONYM_KEY_ID !== undefined
+      ? kmsPseudonymKeys(clients.kms, env.PSEUDONYM_KEY_ID)
+      : env.PSEUDONYM_SECRET !== undefined
+        ? pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET, "base64"))
+        : noPseudonyms;
   return createGateway({
     client: dynamo,
     tables: tableNamesOf(env),
     objects:
       env.OBJECTS_BUCKET === undefined
         ? undefined
-        : new S3ObjectStore(new S3Client({}), env.OBJECTS_BUCKET),
+        : new S3ObjectStore(clients.s3, env.OBJECTS_BUCKET),
     keys,
     pseudonyms,
     settings: {
@@ -49,9 +120,23 @@ export async function buildGateway(env: LambdaEnv): Promise<Gateway> {
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       people: peopleSettingsFromEnv(env),
     },
-    log: createLogger({ level: env.LOG_LEVEL, base: { stage: env.STAGE } }),
+    log,
+    telemetry,
   });
 }
+
+const keyIds = (current?: string, previous?: string): KmsKeyIds | undefined =>
+  current === undefined ? undefined : { current, previous };
+
+/** A function that holds no pseudonym key (only the exchange derives pseudonyms). */
+const noPseudonyms: PseudonymKeys = {
+  forAgreement: async () => {
+    throw new Error("this function holds no pseudonym key");
+  },
+  derive: async () => {
+    throw new Error("this function holds no pseudonym key");
+  },
+};
 
 /** The gateway of this container, built on first use; a failed build is tried again next time. */
 export function lazyGateway(): () => Promise<Gateway> {
@@ -67,12 +152,61 @@ export function lazyGateway(): () => Promise<Gateway> {
 
 type LambdaHandler = ReturnType<typeof handle>;
 
+interface HttpEvent {
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly requestContext?: {
+    readonly domainName?: string;
+    readonly authentication?: { readonly clientCert?: unknown };
+  };
+}
+
+/**
+ * Behind the front door, only two ways in: through CloudFront (which adds
+ * the origin secret) or on the mTLS name with a client certificate API
+ * Gateway verified. Anything else reached the API around the web ACL (its
+ * execute-api URL): it is answered as if there were no such route.
+ */
+export function cameThroughFrontDoor(
+  event: HttpEvent,
+  env: Pick<LambdaEnv, "ORIGIN_VERIFY" | "MTLS_DOMAIN">,
+): boolean {
+  if (env.ORIGIN_VERIFY === undefined) return true;
+  const given = event.headers?.["x-gateway-origin"];
+  if (given !== undefined) {
+    const a = Buffer.from(given);
+    const b = Buffer.from(env.ORIGIN_VERIFY);
+    if (a.length === b.length && timingSafeEqual(a, b)) return true;
+  }
+  const rc = event.requestContext;
+  return (
+    env.MTLS_DOMAIN !== undefined &&
+    rc?.domainName === env.MTLS_DOMAIN &&
+    rc.authentication?.clientCert !== undefined
+  );
+}
+
+const notFound = () => ({
+  statusCode: 404,
+  headers: { "content-type": "application/problem+json", "x-request-id": randomUUID() },
+  body: JSON.stringify({
+    type: "urn:dsg:problem:not_found",
+    title: "No such route",
+    status: 404,
+    detail: "no route for this method and path",
+    code: "not_found",
+  }),
+  isBase64Encoded: false,
+});
+
 /** A Lambda handler for an app built on the first invocation. */
 export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
   const gateway = lazyGateway();
   let handler: LambdaHandler | undefined;
-  return (async (event: unknown, context: unknown) => {
+  let env: LambdaEnv | undefined;
+  return instrument(async (event: unknown, context: unknown) => {
+    env ??= parseLambdaEnv(process.env);
+    if (!cameThroughFrontDoor(event as HttpEvent, env)) return notFound();
     handler ??= handle(makeApp(await gateway()) as unknown as Hono);
     return handler(event as never, context as never);
-  }) as LambdaHandler;
+  }) as unknown as LambdaHandler;
 }

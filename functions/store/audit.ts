@@ -1,17 +1,47 @@
 /**
- * The audit trail: append-only and hash-chained. Each entry carries the hash
- * of the one before; a head item names the last entry. An append is one
- * transaction with the change it records (so a change is never unaudited),
- * conditioned on the head it extends (so the chain never forks).
+ * The audit trail: append-only and tamper-evident, without a single hot item.
+ *
+ * Entries are spread over AUDIT_CHAINS independent hash chains: each entry
+ * carries the hash of the one before it in its chain, and each chain's head
+ * item names its last entry. An append is one transaction with the change it
+ * records (so a change is never unaudited), conditioned on the head of the
+ * chain it extends (so no chain forks); concurrent appends mostly land on
+ * different chains, so token issuance no longer serialises on one item.
+ * Periodically (the events function's minute tick; locally the outbox
+ * worker) an anchor commits to every chain's head in one digest, itself
+ * chained to the anchor before: a chain recomputed or cut back after an
+ * anchor no longer matches it. Layout: audit-chain.ts.
+ *
+ * The `single` layout is the trail before sharding (every append extends one
+ * head); it is kept so that `npm run bench` measures both in the same run.
  */
-import { createHash } from "node:crypto";
 import type { Put, TransactWriteItem } from "@aws-sdk/client-dynamodb";
-import { StoreUnavailableError } from "../errors.ts";
+import { InvalidRequestError, StoreUnavailableError } from "../errors.ts";
+import {
+  ANCHOR_PARTITION,
+  type Anchor,
+  type AuditEntry,
+  anchorHash,
+  anchorSk,
+  chainPk,
+  checkAnchor,
+  checkLink,
+  entryHash,
+  entryId,
+  entrySk,
+  GENESIS_HASH,
+  HEAD_SK,
+  type Head,
+  LEGACY_CHAIN,
+  parseAnchor,
+  parseEntry,
+} from "./audit-chain.ts";
 import { jitteredDelay, sleep } from "./backoff.ts";
-import { canonicalJson } from "./canonical.ts";
 import { type Item, key, N, num, S, str } from "./codec.ts";
 import type { CancelReason, Db } from "./db.ts";
-import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
+import type { Page } from "./paging.ts";
+
+export { type AuditEntry, entryHash, GENESIS_HASH } from "./audit-chain.ts";
 
 export interface AuditDraft {
   readonly actor: string;
@@ -22,21 +52,6 @@ export interface AuditDraft {
   /** Partners the entry concerns, for `?partner=` filtering. */
   readonly partners?: readonly string[] | undefined;
   readonly details?: Readonly<Record<string, unknown>> | undefined;
-}
-
-export interface AuditEntry {
-  readonly id: string;
-  readonly seq: number;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly target: string;
-  readonly reason: string | null;
-  readonly requestId: string | null;
-  readonly partners: readonly string[];
-  readonly details?: Readonly<Record<string, unknown>> | undefined;
-  readonly prevHash: string;
-  readonly hash: string;
 }
 
 export type AppendResult =
@@ -50,63 +65,144 @@ export interface AuditFilter {
   readonly action?: string | undefined;
 }
 
-export const GENESIS_HASH = "0".repeat(64);
-const CHAIN = "CHAIN";
-const headKey = () => key(CHAIN, "HEAD");
-const entrySk = (seq: number) => `E#${String(seq).padStart(12, "0")}`;
-const MAX_ATTEMPTS = 25;
-/** Between appends that lost the chain head to another writer. */
-const HEAD_BACKOFF = { baseMs: 5, capMs: 200 };
-
-export function entryHash(entry: Omit<AuditEntry, "hash">): string {
-  return createHash("sha256").update(entry.prevHash).update(canonicalJson(entry)).digest("hex");
+export interface Verdict {
+  readonly valid: boolean;
+  readonly entries: number;
+  readonly firstBroken: string | null;
+  /** The newest anchor (keep its hash elsewhere: it proves the trail up to then). */
+  readonly anchor: { readonly seq: number; readonly at: string; readonly hash: string } | null;
 }
 
-interface Head {
-  readonly seq: number;
-  readonly hash: string;
+/** Chains appends spread over. */
+export const AUDIT_CHAINS = 16;
+const MAX_ATTEMPTS = 25;
+/** Between appends that lost a chain head to another writer. */
+const HEAD_BACKOFF = { baseMs: 5, capMs: 200 };
+
+export interface AuditLogOptions {
+  /**
+   * `sharded`: appends spread over `chains` chains; `single`: every append
+   * extends the one chain of the unsharded trail.
+   * @default "sharded"
+   */
+  readonly layout?: "sharded" | "single";
+  /** @default AUDIT_CHAINS */
+  readonly chains?: number;
+}
+
+/** Appends and conflicts of this process (the bench reports them). */
+export interface AuditStats {
+  appends: number;
+  /** Transactions cancelled because another writer moved the chain head first. */
+  conflicts: number;
+}
+
+interface Writer {
+  head: Head | undefined;
+  tail: Promise<unknown>;
+  queued: number;
 }
 
 export class AuditLog {
-  private head: Head | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
+  readonly stats: AuditStats = { appends: 0, conflicts: 0 };
+  private readonly writers = new Map<string, Writer>();
+  private readonly layout: "sharded" | "single";
+  private readonly chainCount: number;
 
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: AuditLogOptions = {},
+  ) {
+    this.layout = options.layout ?? "sharded";
+    this.chainCount = options.chains ?? AUDIT_CHAINS;
+  }
+
+  /** Every chain that may hold entries: the unsharded one first, then the shards. */
+  private allChains(): string[] {
+    return [LEGACY_CHAIN, ...Array.from({ length: this.chainCount }, (_, n) => chainPk(n))];
+  }
+
+  private writer(chain: string): Writer {
+    let w = this.writers.get(chain);
+    if (w === undefined) {
+      w = { head: undefined, tail: Promise.resolve(), queued: 0 };
+      this.writers.set(chain, w);
+    }
+    return w;
+  }
+
+  /**
+   * A chain no append of this process is using, at random; the least busy
+   * one otherwise; never `avoid` (the chain an append just lost a race on).
+   */
+  private pickChain(avoid?: string): string {
+    if (this.layout === "single") return LEGACY_CHAIN;
+    let least = Number.POSITIVE_INFINITY;
+    let candidates: string[] = [];
+    for (let n = 0; n < this.chainCount; n++) {
+      const chain = chainPk(n);
+      if (chain === avoid && this.chainCount > 1) continue;
+      const queued = this.writers.get(chain)?.queued ?? 0;
+      if (queued < least) {
+        least = queued;
+        candidates = [chain];
+      } else if (queued === least) candidates.push(chain);
+    }
+    return candidates[Math.floor(Math.random() * candidates.length)] ?? chainPk(0);
+  }
 
   /**
    * Appends an entry together with `ops`. If a condition of `ops` fails, nothing
-   * is written and their reasons come back. Appends of this process are
-   * serialised; other processes are handled by retrying on the head condition.
+   * is written and their reasons come back. Appends of this process to one
+   * chain are serialised; other processes are handled by retrying on the head
+   * condition.
    */
   append(draft: AuditDraft, ops: readonly TransactWriteItem[] = []): Promise<AppendResult> {
-    const run = this.tail.then(() => this.appendNow(draft, ops));
-    this.tail = run.catch(() => {});
+    const chain = this.pickChain();
+    const w = this.writer(chain);
+    w.queued++;
+    const run = w.tail
+      .then(() => this.appendNow(chain, w, draft, ops))
+      .finally(() => {
+        w.queued--;
+      });
+    w.tail = run.catch(() => {});
     return run;
   }
 
   private async appendNow(
+    firstChain: string,
+    firstWriter: Writer,
     draft: AuditDraft,
     ops: readonly TransactWriteItem[],
   ): Promise<AppendResult> {
+    let chain = firstChain;
+    let w = firstWriter;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = this.head ?? (await this.readHead());
-      const entry = this.build(draft, head);
+      const head = w.head ?? (await this.readHead(chain));
+      const entry = this.build(chain, draft, head);
       const tx = this.db.transaction();
       const recorded = ops.map((op) => tx.add(op));
-      const chain = [tx.put("audit", entryPut(entry)), tx.put("audit", headPut(head, entry))];
+      const links = [
+        tx.put("audit", entryPut(chain, entry)),
+        tx.put("audit", headPut(chain, head, entry)),
+      ];
       const result = await tx.run("append to the audit trail");
       if (result.ok) {
-        this.head = { seq: entry.seq, hash: entry.hash };
+        w.head = { seq: entry.seq, hash: entry.hash };
+        this.stats.appends++;
         return { ok: true, entry };
       }
-      const chainMoved = chain.some((item) => result.reason(item) !== "None");
+      const chainMoved = links.some((item) => result.reason(item) !== "None");
       const opsFailed = recorded.some(result.failed);
       if (!chainMoved && opsFailed) return { ok: false, reasons: recorded.map(result.reason) };
-      this.head = undefined;
+      w.head = undefined;
       if (result.reasons.some((r) => r === "TransactionConflict") || chainMoved) {
+        this.stats.conflicts++;
+        // Another writer is on this chain: try another one, after a short backoff.
+        chain = this.pickChain(chain);
+        w = this.writer(chain);
         await sleep(jitteredDelay(attempt, HEAD_BACKOFF));
         continue;
       }
@@ -121,15 +217,15 @@ export class AuditLog {
     );
   }
 
-  private async readHead(): Promise<Head> {
-    const item = await this.db.get("audit", headKey(), "read the audit head");
+  private async readHead(chain: string): Promise<Head> {
+    const item = await this.db.get("audit", key(chain, HEAD_SK), "read the audit head");
     return { seq: num(item, "seq") ?? 0, hash: str(item, "hash") ?? GENESIS_HASH };
   }
 
-  private build(draft: AuditDraft, head: Head): AuditEntry {
+  private build(chain: string, draft: AuditDraft, head: Head): AuditEntry {
     const seq = head.seq + 1;
     const body: Omit<AuditEntry, "hash"> = {
-      id: String(seq).padStart(12, "0"),
+      id: entryId(chain, seq),
       seq,
       at: this.clock().toISOString(),
       actor: draft.actor,
@@ -147,46 +243,71 @@ export class AuditLog {
     return { ...body, hash: entryHash(body) };
   }
 
-  /** Newest first, filtered; scans back until `limit` entries match or `from` is passed. */
+  // ------------------------------------------------------------ listing
+
+  /**
+   * Newest first (by `at`, then id) across every chain, filtered; reads back
+   * until `limit` entries match or `from` is passed. The cursor holds each
+   * chain's position.
+   */
   async list(filter: AuditFilter, limit: number, cursor?: string): Promise<Page<AuditEntry>> {
+    const positions = decodePositions(cursor, this.allChains());
+    const readers = this.allChains().map(
+      (chain) => new ChainReader(this.db, chain, positions[chain], filter.from, limit),
+    );
     const items: AuditEntry[] = [];
-    let start = decodeCursor(cursor);
     for (;;) {
-      const out = await this.db.query(
-        "audit",
-        {
-          KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
-          ExpressionAttributeValues: { ":c": S(CHAIN), ":e": S("E#") },
-          ScanIndexForward: false,
-          Limit: Math.min(1000, limit * 2),
-          ExclusiveStartKey: start,
-        },
-        "list the audit trail",
-      );
-      let last: Item | undefined;
-      for (const item of out.Items ?? []) {
-        last = item;
-        const entry = parseEntry(str(item, "doc"));
-        if (entry === undefined) continue;
-        const at = Date.parse(entry.at);
-        if (filter.from !== undefined && at < filter.from.getTime()) return { items, next: null };
-        if (matches(entry, filter)) items.push(entry);
-        if (items.length === limit)
-          return { items, next: encodeCursor(last === undefined ? undefined : pick(last)) };
+      const heads = await Promise.all(readers.map((r) => r.peek()));
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const e = heads[i];
+        const b = best < 0 ? undefined : heads[best];
+        if (e !== undefined && (b === undefined || newer(e, b))) best = i;
       }
-      if (out.LastEvaluatedKey === undefined) return { items, next: null };
-      start = out.LastEvaluatedKey;
+      const reader = readers[best];
+      if (reader === undefined) return { items, next: null };
+      const entry = reader.take();
+      if (matches(entry, filter)) items.push(entry);
+      if (items.length === limit) {
+        const more = (await Promise.all(readers.map((r) => r.peek()))).some((e) => e !== undefined);
+        return { items, next: more ? encodePositions(readers) : null };
+      }
     }
   }
 
+  // ------------------------------------------------------------ verification
+
   /**
-   * Recomputes the chain from the first entry and checks the head against its
-   * end. Names the first entry that does not continue the chain as it must
-   * (the id its position in the chain gives it, whatever its stored text says):
-   * a changed field, a removed or reordered entry, or a head that names
-   * another end than the entries do.
+   * Recomputes every chain from its first entry, checks each head against its
+   * chain's end and each anchor against the chains. Names the first entry
+   * that does not continue its chain as it must (the id its position gives
+   * it, whatever its stored text says): a changed field, a removed or
+   * reordered entry, a head that names another end than the entries do, or
+   * an entry that is not the one an anchor recorded at its position (a chain
+   * recomputed or cut back after it was anchored). A broken anchor chain is
+   * named by the anchor's id.
    */
-  async verify(): Promise<{ valid: boolean; entries: number; firstBroken: string | null }> {
+  async verify(): Promise<Verdict> {
+    const anchors = await this.readAnchors();
+    const latest = anchors.latest;
+    const anchor =
+      latest === undefined ? null : { seq: latest.seq, at: latest.at, hash: latest.hash };
+    if (anchors.broken !== undefined)
+      return { valid: false, entries: 0, firstBroken: anchors.broken, anchor };
+    let entries = 0;
+    for (const chain of this.allChains()) {
+      const result = await this.verifyChain(chain, anchors.marks.get(chain));
+      entries += result.entries;
+      if (result.broken !== null)
+        return { valid: false, entries, firstBroken: result.broken, anchor };
+    }
+    return { valid: true, entries, firstBroken: null, anchor };
+  }
+
+  private async verifyChain(
+    chain: string,
+    marks: ReadonlyMap<number, string> | undefined,
+  ): Promise<{ entries: number; broken: string | null }> {
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
     let entries = 0;
@@ -196,7 +317,7 @@ export class AuditLog {
         "audit",
         {
           KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
-          ExpressionAttributeValues: { ":c": S(CHAIN), ":e": S("E#") },
+          ExpressionAttributeValues: { ":c": S(chain), ":e": S("E#") },
           ScanIndexForward: true,
           ConsistentRead: true,
           ExclusiveStartKey: start,
@@ -205,42 +326,141 @@ export class AuditLog {
       );
       for (const item of out.Items ?? []) {
         entries++;
-        const link = checkLink(item, prevHash, expectedSeq);
-        if (!link.ok) return { valid: false, entries, firstBroken: link.broken };
+        const link = checkLink(item, chain, prevHash, expectedSeq);
+        if (!link.ok) return { entries, broken: link.broken };
+        const anchored = marks?.get(expectedSeq);
+        if (anchored !== undefined && anchored !== link.hash)
+          return { entries, broken: entryId(chain, expectedSeq) };
         prevHash = link.hash;
         expectedSeq++;
       }
       start = out.LastEvaluatedKey;
     } while (start !== undefined);
     const last = expectedSeq - 1;
-    const head = await this.db.get("audit", headKey(), "read the audit head");
+    const anchoredEnd = Math.max(0, ...(marks?.keys() ?? []));
+    if (anchoredEnd > last) return { entries, broken: entryId(chain, last + 1) };
+    const head = await this.db.get("audit", key(chain, HEAD_SK), "read the audit head");
     const headSeq = num(head, "seq") ?? 0;
     const headHash = str(head, "hash") ?? GENESIS_HASH;
-    if (headSeq === last && headHash === prevHash)
-      return { valid: true, entries, firstBroken: null };
+    if (headSeq === last && headHash === prevHash) return { entries, broken: null };
     // The head names more entries than there are (the last ones were removed), fewer (entries
     // were added past it), or another hash for the last one.
     const broken = headSeq > last ? last + 1 : headSeq < last ? headSeq + 1 : Math.max(1, last);
-    return { valid: false, entries, firstBroken: entryId(broken) };
+    return { entries, broken: entryId(chain, broken) };
+  }
+
+  // ------------------------------------------------------------ anchors
+
+  /**
+   * Commits to every chain's head in a new anchor, chained to the one before;
+   * nothing when no chain moved since. Two anchorers at once: one wins, the
+   * other gets null.
+   */
+  async anchor(): Promise<Anchor | null> {
+    const out = await this.db.query(
+      "audit",
+      {
+        KeyConditionExpression: "pk = :a",
+        ExpressionAttributeValues: { ":a": S(ANCHOR_PARTITION) },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      },
+      "read the last audit anchor",
+    );
+    const lastItem = out.Items?.[0];
+    const last = lastItem === undefined ? undefined : parseAnchor(str(lastItem, "doc"));
+    if (lastItem !== undefined && last === undefined) {
+      throw new StoreUnavailableError("anchor the audit trail", "the last anchor is unreadable");
+    }
+    const chains = this.allChains();
+    const found = await this.db.getMany(
+      chains.map((chain) => ({ table: "audit" as const, key: key(chain, HEAD_SK) })),
+      "read the audit heads",
+    );
+    const heads: Record<string, Head> = {};
+    chains.forEach((chain, i) => {
+      const item = found[i];
+      const seq = num(item, "seq") ?? 0;
+      if (seq > 0) heads[chain] = { seq, hash: str(item, "hash") ?? GENESIS_HASH };
+    });
+    if (JSON.stringify(heads) === JSON.stringify(last?.heads ?? {})) return null;
+    const body: Omit<Anchor, "hash"> = {
+      seq: (last?.seq ?? 0) + 1,
+      at: this.clock().toISOString(),
+      heads,
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const anchor: Anchor = { ...body, hash: anchorHash(body) };
+    const tx = this.db.transaction();
+    tx.put("audit", {
+      Item: { ...key(ANCHOR_PARTITION, anchorSk(anchor.seq)), doc: S(JSON.stringify(anchor)) },
+      ConditionExpression: "attribute_not_exists(pk)",
+    });
+    const result = await tx.run("anchor the audit trail");
+    return result.ok ? anchor : null;
+  }
+
+  /** Every anchor, checked as a chain; per chain, the hash each anchor recorded at each position. */
+  private async readAnchors(): Promise<{
+    broken?: string;
+    latest?: Anchor;
+    marks: Map<string, Map<number, string>>;
+  }> {
+    const marks = new Map<string, Map<number, string>>();
+    let prevHash = GENESIS_HASH;
+    let expectedSeq = 1;
+    let latest: Anchor | undefined;
+    let start: Item | undefined;
+    do {
+      const out = await this.db.query(
+        "audit",
+        {
+          KeyConditionExpression: "pk = :a",
+          ExpressionAttributeValues: { ":a": S(ANCHOR_PARTITION) },
+          ScanIndexForward: true,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        },
+        "verify the audit anchors",
+      );
+      for (const item of out.Items ?? []) {
+        const link = checkAnchor(item, prevHash, expectedSeq);
+        if (!link.ok) return { broken: link.broken, marks };
+        latest = parseAnchor(str(item, "doc")) as Anchor;
+        for (const [chain, head] of Object.entries(latest.heads)) {
+          let m = marks.get(chain);
+          if (m === undefined) {
+            m = new Map();
+            marks.set(chain, m);
+          }
+          m.set(head.seq, head.hash);
+        }
+        prevHash = link.hash;
+        expectedSeq++;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start !== undefined);
+    return { ...(latest === undefined ? {} : { latest }), marks };
   }
 }
 
-/** The entry, written once at its position in the chain. */
-const entryPut = (entry: AuditEntry): Omit<Put, "TableName"> => ({
-  Item: { ...key(CHAIN, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
+/** The entry, written once at its position in its chain. */
+const entryPut = (chain: string, entry: AuditEntry): Omit<Put, "TableName"> => ({
+  Item: { ...key(chain, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
   ConditionExpression: "attribute_not_exists(pk)",
 });
 
-/** The head moved to the entry, only from the head the entry extends (the chain never forks). */
-const headPut = (head: Head, entry: AuditEntry): Omit<Put, "TableName"> => ({
-  Item: { ...headKey(), seq: N(entry.seq), hash: S(entry.hash) },
+/** The chain's head moved to the entry, only from the head the entry extends (no fork). */
+const headPut = (chain: string, head: Head, entry: AuditEntry): Omit<Put, "TableName"> => ({
+  Item: { ...key(chain, HEAD_SK), seq: N(entry.seq), hash: S(entry.hash) },
   ConditionExpression: head.seq === 0 ? "attribute_not_exists(pk)" : "seq = :seq",
   ...(head.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": N(head.seq) } }),
 });
 
-const entryId = (seq: number) => String(seq).padStart(12, "0");
-/** The key attributes of an item (a cursor resumes after it). */
-const pick = (item: Item): Item => ({ pk: item.pk ?? S(""), sk: item.sk ?? S("") });
+/** Newest first: later `at`, then the greater id. */
+const newer = (a: AuditEntry, b: AuditEntry): boolean =>
+  a.at > b.at || (a.at === b.at && a.id > b.id);
 
 function matches(entry: AuditEntry, filter: AuditFilter): boolean {
   if (filter.to !== undefined && Date.parse(entry.at) > filter.to.getTime()) return false;
@@ -249,52 +469,99 @@ function matches(entry: AuditEntry, filter: AuditFilter): boolean {
   return true;
 }
 
-type Link =
-  | { readonly ok: true; readonly hash: string }
-  | { readonly ok: false; readonly broken: string };
+/**
+ * One chain read backwards, page by page. `position`: undefined to start at
+ * the newest entry, an sk to resume after, "" when the chain is done.
+ */
+class ChainReader {
+  private buffer: { sk: string; entry: AuditEntry }[] = [];
+  private next: Item | undefined;
+  private done: boolean;
+  private started: boolean;
+  /** The sk of the last entry taken (where a cursor resumes). */
+  taken: string | undefined;
 
-const isString = (v: unknown): v is string => typeof v === "string";
-const isNullableString = (v: unknown) => v === null || typeof v === "string";
-
-/** The stored doc as an entry, if it has an entry's shape. */
-function parseEntry(raw: string | undefined): AuditEntry | undefined {
-  if (raw === undefined) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
+  constructor(
+    private readonly db: Db,
+    readonly chain: string,
+    position: string | undefined,
+    private readonly from: Date | undefined,
+    private readonly limit: number,
+  ) {
+    this.done = position === "";
+    this.started = position !== undefined && position !== "";
+    this.taken = this.started ? position : undefined;
+    this.next = this.started ? key(chain, position ?? "") : undefined;
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
-  const e = v as Record<string, unknown>;
-  const ok =
-    isString(e.id) &&
-    typeof e.seq === "number" &&
-    isString(e.at) &&
-    isString(e.actor) &&
-    isString(e.action) &&
-    isString(e.target) &&
-    isNullableString(e.reason) &&
-    isNullableString(e.requestId) &&
-    Array.isArray(e.partners) &&
-    isString(e.prevHash) &&
-    isString(e.hash);
-  return ok ? (e as unknown as AuditEntry) : undefined;
+
+  get exhausted(): boolean {
+    return this.done && this.buffer.length === 0;
+  }
+
+  async peek(): Promise<AuditEntry | undefined> {
+    while (this.buffer.length === 0 && !this.done) await this.fill();
+    return this.buffer[0]?.entry;
+  }
+
+  take(): AuditEntry {
+    const first = this.buffer.shift();
+    if (first === undefined) throw new Error("take() without a peeked entry");
+    this.taken = first.sk;
+    return first.entry;
+  }
+
+  private async fill(): Promise<void> {
+    const out = await this.db.query(
+      "audit",
+      {
+        KeyConditionExpression: "pk = :c AND begins_with(sk, :e)",
+        ExpressionAttributeValues: { ":c": S(this.chain), ":e": S("E#") },
+        ScanIndexForward: false,
+        Limit: Math.min(1000, this.limit * 2),
+        ExclusiveStartKey: this.next,
+      },
+      "list the audit trail",
+    );
+    this.started = true;
+    for (const item of out.Items ?? []) {
+      const entry = parseEntry(str(item, "doc"));
+      if (entry === undefined) continue;
+      if (this.from !== undefined && Date.parse(entry.at) < this.from.getTime()) {
+        this.done = true;
+        return;
+      }
+      this.buffer.push({ sk: str(item, "sk") ?? "", entry });
+    }
+    this.next = out.LastEvaluatedKey;
+    if (this.next === undefined) this.done = true;
+  }
 }
 
-/**
- * Whether the item at this position continues the chain: it sits where the
- * chain's next entry must sit, its doc is an entry naming that position and
- * the hash before it, its stored `at` is the doc's, and its hash is the hash
- * of its content. A failure names the entry by its position.
- */
-function checkLink(item: Item, prevHash: string, expectedSeq: number): Link {
-  const id = entryId(expectedSeq);
-  if (str(item, "sk") !== entrySk(expectedSeq)) return { ok: false, broken: id };
-  const entry = parseEntry(str(item, "doc"));
-  if (entry === undefined) return { ok: false, broken: id };
-  if (entry.seq !== expectedSeq || entry.id !== id) return { ok: false, broken: id };
-  if (entry.prevHash !== prevHash || str(item, "at") !== entry.at) return { ok: false, broken: id };
-  const { hash, ...body } = entry;
-  return entryHash(body) === hash ? { ok: true, hash } : { ok: false, broken: id };
+function encodePositions(readers: readonly ChainReader[]): string {
+  const positions: Record<string, string> = {};
+  for (const r of readers) {
+    if (r.exhausted) positions[r.chain] = "";
+    else if (r.taken !== undefined) positions[r.chain] = r.taken;
+  }
+  return Buffer.from(JSON.stringify(positions)).toString("base64url");
+}
+
+function decodePositions(
+  cursor: string | undefined,
+  chains: readonly string[],
+): Record<string, string | undefined> {
+  if (cursor === undefined) return {};
+  try {
+    const raw: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("shape");
+    const out: Record<string, string> = {};
+    for (const [chain, sk] of Object.entries(raw)) {
+      if (!chains.includes(chain) || typeof sk !== "string" || !/^(E#\d{12})?$/.test(sk))
+        throw new Error("member");
+      out[chain] = sk;
+    }
+    return out;
+  } catch {
+    throw new InvalidRequestError("cursor", "is not a cursor this list returned");
+  }
 }

@@ -31,6 +31,16 @@ export const agreementVersionKey = (id: string, version: number) =>
   key(`A#${id}`, `V#${String(version).padStart(6, "0")}`);
 export const tradeRulesKey = () => key("TRADE", "TRADE");
 const edgeKey = (partner: string, a: Agreement) => key(`P#${partner}`, `A#${a.createdAt}#${a.id}`);
+/**
+ * Attestations live in partitions of their own (`T#<partner>`): the
+ * exchange function, which records a phased-out partner's attestation, may
+ * write only items whose partition key starts with `T#` (IAM
+ * dynamodb:LeadingKeys), so it can never write a partner, an agreement or a
+ * status, and so never un-revoke anyone.
+ */
+export const ATTESTATION_PARTITION_PREFIX = "T#";
+const attestationKey = (a: Attestation) =>
+  key(`${ATTESTATION_PARTITION_PREFIX}${a.partner}`, `${a.agreement}#${a.recordedAt}`);
 
 /**
  * Every exchange reads its agreement, both partners, the dataset and the
@@ -280,28 +290,36 @@ export class Registry {
   }
 
   async listAttestations(partner: string): Promise<Attestation[]> {
-    const out = await this.db.query(
-      "registry",
-      {
-        KeyConditionExpression: "pk = :p AND begins_with(sk, :t)",
-        ExpressionAttributeValues: { ":p": S(`P#${partner}`), ":t": S("T#") },
-        ScanIndexForward: false,
-      },
-      "list the partner's attestations",
-    );
-    return (out.Items ?? []).map((i) => docOf<Attestation>(i) as Attestation);
+    const [own, legacy] = await Promise.all([
+      this.db.query(
+        "registry",
+        {
+          KeyConditionExpression: "pk = :p",
+          ExpressionAttributeValues: { ":p": S(`${ATTESTATION_PARTITION_PREFIX}${partner}`) },
+          ScanIndexForward: false,
+        },
+        "list the partner's attestations",
+      ),
+      // Attestations recorded before they had partitions of their own.
+      this.db.query(
+        "registry",
+        {
+          KeyConditionExpression: "pk = :p AND begins_with(sk, :t)",
+          ExpressionAttributeValues: { ":p": S(`P#${partner}`), ":t": S("T#") },
+          ScanIndexForward: false,
+        },
+        "list the partner's attestations",
+      ),
+    ]);
+    return [...(own.Items ?? []), ...(legacy.Items ?? [])]
+      .map((i) => docOf<Attestation>(i) as Attestation)
+      .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
   }
 
   // ------------------------------------------------------------ write ops
 
   attestationOps(a: Attestation): TransactWriteItem[] {
-    return [
-      this.put(
-        key(`P#${a.partner}`, `T#${a.agreement}#${a.recordedAt}`),
-        { doc: S(JSON.stringify(a)) },
-        "attribute_not_exists(pk)",
-      ),
-    ];
+    return [this.put(attestationKey(a), { doc: S(JSON.stringify(a)) }, "attribute_not_exists(pk)")];
   }
 
   private put(k: Item, attrs: Item, condition: string, values?: Item): TransactWriteItem {

@@ -1,6 +1,6 @@
 /**
- * The OAuth 2.0 token endpoint (client credentials), the JWKS and the
- * authorization server metadata. Errors here take the RFC 6749 shape.
+ * The OAuth 2.0 token endpoint (client credentials). Errors here take the
+ * RFC 6749 shape. The keys and the metadata are public (metadata.ts).
  */
 import { Hono } from "hono";
 import { issueAccessToken } from "../auth/tokens.ts";
@@ -8,7 +8,7 @@ import { GatewayError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readBodyCapped } from "../http/middleware.ts";
-import { authenticateClient, JWT_BEARER_ASSERTION } from "./client-auth.ts";
+import { authenticateClient } from "./client-auth.ts";
 import { grantScopes, parseScope } from "./grant.ts";
 import { OAuthError, oauthErrorResponse } from "./oauth-error.ts";
 
@@ -92,31 +92,6 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
       throw err;
     }
   });
-
-  app.get("/.well-known/jwks.json", (c) => {
-    c.header("Cache-Control", "public, max-age=300");
-    return c.json({ keys: gw.keys.publicJwks });
-  });
-
-  app.get("/.well-known/oauth-authorization-server", (c) =>
-    c.json({
-      issuer: gw.settings.issuer,
-      token_endpoint: `${gw.settings.issuer}/oauth/token`,
-      jwks_uri: `${gw.settings.issuer}/.well-known/jwks.json`,
-      grant_types_supported: ["client_credentials"],
-      token_endpoint_auth_methods_supported: ["client_secret_basic", "private_key_jwt"],
-      token_endpoint_auth_signing_alg_values_supported: [
-        "ES256",
-        "ES384",
-        "PS256",
-        "RS256",
-        "EdDSA",
-      ],
-      client_assertion_types_supported: [JWT_BEARER_ASSERTION],
-      response_types_supported: [],
-      scopes_supported: ["admin", "metrics:read", "attestation", "catalog", "agreement:{id}"],
-    }),
-  );
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -16,7 +17,7 @@ import { Construct } from "constructs";
 export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
 
 /** The functions behind the API (the events function is not one of them). */
-export type ApiFunctionName = "token" | "exchange" | "admin" | "metrics";
+export type ApiFunctionName = "token" | "exchange" | "catalog" | "admin" | "metrics" | "meta";
 
 export interface ApiRoute {
   readonly method: HttpMethod;
@@ -24,24 +25,28 @@ export interface ApiRoute {
   readonly target: ApiFunctionName;
 }
 
-/** Every route of the public contract; anything else hits `$default` (admin: problem+json 404). */
+/**
+ * Every route of the public contract; anything else hits `$default`: the meta
+ * function's problem+json 404, so scanner traffic takes no concurrency from
+ * the token, exchange or admin functions.
+ */
 export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: "/oauth/token", target: "token" },
-  { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "token" },
-  { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "token" },
-  { method: HttpMethod.GET, path: "/health", target: "token" },
+  { method: HttpMethod.GET, path: "/.well-known/jwks.json", target: "meta" },
+  { method: HttpMethod.GET, path: "/.well-known/oauth-authorization-server", target: "meta" },
+  { method: HttpMethod.GET, path: "/health", target: "meta" },
   // ANY: other methods reach the function and get its 405, as locally.
   { method: HttpMethod.ANY, path: "/v1/exchange/{proxy+}", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
-  { method: HttpMethod.GET, path: "/v1/catalog", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/agreement-requests/{proxy+}", target: "exchange" },
+  { method: HttpMethod.GET, path: "/v1/catalog", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "catalog" },
+  { method: HttpMethod.ANY, path: "/v1/agreement-requests/{proxy+}", target: "catalog" },
   { method: HttpMethod.ANY, path: "/admin/{proxy+}", target: "admin" },
-  { method: HttpMethod.GET, path: "/openapi.json", target: "token" },
-  { method: HttpMethod.GET, path: "/docs", target: "token" },
+  { method: HttpMethod.GET, path: "/openapi.json", target: "meta" },
+  { method: HttpMethod.GET, path: "/docs", target: "meta" },
   { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
   // The console's pages (GET) and forms (POST): served by the admin function.
   { method: HttpMethod.GET, path: "/console", target: "admin" },
@@ -63,8 +68,18 @@ export const ACCESS_LOG_FIELDS = {
   integrationLatency: "$context.integrationLatency",
   integrationStatus: "$context.integrationStatus",
   integrationError: "$context.integrationErrorMessage",
+  /** The Lambda request id of the invocation: find the function's log lines of this request. */
+  integrationRequestId: "$context.integration.requestId",
   userAgent: "$context.identity.userAgent",
+  /** Set on the mTLS name: the client certificate's subject. */
+  clientCertSubject: "$context.identity.clientCert.subjectDN",
 } as const;
+
+/** A throttle: steady requests per second and burst. */
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface GatewayApiProps {
   readonly functions: Readonly<Record<ApiFunctionName, IFunction>>;
@@ -72,6 +87,11 @@ export interface GatewayApiProps {
   readonly rateLimit: number;
   /** Stage-wide burst. */
   readonly burstLimit: number;
+  /**
+   * Throttles of their own for some routes, by route key ("POST /oauth/token", "$default").
+   * @default - every route uses the stage's
+   */
+  readonly routeThrottles?: Readonly<Record<string, Throttle>>;
   /**
    * Retention of the access log group.
    * @default RetentionDays.ONE_MONTH
@@ -86,7 +106,7 @@ export interface GatewayApiProps {
 
 /**
  * The public HTTP API (API Gateway v2): the contract's routes to their
- * functions (payload format 2.0), `$default` to the admin function, one
+ * functions (payload format 2.0), `$default` to the meta function, one
  * auto-deployed `$default` stage with throttling and JSON access logs.
  * No API Gateway authorizer: every function verifies the bearer JWT itself,
  * reading revocation state from the store on each request.
@@ -110,15 +130,15 @@ export class GatewayApi extends Construct {
     this.api = new HttpApi(this, "HttpApi", {
       description: "Data-sharing gateway public API",
       createDefaultStage: false,
-      defaultIntegration: integrations.admin,
+      defaultIntegration: integrations.meta,
     });
-    for (const route of API_ROUTES) {
+    const routes = API_ROUTES.flatMap((route) =>
       this.api.addRoutes({
         path: route.path,
         methods: [route.method],
         integration: integrations[route.target],
-      });
-    }
+      }),
+    );
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -134,6 +154,24 @@ export class GatewayApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    const throttles = Object.entries(props.routeThrottles ?? {});
+    const known = new Set(["$default", ...API_ROUTES.map((r) => `${r.method} ${r.path}`)]);
+    for (const [routeKey] of throttles) {
+      if (!known.has(routeKey)) throw new Error(`a throttle for the unknown route ${routeKey}`);
+    }
+    if (throttles.length > 0) {
+      (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+        throttles.map(([routeKey, t]) => [
+          routeKey,
+          // A JSON property: CloudFormation's own (Pascal case) names.
+          { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+        ]),
+      );
+      // Route settings name routes that must exist first ($default's too).
+      for (const route of routes) this.stage.node.addDependency(route);
+      const fallback = this.api.node.tryFindChild("DefaultRoute");
+      if (fallback !== undefined) this.stage.node.addDependency(fallback);
+    }
   }
 
   /** The base URL of the API (no trailing slash). */

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Alias, Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
@@ -66,10 +66,13 @@ export interface GatewayFunctionProps {
  * A gateway Lambda: Node.js 22 on arm64, bundled locally by esbuild to one
  * minified ESM file (`@aws-sdk/*` left to the runtime), its own log group with
  * retention, and its own role that can only write to that log group (and
- * X-Ray, when tracing). Data access is granted by the caller.
+ * X-Ray, when tracing). Data access is granted by the caller. Callers
+ * invoke its `live` alias, which points at a published version (CodeDeploy
+ * shifts it from one version to the next).
  */
 export class GatewayFunction extends Construct {
   readonly function: NodejsFunction;
+  readonly alias: Alias;
   readonly logGroup: LogGroup;
   readonly role: Role;
 
@@ -112,6 +115,10 @@ export class GatewayFunction extends Construct {
     });
     // The log group must exist (with its retention) before the function logs.
     this.function.node.addDependency(this.logGroup);
+    this.alias = new Alias(this, "Live", {
+      aliasName: "live",
+      version: this.function.currentVersion,
+    });
   }
 
   /** Adds (or replaces) an environment variable. */

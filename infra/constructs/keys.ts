@@ -8,13 +8,26 @@ import {
 } from "aws-cdk-lib/aws-iam";
 import { type CfnKey, Key, KeySpec, KeyUsage } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import type { PseudonymKeyAction, SigningKeyAction } from "../access.ts";
+import type { PseudonymKeyAction, SigningKeyAction, SigningKeyName } from "../access.ts";
 
-/** Pinned logical ids: a changed id would create a new key (new JWKS, new pseudonyms). */
+/**
+ * Pinned logical ids: a changed id would create a new key (new JWKS, new
+ * pseudonyms). The access-token key keeps the id of the gateway's first,
+ * single signing key, so its `kid` (and every outstanding token) survives.
+ */
 export const KEY_LOGICAL_IDS = {
-  signing: "TokenSigningKey",
+  accessToken: "TokenSigningKey",
+  backendToken: "BackendTokenSigningKey",
+  event: "EventSigningKey",
   pseudonym: "PseudonymKey",
 } as const;
+
+/** What each signing key signs (its description; the `typ` its JWTs carry). */
+const SIGNING_PURPOSES: Readonly<Record<SigningKeyName, string>> = {
+  accessToken: "access tokens (typ at+jwt)",
+  backendToken: "the gateway's JWTs to partner backends (typ gateway+jwt)",
+  event: "counterparty events (typ gateway-event+jwt)",
+};
 
 /**
  * What the account (its IAM administrators and CloudFormation) may do with the
@@ -53,26 +66,35 @@ export interface KeysProps {
 }
 
 /**
- * The gateway's KMS keys, both retained:
- * - `signing`: ECC_NIST_P256 / SIGN_VERIFY, signs access tokens and the
- *   gateway's own JWTs (ES256); its public key is published as JWKS.
+ * The gateway's KMS keys, all retained:
+ * - one ECC_NIST_P256 / SIGN_VERIFY key per signing purpose (ES256): access
+ *   tokens, the gateway's JWTs to partner backends, counterparty events. Only
+ *   the function that signs for a purpose is named with kms:Sign in that key's
+ *   policy, so no other function can sign for it (the exchange and events
+ *   functions cannot mint access tokens). All public keys are published as JWKS.
  * - `pseudonym`: HMAC_256 / GENERATE_VERIFY_MAC, derives per-agreement
  *   pseudonymisation keys.
- * Neither supports automatic rotation (KMS only rotates symmetric keys);
+ * None supports automatic rotation (KMS only rotates symmetric keys);
  * see docs/deploy.md for the manual rotation procedure.
  */
 export class Keys extends Construct {
-  readonly signing: Key;
+  readonly signing: Readonly<Record<SigningKeyName, Key>>;
   readonly pseudonym: Key;
 
   constructor(scope: Construct, id: string, props: KeysProps = {}) {
     super(scope, id);
     const prefix = props.description ?? "Data-sharing gateway";
-    this.signing = this.createKey(KEY_LOGICAL_IDS.signing, {
-      description: `${prefix}: ES256 token signing key`,
-      keySpec: KeySpec.ECC_NIST_P256,
-      keyUsage: KeyUsage.SIGN_VERIFY,
-    });
+    const signingKey = (name: SigningKeyName) =>
+      this.createKey(KEY_LOGICAL_IDS[name], {
+        description: `${prefix}: ES256 key signing ${SIGNING_PURPOSES[name]}`,
+        keySpec: KeySpec.ECC_NIST_P256,
+        keyUsage: KeyUsage.SIGN_VERIFY,
+      });
+    this.signing = {
+      accessToken: signingKey("accessToken"),
+      backendToken: signingKey("backendToken"),
+      event: signingKey("event"),
+    };
     this.pseudonym = this.createKey(KEY_LOGICAL_IDS.pseudonym, {
       description: `${prefix}: HMAC key deriving pseudonym keys`,
       keySpec: KeySpec.HMAC_256,
@@ -80,9 +102,18 @@ export class Keys extends Construct {
     });
   }
 
-  /** Let `grantee` use the signing key (key policy and identity policy). */
-  grantSigning(grantee: IGrantable, actions: readonly SigningKeyAction[]): Grant {
-    return this.grant(this.signing, grantee, actions);
+  /** Let `grantee` use one signing key (key policy and identity policy). */
+  grantSigning(
+    name: SigningKeyName,
+    grantee: IGrantable,
+    actions: readonly SigningKeyAction[],
+  ): Grant {
+    return this.grant(this.signing[name], grantee, actions);
+  }
+
+  /** Every key (for alarms and the EventBridge rule on key changes). */
+  get all(): Key[] {
+    return [...Object.values(this.signing), this.pseudonym];
   }
 
   /** Let `grantee` use the pseudonym key (key policy and identity policy). */

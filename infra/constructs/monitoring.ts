@@ -57,14 +57,22 @@ export interface MonitoringProps {
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
+  /** The topic's own KMS key (whoever publishes must be let use it). */
+  readonly topicKey: Key;
   readonly alarms: Alarm[] = [];
   readonly dashboard: Dashboard;
-  private readonly action: SnsAction;
+  /** Notifies the topic (on alarm and on recovery). */
+  readonly action: SnsAction;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { api, functions, thresholds: t } = props;
-    this.topic = this.alarmTopic();
+    this.topicKey = this.alarmTopicKey();
+    this.topic = new Topic(this, "AlarmTopic", {
+      displayName: "Data-sharing gateway alarms",
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
     this.action = new SnsAction(this.topic);
     const logs = this.logCodeMetrics(props.namespace, functions);
 
@@ -148,7 +156,7 @@ export class Monitoring extends Construct {
    * CloudWatch can only publish to an encrypted topic whose key policy lets
    * it use the key; AWS-managed aws/sns cannot be granted, hence our own key.
    */
-  private alarmTopic(): Topic {
+  private alarmTopicKey(): Key {
     const key = new Key(this, "AlarmTopicKey", {
       description: "Data-sharing gateway: encrypts the alarm topic",
       enableKeyRotation: true,
@@ -163,11 +171,7 @@ export class Monitoring extends Construct {
         resources: ["*"],
       }),
     );
-    return new Topic(this, "AlarmTopic", {
-      displayName: "Data-sharing gateway alarms",
-      masterKey: key,
-      enforceSSL: true,
-    });
+    return key;
   }
 
   /** One metric filter per function log group and code, all feeding one metric per code. */

@@ -11,6 +11,7 @@ import {
 import { DynamoEventSource, SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { TICK_SOURCE } from "../../functions/events/tick.ts";
 
 export interface OutboxEventsProps {
   /** The function delivering outbox events to counterparties. */
@@ -88,7 +89,7 @@ export class OutboxEvents extends Construct {
       schedule: Schedule.rate(interval),
       targets: [
         new LambdaFunction(props.handler, {
-          event: RuleTargetInput.fromObject({ source: "gateway.outbox-retry-tick" }),
+          event: RuleTargetInput.fromObject({ source: TICK_SOURCE }),
           // A tick carries no data: a missed one is replaced by the next.
           retryAttempts: 0,
           maxEventAge: Duration.seconds(60),

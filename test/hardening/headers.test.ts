@@ -48,6 +48,8 @@ const FORWARDABLE = new Set([
   "content-type",
   "content-length",
   "idempotency-key",
+  // The gateway's own span of the call, in the request's trace (never the caller's header).
+  "traceparent",
 ]);
 
 function expectOnlyGatewayHeaders(received: readonly Received[], partnerToken: string): void {
@@ -57,6 +59,7 @@ function expectOnlyGatewayHeaders(received: readonly Received[], partnerToken: s
     expect(names.filter((n) => !FORWARDABLE.has(n))).toEqual([]);
     expect(r.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     expect(r.headers.authorization).not.toContain(partnerToken);
+    expect(r.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     const [h] = (r.headers.authorization ?? "").slice(7).split(".");
     expect(JSON.parse(Buffer.from(h ?? "", "base64url").toString()).typ).toBe("gateway+jwt");
     expect(["keep-alive", undefined]).toContain(r.headers.connection);

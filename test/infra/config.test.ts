@@ -18,11 +18,11 @@ describe("stage configuration", () => {
 
   it("merges overrides from -c config='{…}' (JSON string or object)", () => {
     const fromString = resolveConfig({
-      stage: "prod",
+      stage: "dev",
       config: '{"issuer":"https://gw.example.com","throttling":{"rateLimit":100}}',
     });
     expect(fromString.issuer).toBe("https://gw.example.com");
-    expect(fromString.throttling).toEqual({ rateLimit: 100, burstLimit: 1_000 });
+    expect(fromString.throttling).toEqual({ ...STAGE_CONFIGS.dev.throttling, rateLimit: 100 });
     const fromObject = resolveConfig({ stage: "dev", config: { tokenTtlSeconds: 600 } });
     expect(fromObject.tokenTtlSeconds).toBe(600);
   });
@@ -46,6 +46,50 @@ describe("stage configuration", () => {
     [{ config: { reservedConcurrency: { scanner: 1 } } }, /scanner/],
     [{ config: { alarms: { exchangeP99LatencyMs: 30_000 } } }, /at alarms\.exchangeP99LatencyMs/],
     [{ config: { unknownKey: true } }, /unknownKey/],
+    [
+      {
+        config: {
+          throttling: {
+            rateLimit: 500,
+            burstLimit: 1000,
+            routes: {
+              ...STAGE_CONFIGS.dev.throttling.routes,
+              "POST /oauth/token": { rateLimit: 200, burstLimit: 400 },
+            },
+          },
+        },
+      },
+      /POST \/oauth\/token'\]\.rateLimit must stay within half of kmsSignsPerSecond/,
+    ],
+    [
+      { stage: "prod", config: { frontDoor: undefined } },
+      /prod needs a frontDoor: the issuer must be the gateway's own domain/,
+    ],
+    [
+      { stage: "prod", config: { issuer: "https://other.example.com" } },
+      /with a frontDoor the issuer is https:\/\/<frontDoor\.domainName>/,
+    ],
+    [
+      { stage: "prod", config: { reservedConcurrency: { admin: undefined } } },
+      /prod reserves concurrency for token and admin/,
+    ],
+    [
+      {
+        stage: "prod",
+        config: {
+          frontDoor: { ...STAGE_CONFIGS.prod.frontDoor, domainName: "gateway.elsewhere.org" },
+        },
+      },
+      /frontDoor\.domainName must be in frontDoor\.zoneName/,
+    ],
+    [
+      { config: { alarmSubscriptions: [{ protocol: "email", endpoint: "not-an-address" }] } },
+      /the endpoint does not suit its protocol/,
+    ],
+    [
+      { config: { frontDoor: STAGE_CONFIGS.prod.frontDoor } },
+      /a frontDoor needs account and region/,
+    ],
   ])("rejects %j with a clear message", (context, message) => {
     expect(() => resolveConfig(context)).toThrow(ConfigError);
     expect(() => resolveConfig(context)).toThrow(message);

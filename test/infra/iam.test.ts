@@ -22,62 +22,77 @@ const AUDIT = "AuditTable";
 const OUTBOX = "OutboxTable";
 const OUTBOX_INDEX = "OutboxTable/index/byCollection";
 const SIGNING = "TokenSigningKey";
+const BACKEND_SIGNING = "BackendTokenSigningKey";
+const EVENT_SIGNING = "EventSigningKey";
 const PSEUDONYM = "PseudonymKey";
 const d = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 
+// What test/lambda/permissions.test.ts proved each function calls, pinned
+// here independently of infra/access.ts.
 const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   token: {
-    [CREDENTIALS]: d("GetItem"),
+    // PutItem: the private_key_jwt replay list (was missing: every such client got 503).
+    [CREDENTIALS]: d("GetItem", "PutItem"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
-    [AUDIT]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
+    [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
   },
   exchange: {
-    // The index: the catalog lists datasets (partner self-service).
+    // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    [REGISTRY_INDEX]: d("Query"),
-    [METER]: d("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"),
-    [AUDIT]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
-    [OUTBOX]: d("PutItem"),
-    [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    [AUDIT]: d("GetItem", "PutItem"),
+    // Verifies access tokens, never signs one; signs its JWTs to backends.
+    [SIGNING]: ["kms:GetPublicKey"],
+    [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     [PSEUDONYM]: ["kms:GenerateMac"],
   },
-  admin: {
-    [REGISTRY]: d(
-      "GetItem",
-      "BatchGetItem",
-      "Query",
-      "PutItem",
-      "UpdateItem",
-      "ConditionCheckItem",
-    ),
+  catalog: {
+    // Self-service: the index lists datasets; offers, requests and the
+    // agreements approvals make are Puts; their events go to the outbox.
+    [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [CREDENTIALS]: d("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"),
-    [AUDIT]: d("GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"),
-    [OUTBOX]: d("Query", "GetItem", "PutItem", "UpdateItem"),
+    [AUDIT]: d("GetItem", "PutItem"),
+    [OUTBOX]: d("PutItem"),
+    [SIGNING]: ["kms:GetPublicKey"],
+  },
+  admin: {
+    [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "PutItem", "ConditionCheckItem"),
+    [REGISTRY_INDEX]: d("Query"),
+    // UpdateItem: the console's sign-out ends a session.
+    [CREDENTIALS]: d("GetItem", "PutItem", "UpdateItem"),
+    [AUDIT]: d("GetItem", "Query", "PutItem"),
+    [OUTBOX]: d("PutItem"),
     [OUTBOX_INDEX]: d("Query"),
-    [METER]: d("Query", "GetItem", "BatchGetItem"),
-    [SIGNING]: ["kms:GetPublicKey", "kms:Sign"],
+    [METER]: d("Query"),
+    // No kms:Sign: operators' calls sign nothing.
+    [SIGNING]: ["kms:GetPublicKey"],
   },
   metrics: {
     // The finance client's record: its credential generation ends rotated tokens.
     [CREDENTIALS]: d("GetItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [REGISTRY]: d("GetItem", "BatchGetItem"),
-    [METER]: d("Query", "GetItem", "BatchGetItem"),
+    [METER]: d("Query"),
     [SIGNING]: ["kms:GetPublicKey"],
   },
   events: {
-    // The brief's list plus what functions/events/deliver.ts needs: the outbox
-    // index (new events, due deliveries), the parties' agreements (registry
-    // Query + BatchGetItem) and the signing key's public key (the `kid`).
-    [OUTBOX]: d("GetItem", "UpdateItem", "PutItem"),
+    // ConditionCheckItem: fan-out past 99 recipients (was missing).
+    [OUTBOX]: d("UpdateItem", "PutItem", "ConditionCheckItem"),
     [OUTBOX_INDEX]: d("Query"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
-    [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    // Anchoring the audit trail (the ANCHOR partition and the chains' heads only: below).
+    [AUDIT]: d("Query", "PutItem", "BatchGetItem"),
+    [EVENT_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // Stream read for the event source mapping.
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
     "*": d("ListStreams"),
+  },
+  meta: {
+    // /health's read of the trade rules (only that partition: see below).
+    [REGISTRY]: d("GetItem"),
+    [SIGNING]: ["kms:GetPublicKey"],
+    [BACKEND_SIGNING]: ["kms:GetPublicKey"],
+    [EVENT_SIGNING]: ["kms:GetPublicKey"],
   },
 };
 
@@ -139,8 +154,25 @@ describe("IAM: least privilege per function", () => {
         ...(name === "events" ? ["dynamodb:ListStreams on *"] : []),
       ]);
     }
-    for (const role of Object.values(resources(dev.template, "AWS::IAM::Role"))) {
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    // One managed policy in the stack: CodeDeploy's own, on the role only it assumes.
+    for (const [id, role] of Object.entries(resources(dev.template, "AWS::IAM::Role"))) {
+      if (id === logicalId(dev.stack.releases.role)) {
+        expect(role.Properties?.ManagedPolicyArns).toEqual([
+          {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                ":iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
+              ],
+            ],
+          },
+        ]);
+        expect(JSON.stringify(role.Properties?.AssumeRolePolicyDocument)).toContain(
+          "codedeploy.amazonaws.com",
+        );
+      } else expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
     }
   });
 });
@@ -160,15 +192,22 @@ describe("KMS key policies", () => {
         .map(([principal, actions]) => [principal, sorted(actions)]),
     );
 
-  it("only the named function roles can use the signing key", () => {
+  it("each signing key signs for one function only; the others read its public half", () => {
     expect(usage(SIGNING)).toEqual(
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
-        exchange: ["kms:GetPublicKey", "kms:Sign"],
-        admin: ["kms:GetPublicKey", "kms:Sign"],
+        exchange: ["kms:GetPublicKey"],
+        catalog: ["kms:GetPublicKey"],
+        admin: ["kms:GetPublicKey"],
         metrics: ["kms:GetPublicKey"],
-        events: ["kms:GetPublicKey", "kms:Sign"],
+        meta: ["kms:GetPublicKey"],
       }),
+    );
+    expect(usage(BACKEND_SIGNING)).toEqual(
+      rolesFor({ exchange: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
+    );
+    expect(usage(EVENT_SIGNING)).toEqual(
+      rolesFor({ events: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
     );
   });
 
@@ -176,22 +215,99 @@ describe("KMS key policies", () => {
     expect(usage(PSEUDONYM)).toEqual(rolesFor({ exchange: ["kms:GenerateMac"] }));
   });
 
-  it.each([SIGNING, PSEUDONYM])("the account administers %s but cannot use it", (keyId) => {
-    const root = [...keyPolicyGrants(dev.template, keyId)].find(([p]) => p.endsWith(":root"));
-    expect(root).toBeDefined();
-    const actions = [...(root?.[1] ?? [])];
-    expect(actions).toContain("kms:PutKeyPolicy");
-    expect(actions).toContain("kms:ScheduleKeyDeletion");
-    for (const forbidden of [
-      "kms:*",
-      "kms:Sign",
-      "kms:GenerateMac",
-      "kms:CreateGrant",
-      "kms:Decrypt",
-      "kms:Encrypt",
-    ]) {
-      expect(actions).not.toContain(forbidden);
+  it.each([SIGNING, BACKEND_SIGNING, EVENT_SIGNING, PSEUDONYM])(
+    "the account administers %s but cannot use it",
+    (keyId) => {
+      const root = [...keyPolicyGrants(dev.template, keyId)].find(([p]) => p.endsWith(":root"));
+      expect(root).toBeDefined();
+      const actions = [...(root?.[1] ?? [])];
+      expect(actions).toContain("kms:PutKeyPolicy");
+      expect(actions).toContain("kms:ScheduleKeyDeletion");
+      for (const forbidden of [
+        "kms:*",
+        "kms:Sign",
+        "kms:GenerateMac",
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:Encrypt",
+      ]) {
+        expect(actions).not.toContain(forbidden);
+      }
+      expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+    },
+  );
+});
+
+describe("partition-scoped writes", () => {
+  const statements = (name: FunctionName) =>
+    Object.values(resources(dev.template, "AWS::IAM::Policy"))
+      .filter((p) =>
+        ((p.Properties?.Roles as unknown[]) ?? []).some(
+          (r) => (r as { Ref?: string }).Ref === roleId(dev, name),
+        ),
+      )
+      .flatMap(
+        (p) =>
+          (p.Properties?.PolicyDocument as { Statement?: Record<string, unknown>[] } | undefined)
+            ?.Statement ?? [],
+      );
+
+  it("the exchange role writes the registry only in attestation partitions (it cannot un-revoke)", () => {
+    const writes = statements("exchange").filter((s) =>
+      [s.Action].flat().some((a) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(String(a))),
+    );
+    const registryWrites = writes.filter((s) => JSON.stringify(s.Resource).includes(REGISTRY));
+    expect(registryWrites).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:PutItem",
+        Resource: { "Fn::GetAtt": [REGISTRY, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["T#*"] } },
+      },
+    ]);
+  });
+
+  it("audit writers write only the chains' partitions; only the events role writes anchors", () => {
+    const audit = (name: FunctionName) =>
+      statements(name).filter((s) => JSON.stringify(s.Resource).includes(AUDIT));
+    for (const name of ["token", "exchange", "catalog", "admin"] as const) {
+      expect(
+        audit(name).filter((s) => String(s.Action) !== "dynamodb:Query"),
+        name,
+      ).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:PutItem"],
+          Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
+        },
+      ]);
     }
-    expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+    expect(audit("events")).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:PutItem", "dynamodb:Query"],
+        Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ANCHOR"] } },
+      },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:BatchGetItem",
+        Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
+      },
+    ]);
+  });
+
+  it("the meta role reads the trade rules item's partition and nothing else", () => {
+    const dynamo = statements("meta").filter((s) => String(s.Action).startsWith("dynamodb:"));
+    expect(dynamo).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [REGISTRY, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["TRADE"] } },
+      },
+    ]);
   });
 });

@@ -16,7 +16,7 @@ let dev: Synthesized;
 let prod: Synthesized;
 beforeAll(() => {
   dev = synth({ stage: "dev" });
-  prod = synth({ stage: "prod", config: '{"issuer":"https://gateway.example.com"}' });
+  prod = synth({ stage: "prod" });
 });
 
 const props = (r: Resource | undefined) => r?.Properties ?? {};
@@ -32,7 +32,14 @@ describe("stateful resources", () => {
         "RegistryTable",
       ]);
       const keys = Object.keys(resources(s.template, "AWS::KMS::Key"));
-      expect(keys).toEqual(expect.arrayContaining(["TokenSigningKey", "PseudonymKey"]));
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          "TokenSigningKey",
+          "BackendTokenSigningKey",
+          "EventSigningKey",
+          "PseudonymKey",
+        ]),
+      );
     }
   });
 
@@ -84,22 +91,25 @@ describe("stateful resources", () => {
     expect(streams.map(([id]) => id)).toEqual(["OutboxTable"]);
   });
 
-  it("signing key is ECC_NIST_P256/SIGN_VERIFY, pseudonym key HMAC_256/GENERATE_VERIFY_MAC, both retained", () => {
+  it("signing keys are ECC_NIST_P256/SIGN_VERIFY, pseudonym key HMAC_256/GENERATE_VERIFY_MAC, all retained", () => {
     dev.template.hasResource("AWS::KMS::Key", {
       Properties: Match.objectLike({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }),
       DeletionPolicy: "Retain",
       UpdateReplacePolicy: "Retain",
     });
     const keys = resources(dev.template, "AWS::KMS::Key");
-    expect(props(keys.TokenSigningKey)).toMatchObject({
-      KeySpec: "ECC_NIST_P256",
-      KeyUsage: "SIGN_VERIFY",
-    });
+    for (const id of ["TokenSigningKey", "BackendTokenSigningKey", "EventSigningKey"])
+      expect(props(keys[id])).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
     expect(props(keys.PseudonymKey)).toMatchObject({
       KeySpec: "HMAC_256",
       KeyUsage: "GENERATE_VERIFY_MAC",
     });
-    for (const id of ["TokenSigningKey", "PseudonymKey"]) {
+    for (const id of [
+      "TokenSigningKey",
+      "BackendTokenSigningKey",
+      "EventSigningKey",
+      "PseudonymKey",
+    ]) {
       expect(keys[id]?.DeletionPolicy).toBe("Retain");
       expect(keys[id]?.UpdateReplacePolicy).toBe("Retain");
     }
@@ -132,9 +142,11 @@ describe("functions", () => {
   const expectedTimeout: Record<FunctionName, number> = {
     token: 10,
     exchange: 25,
+    catalog: 10,
     admin: 10,
     metrics: 10,
     events: 25,
+    meta: 5,
   };
 
   it.each(FUNCTION_NAMES)(
@@ -160,42 +172,65 @@ describe("functions", () => {
     },
   );
 
-  it.each(FUNCTION_NAMES)("%s gets the full environment", (name) => {
+  // Each function is told only the keys it may use (infra/access.ts).
+  const KEY_ENV: Record<FunctionName, Record<string, string>> = {
+    token: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    exchange: {
+      ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
+      BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
+      PSEUDONYM_KEY_ID: "PseudonymKey",
+    },
+    catalog: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    metrics: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    events: { EVENT_KEY_ID: "EventSigningKey" },
+    meta: {
+      ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
+      BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
+      EVENT_KEY_ID: "EventSigningKey",
+    },
+  };
+
+  it.each(FUNCTION_NAMES)("%s gets the tables and only its own keys", (name) => {
     const env = (
       props(resources(dev.template)[functionId(dev, name)]).Environment as {
         Variables: Record<string, unknown>;
       }
     ).Variables;
-    expect(Object.keys(env).sort()).toEqual(
-      [
-        "AUDIT_TABLE",
-        "CREDENTIALS_TABLE",
-        "ISSUER",
-        "LOCAL_BACKENDS",
-        "METER_TABLE",
-        "OUTBOX_TABLE",
-        "PSEUDONYM_KEY_ID",
-        "REGISTRY_TABLE",
-        "SIGNING_KEY_ID",
-        "STAGE",
-        "TOKEN_TTL_SECONDS",
-        // People's sign-in: the console (admin) and people's Bearer tokens (admin, metrics).
-        ...(name === "admin" || name === "metrics"
-          ? [
-              "OIDC_AUDIENCE",
-              "OIDC_AUDIENCE_CLAIM",
-              "OIDC_CLIENT_ID",
-              "OIDC_ISSUER",
-              "OIDC_ROLES_CLAIM",
-              "OIDC_ROLE_MAP",
-              "OIDC_SCOPES",
-              "OIDC_USERNAME_CLAIM",
-            ]
-          : []),
-        // Only the exchange keeps bodies in the objects bucket.
-        ...(name === "exchange" ? ["OBJECTS_BUCKET"] : []),
-      ].sort(),
+    const common = [
+      "AUDIT_TABLE",
+      "CREDENTIALS_TABLE",
+      "ISSUER",
+      "LOCAL_BACKENDS",
+      "METER_TABLE",
+      "OUTBOX_TABLE",
+      "REGISTRY_TABLE",
+      "STAGE",
+      "TOKEN_TTL_SECONDS",
+      // People's sign-in: the console (admin) and people's Bearer tokens (admin, metrics).
+      ...(name === "admin" || name === "metrics"
+        ? [
+            "OIDC_AUDIENCE",
+            "OIDC_AUDIENCE_CLAIM",
+            "OIDC_CLIENT_ID",
+            "OIDC_ISSUER",
+            "OIDC_ROLES_CLAIM",
+            "OIDC_ROLE_MAP",
+            "OIDC_SCOPES",
+            "OIDC_USERNAME_CLAIM",
+          ]
+        : []),
+      // Only the exchange keeps bodies in the objects bucket.
+      ...(name === "exchange" ? ["OBJECTS_BUCKET"] : []),
+    ];
+    const keys = Object.fromEntries(
+      Object.entries(KEY_ENV[name]).map(([k, id]) => [k, { "Fn::GetAtt": [id, "Arn"] }]),
     );
+    expect(
+      Object.keys(env)
+        .filter((k) => !common.includes(k) && !k.startsWith("POWERTOOLS_"))
+        .sort(),
+    ).toEqual(Object.keys(keys).sort());
     expect(env).toMatchObject({
       REGISTRY_TABLE: { Ref: "RegistryTable" },
       CREDENTIALS_TABLE: { Ref: "CredentialsTable" },
@@ -204,9 +239,9 @@ describe("functions", () => {
       OUTBOX_TABLE: { Ref: "OutboxTable" },
       STAGE: "dev",
       TOKEN_TTL_SECONDS: "900",
-      SIGNING_KEY_ID: { "Fn::GetAtt": ["TokenSigningKey", "Arn"] },
-      PSEUDONYM_KEY_ID: { "Fn::GetAtt": ["PseudonymKey", "Arn"] },
       LOCAL_BACKENDS: "0",
+      ...keys,
+      ...(name === "exchange" ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } } : {}),
     });
     // No source maps in the bundle, so no --enable-source-maps.
     expect(env.NODE_OPTIONS).toBeUndefined();
@@ -256,9 +291,16 @@ describe("functions", () => {
     const queue = logicalId(
       dev.stack.node.findChild("OutboxEvents").node.findChild("FailedBatches"),
     );
+    const eventsAlias = logicalId(dev.stack.functions.events.alias);
     dev.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": ["OutboxTable", "StreamArn"] },
-      FunctionName: { Ref: functionId(dev, "events") },
+      // The live alias (function:live): CodeDeploy releases the events function too.
+      FunctionName: {
+        "Fn::Join": [
+          "",
+          [{ "Fn::Select": [6, { "Fn::Split": [":", { Ref: eventsAlias }] }] }, ":live"],
+        ],
+      },
       StartingPosition: "LATEST",
       BatchSize: 10,
       BisectBatchOnFunctionError: true,
@@ -275,13 +317,15 @@ describe("functions", () => {
       State: "ENABLED",
       Targets: [
         Match.objectLike({
-          Arn: { "Fn::GetAtt": [functionId(dev, "events"), "Arn"] },
+          Arn: { Ref: eventsAlias },
           RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
         }),
       ],
     });
     dev.template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       FunctionName: { Ref: functionId(dev, "events") },
+      // The alias's name, as CloudFormation reads it from the alias's ARN.
+      Qualifier: { "Fn::Select": [7, { "Fn::Split": [":", { Ref: eventsAlias }] }] },
       MaximumRetryAttempts: 0,
     });
     dev.template.hasResourceProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
@@ -302,21 +346,21 @@ describe("functions", () => {
 describe("HTTP API", () => {
   const EXPECTED_ROUTES: Record<string, FunctionName> = {
     "POST /oauth/token": "token",
-    "GET /.well-known/jwks.json": "token",
-    "GET /.well-known/oauth-authorization-server": "token",
-    "GET /health": "token",
+    "GET /.well-known/jwks.json": "meta",
+    "GET /.well-known/oauth-authorization-server": "meta",
+    "GET /health": "meta",
     "ANY /v1/exchange/{proxy+}": "exchange",
     "GET /v1/agreements": "exchange",
     "GET /v1/usage": "exchange",
     "POST /v1/attestations": "exchange",
-    "GET /v1/catalog": "exchange",
-    "ANY /v1/datasets/{proxy+}": "exchange",
-    "ANY /v1/agreement-requests": "exchange",
-    "ANY /v1/agreement-requests/{proxy+}": "exchange",
+    "GET /v1/catalog": "catalog",
+    "ANY /v1/datasets/{proxy+}": "catalog",
+    "ANY /v1/agreement-requests": "catalog",
+    "ANY /v1/agreement-requests/{proxy+}": "catalog",
     "ANY /admin/{proxy+}": "admin",
-    "GET /openapi.json": "token",
-    "GET /docs": "token",
-    $default: "admin",
+    "GET /openapi.json": "meta",
+    "GET /docs": "meta",
+    $default: "meta",
     "GET /metrics/{proxy+}": "metrics",
     "GET /console": "admin",
     "ANY /console/{proxy+}": "admin",
@@ -324,7 +368,10 @@ describe("HTTP API", () => {
 
   it("routes each contract path to its function (payload 2.0, no authorizer)", () => {
     const all = resources(dev.template);
-    const fnById = Object.fromEntries(FUNCTION_NAMES.map((n) => [functionId(dev, n), n]));
+    // Integrations invoke each function's live alias.
+    const fnById = Object.fromEntries(
+      FUNCTION_NAMES.map((n) => [logicalId(dev.stack.functions[n].alias), n]),
+    );
     const actual: Record<string, string> = {};
     for (const route of Object.values(resources(dev.template, "AWS::ApiGatewayV2::Route"))) {
       const p = props(route);
@@ -341,7 +388,7 @@ describe("HTTP API", () => {
     expect(actual).toEqual(EXPECTED_ROUTES);
   });
 
-  it("lets API Gateway invoke only the four API functions, EventBridge only the events one", () => {
+  it("lets API Gateway invoke only the six API functions, EventBridge only the events one", () => {
     const permissions = Object.values(resources(dev.template, "AWS::Lambda::Permission"));
     const invokedBy = (principal: string) =>
       new Set(
@@ -349,10 +396,11 @@ describe("HTTP API", () => {
           .filter((p) => props(p).Principal === principal)
           .map((p) => describeRef(props(p).FunctionName)),
       );
+    const aliasOf = (n: FunctionName) => logicalId(dev.stack.functions[n].alias);
     expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
-      (["token", "exchange", "admin", "metrics"] as const).map((n) => functionId(dev, n)).sort(),
+      (["token", "exchange", "catalog", "admin", "metrics", "meta"] as const).map(aliasOf).sort(),
     );
-    expect([...invokedBy("events.amazonaws.com")]).toEqual([functionId(dev, "events")]);
+    expect([...invokedBy("events.amazonaws.com")]).toEqual([aliasOf("events")]);
     expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);
   });
 
@@ -366,9 +414,15 @@ describe("HTTP API", () => {
           ThrottlingRateLimit: s.config.throttling.rateLimit,
           ThrottlingBurstLimit: s.config.throttling.burstLimit,
         },
+        RouteSettings: Object.fromEntries(
+          Object.entries(s.config.throttling.routes).map(([route, t]) => [
+            route,
+            { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit },
+          ]),
+        ),
       });
     }
-    expect(prod.config.throttling).toEqual({ rateLimit: 500, burstLimit: 1_000 });
+    expect(prod.config.throttling).toMatchObject({ rateLimit: 500, burstLimit: 1_000 });
   });
 
   it("writes JSON access logs with requestId, ip, route, status and latency", () => {
@@ -407,7 +461,9 @@ describe("observability", () => {
     });
     for (const alarm of alarms(dev)) {
       expect(props(alarm).AlarmActions).toEqual([topicRef()]);
-      expect(props(alarm).OKActions).toEqual([topicRef()]);
+      // Canary rollback alarms notify when they fire; the others also when they recover.
+      if (!String(props(alarm).AlarmDescription).includes("rolls a release back"))
+        expect(props(alarm).OKActions).toEqual([topicRef()]);
     }
   });
 
@@ -489,7 +545,13 @@ describe("observability", () => {
       MetricName: "IteratorAge",
       Threshold: dev.config.alarms.eventsIteratorAgeSeconds * 1000,
     });
-    expect(alarms(dev)).toHaveLength(2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2);
+    // Monitoring: API 5xx and p99, errors and throttles per function, exchange p99,
+    // metering_unavailable, leak_blocked, failed batches, stream lag.
+    const monitoring = 2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2;
+    // Operations: throttles and system errors per table, KMS usage and throttling,
+    // failed deliveries, 4xx, 429, undelivered notifications; canary: one per function.
+    const operations = 2 * TABLES.length + 2 + 1 + 2 + 1;
+    expect(alarms(dev)).toHaveLength(monitoring + operations + FUNCTION_NAMES.length);
   });
 
   it("has a dashboard with the key widgets", () => {
@@ -532,7 +594,9 @@ describe("outputs", () => {
         "MeterTableName",
         "AuditTableName",
         "OutboxTableName",
-        "SigningKeyArn",
+        "AccessTokenKeyArn",
+        "BackendTokenKeyArn",
+        "EventKeyArn",
         "PseudonymKeyArn",
         "AlarmTopicArn",
         "DashboardName",

@@ -167,7 +167,7 @@ describe("bundled Lambda handlers", () => {
   });
 
   it("answers unknown routes with problem+json and every response with X-Request-Id", async () => {
-    const res = await handlers.admin(httpApiEvent("GET", "/nowhere"), lambdaContext);
+    const res = await handlers.meta(httpApiEvent("GET", "/nowhere"), lambdaContext);
     expect(res.statusCode).toBe(404);
     expect(res.headers?.["x-request-id"]).toBeTruthy();
   });

@@ -4,7 +4,15 @@ import { randomUUID } from "node:crypto";
 export function httpApiEvent(
   method: string,
   target: string,
-  options: { headers?: Record<string, string>; body?: string; routeKey?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    body?: string;
+    routeKey?: string;
+    /** The name the request came in on (default: the execute-api name). */
+    domainName?: string;
+    /** A client certificate API Gateway verified (mTLS names only). */
+    clientCert?: { subjectDN: string; issuerDN: string; serialNumber: string };
+  } = {},
 ) {
   const q = target.indexOf("?");
   const rawPath = q < 0 ? target : target.slice(0, q);
@@ -13,6 +21,7 @@ export function httpApiEvent(
     Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
   const requestId = randomUUID();
+  const domainName = options.domainName ?? "abc123.execute-api.eu-north-1.amazonaws.com";
   return {
     version: "2.0",
     routeKey: options.routeKey ?? "$default",
@@ -20,7 +29,7 @@ export function httpApiEvent(
     rawQueryString,
     cookies: undefined,
     headers: {
-      host: "abc123.execute-api.eu-north-1.amazonaws.com",
+      host: domainName,
       "user-agent": "test",
       ...headers,
     },
@@ -31,8 +40,22 @@ export function httpApiEvent(
     requestContext: {
       accountId: "123456789012",
       apiId: "abc123",
-      domainName: "abc123.execute-api.eu-north-1.amazonaws.com",
-      domainPrefix: "abc123",
+      domainName,
+      domainPrefix: domainName.split(".")[0],
+      ...(options.clientCert === undefined
+        ? {}
+        : {
+            authentication: {
+              clientCert: {
+                clientCertPem: "-----BEGIN CERTIFICATE-----\n...",
+                ...options.clientCert,
+                validity: {
+                  notBefore: "Jan 1 00:00:00 2026 GMT",
+                  notAfter: "Jan 1 00:00:00 2027 GMT",
+                },
+              },
+            },
+          }),
       http: {
         method,
         path: rawPath,

@@ -1,9 +1,12 @@
 /**
- * The audit trail: append-only and hash-chained. Filters and paging through
- * GET /admin/audit; what it must hold (operator actions, tokens issued, leak
- * blocks); GET /admin/audit/verify on an intact chain, after tampering with
- * any stored field of an entry (straight in DynamoDB), after removing,
- * reordering entries or moving the head; and concurrent appends.
+ * The audit trail: append-only, hash-chained in several chains, anchored.
+ * Filters and paging through GET /admin/audit (newest first across chains);
+ * what it must hold (operator actions, tokens issued, leak blocks);
+ * GET /admin/audit/verify on an intact trail, after tampering with any stored
+ * field of an entry (straight in DynamoDB), after removing, reordering
+ * entries or moving a head, after recomputing or cutting back a chain that
+ * was anchored, after tampering with an anchor; the unsharded trail of
+ * earlier versions; and concurrent appends, spread over the chains.
  */
 import {
   DeleteItemCommand,
@@ -12,7 +15,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditLog } from "../../functions/store/audit.ts";
+import { AUDIT_CHAINS, AuditLog } from "../../functions/store/audit.ts";
 import { json } from "../support/backends.ts";
 import { createEcosystem, type Ecosystem, RECORDS } from "../support/ecosystem.ts";
 import { createTestGateway, type TestGateway } from "../support/gateway.ts";
@@ -35,8 +38,24 @@ interface Verdict {
 const verify = () => adminJson<Verdict>(t, "GET", "/admin/audit/verify");
 
 const table = () => t.gw.db.name("audit");
-const entryKey = (id: string) => ({ pk: { S: "CHAIN" }, sk: { S: `E#${id}` } });
-const headKey = { pk: { S: "CHAIN" }, sk: { S: "HEAD" } };
+/** An entry id names its chain and position: `03-000000000012`, or `000000000012` (unsharded). */
+const chainOf = (id: string) => (id.includes("-") ? `CHAIN#${id.split("-")[0]}` : "CHAIN");
+const positionOf = (id: string) => id.split("-").at(-1) as string;
+const entryKey = (id: string) => ({ pk: { S: chainOf(id) }, sk: { S: `E#${positionOf(id)}` } });
+const headKey = (id: string) => ({ pk: { S: chainOf(id) }, sk: { S: "HEAD" } });
+const idAt = (id: string, seq: number) =>
+  `${id.includes("-") ? `${id.split("-")[0]}-` : ""}${String(seq).padStart(12, "0")}`;
+/** Entries of one chain, newest first. */
+const sameChain = (all: AuditItem[], id: string) =>
+  all.filter((e) => chainOf(e.id) === chainOf(id));
+/** A chain with at least `n` entries, newest first. */
+function chainWith(all: AuditItem[], n: number): AuditItem[] {
+  for (const e of all) {
+    const chain = sameChain(all, e.id);
+    if (chain.length >= n) return chain;
+  }
+  throw new Error(`no chain with ${n} entries`);
+}
 
 async function getItem(key: Record<string, { S: string }>) {
   const out = await t.client.send(
@@ -142,8 +161,15 @@ describe("what the trail holds", () => {
 
       const filtered = await auditAll(t, { partner: e2.ids.consumer, from, to });
       expect(filtered.map((e) => e.id)).toEqual(inWindow.map((e) => e.id));
-      const seqs = filtered.map((e) => e.seq);
-      expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+      // Newest first across the chains; within a chain, by position.
+      const times = filtered.map((e) => e.at);
+      expect(times).toEqual([...times].sort().reverse());
+      for (const e of filtered) {
+        const seqs = sameChain(filtered, e.id).map((x) => x.seq);
+        expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+      }
+      // The partner's entries went to more than one chain: no single head.
+      expect(new Set(filtered.map((e) => chainOf(e.id))).size).toBeGreaterThan(1);
 
       const paged: AuditItem[] = [];
       let cursor: string | null = null;
@@ -184,14 +210,21 @@ describe("what the trail holds", () => {
 });
 
 describe("verification", () => {
-  it("finds the chain valid, each entry linked to the one before", async () => {
+  it("finds the trail valid, each entry linked to the one before in its chain", async () => {
     const v = await verify();
-    expect(v).toEqual({ valid: true, entries: v.entries, firstBroken: null });
+    expect(v).toMatchObject({ valid: true, entries: v.entries, firstBroken: null });
     const all = await auditAll(t);
     expect(v.entries).toBe(all.length);
-    const ids = all.map((e) => e.id).reverse();
-    expect(ids[0]).toBe("000000000001");
-    expect(ids.at(-1)).toBe(String(all.length).padStart(12, "0"));
+    const chains = new Set(all.map((e) => chainOf(e.id)));
+    expect(chains.size).toBeGreaterThan(1);
+    for (const chain of chains) {
+      expect(chain).toMatch(/^CHAIN#\d{2}$/);
+      const ids = all
+        .filter((e) => chainOf(e.id) === chain)
+        .map((e) => e.id)
+        .reverse();
+      expect(ids).toEqual(ids.map((id, i) => idAt(id, i + 1)));
+    }
   });
 
   it("detects a change to any field of an entry's doc and names that entry", async () => {
@@ -265,8 +298,7 @@ describe("verification", () => {
   });
 
   it("names the next entry when a changed entry's hash was recomputed", async () => {
-    const all = await auditAll(t);
-    const [, next, target] = all;
+    const [, next, target] = chainWith(await auditAll(t), 3);
     if (next === undefined || target === undefined) throw new Error("too few entries");
     const { entryHash } = await import("../../functions/store/audit.ts");
     const v = await tampered(
@@ -281,8 +313,7 @@ describe("verification", () => {
   });
 
   it("detects a removed entry, the last one removed, reordered entries and a moved head", async () => {
-    const all = await auditAll(t);
-    const [last, b, a] = all;
+    const [last, b, a] = chainWith(await auditAll(t), 3);
     if (last === undefined || a === undefined || b === undefined) throw new Error("too few");
 
     const removed = await tampered(entryKey(a.id), () =>
@@ -312,11 +343,11 @@ describe("verification", () => {
       { UpdateExpression: "SET #h = :v", name: "seq", value: { N: String(last.seq - 1) } },
       { UpdateExpression: "SET #h = :v", name: "seq", value: { N: String(last.seq + 1) } },
     ]) {
-      const v = await tampered(headKey, () =>
+      const v = await tampered(headKey(last.id), () =>
         t.client.send(
           new UpdateItemCommand({
             TableName: table(),
-            Key: headKey,
+            Key: headKey(last.id),
             UpdateExpression: edit.UpdateExpression,
             ExpressionAttributeNames: { "#h": edit.name },
             ExpressionAttributeValues: { ":v": edit.value },
@@ -324,7 +355,8 @@ describe("verification", () => {
         ),
       );
       expect(v.valid, `${edit.name} = ${JSON.stringify(edit.value)}`).toBe(false);
-      expect(v.firstBroken).toMatch(/^\d{12}$/);
+      expect(v.firstBroken).toMatch(/^\d{2}-\d{12}$/);
+      expect(chainOf(v.firstBroken ?? "")).toBe(chainOf(last.id));
     }
     expect((await verify()).valid).toBe(true);
   });
@@ -334,6 +366,100 @@ async function getDocOf(id: string): Promise<Record<string, unknown>> {
   const item = await getItem(entryKey(id));
   return JSON.parse(item.doc?.S ?? "{}") as Record<string, unknown>;
 }
+
+/** Changes several stored items, checks what verify says, and puts them all back. */
+async function tamperedAll(
+  keys: Record<string, { S: string }>[],
+  change: () => Promise<unknown>,
+): Promise<Verdict> {
+  const originals = await Promise.all(keys.map(getItem));
+  try {
+    await change();
+    return await verify();
+  } finally {
+    for (const item of originals) await putItem(item);
+  }
+}
+
+describe("anchors", () => {
+  const anchorKey = (seq: number) => ({
+    pk: { S: "ANCHOR" },
+    sk: { S: `A#${String(seq).padStart(12, "0")}` },
+  });
+
+  it("commit to every chain's head, once per change", async () => {
+    await adminJson(t, "POST", `/admin/partners/${eco.ids.consumer}/suspend`, { reason: "a" });
+    await adminJson(t, "POST", `/admin/partners/${eco.ids.consumer}/resume`, { reason: "a" });
+    const anchor = await t.gw.audit.anchor();
+    if (anchor === null) throw new Error("nothing anchored");
+    expect(await t.gw.audit.anchor()).toBeNull();
+    const all = await auditAll(t);
+    for (const chain of new Set(all.map((e) => chainOf(e.id)))) {
+      const newest = sameChain(all, all.find((e) => chainOf(e.id) === chain)?.id ?? "")[0];
+      expect(anchor.heads[chain]).toMatchObject({ seq: newest?.seq });
+    }
+    const v = await verify();
+    expect(v).toMatchObject({ valid: true, firstBroken: null });
+    expect((v as Verdict & { anchor: unknown }).anchor).toEqual({
+      seq: anchor.seq,
+      at: anchor.at,
+      hash: anchor.hash,
+    });
+  });
+
+  it("catch a chain recomputed after it was anchored (valid link by link)", async () => {
+    const { entryHash } = await import("../../functions/store/audit.ts");
+    const [last, target] = chainWith(await auditAll(t), 2);
+    if (last === undefined || target === undefined) throw new Error("too few entries");
+    const v = await tamperedAll(
+      [entryKey(target.id), entryKey(last.id), headKey(last.id)],
+      async () => {
+        const a = await getDocOf(target.id);
+        a.actor = "nobody";
+        const { hash: _a, ...aBody } = a;
+        a.hash = entryHash(aBody as never);
+        const b = await getDocOf(last.id);
+        b.prevHash = a.hash;
+        const { hash: _b, ...bBody } = b;
+        b.hash = entryHash(bBody as never);
+        for (const [id, doc] of [
+          [target.id, a],
+          [last.id, b],
+        ] as const) {
+          await putItem({ ...(await getItem(entryKey(id))), doc: { S: JSON.stringify(doc) } });
+        }
+        await putItem({ ...(await getItem(headKey(last.id))), hash: { S: String(b.hash) } });
+      },
+    );
+    expect(v).toMatchObject({ valid: false, firstBroken: last.id });
+    expect((await verify()).valid).toBe(true);
+  });
+
+  it("catch a chain cut back after it was anchored, head and all", async () => {
+    const [last, before] = chainWith(await auditAll(t), 2);
+    if (last === undefined || before === undefined) throw new Error("too few entries");
+    const v = await tamperedAll([entryKey(last.id), headKey(last.id)], async () => {
+      await t.client.send(new DeleteItemCommand({ TableName: table(), Key: entryKey(last.id) }));
+      const doc = await getDocOf(before.id);
+      await putItem({
+        ...(await getItem(headKey(last.id))),
+        seq: { N: String(before.seq) },
+        hash: { S: String(doc.hash) },
+      });
+    });
+    expect(v).toMatchObject({ valid: false, firstBroken: last.id });
+  });
+
+  it("are themselves chained: a changed anchor is named", async () => {
+    const v = await tampered(anchorKey(1), async () => {
+      const item = await getItem(anchorKey(1));
+      const doc = JSON.parse(item.doc?.S ?? "{}") as { heads: Record<string, { seq: number }> };
+      for (const head of Object.values(doc.heads)) head.seq += 1;
+      await putItem({ ...item, doc: { S: JSON.stringify(doc) } });
+    });
+    expect(v).toMatchObject({ valid: false, firstBroken: "anchor-000000000001" });
+  });
+});
 
 describe("concurrent appends", () => {
   it("keeps the chain whole under 50 token requests at once", async () => {
@@ -349,6 +475,11 @@ describe("concurrent appends", () => {
     const after = await verify();
     expect(after).toMatchObject({ valid: true, firstBroken: null });
     expect(after.entries).toBe(before.entries + 50);
+    // Spread over the chains: no single head serialised them.
+    const issued = await auditAll(t, { partner: id, action: "token.issue" });
+    expect(new Set(issued.map((e) => chainOf(e.id))).size).toBeGreaterThanOrEqual(
+      Math.min(AUDIT_CHAINS, 8),
+    );
   }, 120_000);
 
   it("keeps the chain whole when several processes append at once", async () => {
@@ -363,10 +494,33 @@ describe("concurrent appends", () => {
       ),
     );
     expect(appended.every((r) => r.ok)).toBe(true);
-    const seqs = appended.map((r) => (r.ok ? r.entry.seq : 0));
-    expect(new Set(seqs).size).toBe(30);
+    const ids = appended.map((r) => (r.ok ? r.entry.id : ""));
+    expect(new Set(ids).size).toBe(30);
     const after = await verify();
     expect(after).toMatchObject({ valid: true, firstBroken: null });
     expect(after.entries).toBe(before.entries + 30);
+  });
+});
+
+describe("the unsharded trail of earlier versions", () => {
+  it("is listed and verified with the rest, and its tampering named", async () => {
+    const single = new AuditLog(t.gw.db, t.gw.clock, { layout: "single" });
+    const written = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await single.append({ actor: "old", action: "test.legacy", target: `n:${i}` });
+      if (!r.ok) throw new Error("append failed");
+      written.push(r.entry.id);
+    }
+    expect(written).toEqual(["000000000001", "000000000002", "000000000003"]);
+    const listed = await auditAll(t, { action: "test.legacy" });
+    expect(listed.map((e) => e.id)).toEqual([...written].reverse());
+    expect((await verify()).valid).toBe(true);
+    const v = await tampered(
+      entryKey("000000000002"),
+      setDoc("000000000002", (doc) => {
+        doc.target = "n:x";
+      }),
+    );
+    expect(v).toMatchObject({ valid: false, firstBroken: "000000000002" });
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * Every call to a partner backend carries a traceparent: the request's trace
+ * (or a new one outside a request, for event deliveries), and as parent the
+ * gateway's own span of that call (an X-Ray subsegment in Lambda, a fresh id
+ * locally). The caller's traceparent, tracestate or any other header of the
+ * caller's is never passed on: headers are built by the gateway.
+ */
+import type { UpstreamTransport } from "../exchange/upstream.ts";
+import { currentTrace } from "./context.ts";
+import type { Telemetry } from "./telemetry.ts";
+import { formatTraceparent, newSpanId, newTraceId, traceIdOfXray } from "./traceparent.ts";
+
+export function tracedTransport(inner: UpstreamTransport, telemetry: Telemetry): UpstreamTransport {
+  return async (req) => {
+    // Outside a request (event deliveries): the invocation's X-Ray trace, or a new one.
+    const trace = currentTrace() ?? traceIdOfXray(process.env._X_AMZN_TRACE_ID);
+    const span = telemetry.span(`upstream ${req.method}`);
+    span?.annotate("host", req.url.hostname);
+    const traceparent = formatTraceparent(
+      trace?.traceId ?? newTraceId(),
+      span?.id ?? newSpanId(),
+      trace?.sampled ?? true,
+    );
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      const lower = name.toLowerCase();
+      if (lower !== "traceparent" && lower !== "tracestate") headers[name] = value;
+    }
+    headers.traceparent = traceparent;
+    try {
+      const res = await inner({ ...req, headers });
+      if (!res.ok) span?.fail(new Error(`${res.kind}: ${res.message}`));
+      else span?.annotate("status", res.status);
+      return res;
+    } finally {
+      span?.close();
+    }
+  };
+}
