@@ -6,6 +6,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { LRUCache } from "lru-cache";
 
 export interface PseudonymKeys {
   forAgreement(agreementId: string): Promise<Uint8Array>;
@@ -13,8 +14,11 @@ export interface PseudonymKeys {
 
 export const derivationLabel = (agreementId: string): string => `pseudonym:v1:${agreementId}`;
 
+/** Derived keys kept per process: far more agreements than one gateway serves at once. */
+export const CACHED_PSEUDONYM_KEYS = 10_000;
+
 export function pseudonymKeysFromSecret(master: Uint8Array): PseudonymKeys {
-  const cache = new Map<string, Uint8Array>();
+  const cache = new LRUCache<string, Uint8Array>({ max: CACHED_PSEUDONYM_KEYS });
   return {
     forAgreement: async (id) => {
       let key = cache.get(id);
