@@ -3246,7 +3246,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "id": "fleetco",
-                 *       "name": "FleetCo",
+                 *       "name": "FleetCo Logistics",
                  *       "jurisdiction": "SE",
                  *       "baseUrl": "https://fleetco.example/api"
                  *     }

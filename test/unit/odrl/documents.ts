@@ -1,7 +1,7 @@
 /** The contract's example exported, as JSON, with the paths of its parts for mutating it. */
+import { EXAMPLE_AGREEMENT as contractExample } from "../../../policies/demo/ecosystem.ts";
 import { AgreementInput } from "../../../policies/model.ts";
 import { agreementToOdrl, odrlToAgreementInput } from "../../../policies/odrl/index.ts";
-import { contractExample } from "./example.ts";
 import { getAt, type Json, viaJson } from "./json.ts";
 
 export const exampleInput = AgreementInput.parse(contractExample);

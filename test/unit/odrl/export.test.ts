@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EXAMPLE_AGREEMENT as contractExample } from "../../../policies/demo/ecosystem.ts";
 import { AgreementInput } from "../../../policies/model.ts";
 import {
   agreementToOdrl,
@@ -6,7 +7,6 @@ import {
   ODRL_CONTEXT,
   type OdrlConstraint,
 } from "../../../policies/odrl/index.ts";
-import { contractExample } from "./example.ts";
 
 const example = AgreementInput.parse(contractExample);
 const doc = agreementToOdrl(example);

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { EXAMPLE_AGREEMENT as contractExample } from "../../../policies/demo/ecosystem.ts";
 import { Agreement, AgreementInput } from "../../../policies/model.ts";
 import { agreementToOdrl, odrlToAgreementInput } from "../../../policies/odrl/index.ts";
 import { agreementInput, id } from "./arbitraries.ts";
-import { contractExample } from "./example.ts";
 import { type Json, viaJson } from "./json.ts";
 
 /** Exports, sends through JSON text, imports, validates: the agreement that comes back. */
