@@ -16,9 +16,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../functions/errors.ts";
-import { key } from "../../functions/store/codec.ts";
-import { Db } from "../../functions/store/db.ts";
+import { StoreUnavailableError } from "../../../functions/errors.ts";
+import { key } from "../../../functions/store/codec.ts";
+import { Db } from "../../../functions/store/db.ts";
 
 const client = new DynamoDBClient({
   region: "local",

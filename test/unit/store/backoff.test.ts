@@ -1,6 +1,6 @@
 /** The one backoff of the store's retry loops: exponential, capped, full jitter. */
 import { describe, expect, it } from "vitest";
-import { jitteredDelay } from "../../functions/store/backoff.ts";
+import { jitteredDelay } from "../../../functions/store/backoff.ts";
 
 const SAMPLES = 2000;
 const draw = (attempt: number, baseMs: number, capMs: number) =>
