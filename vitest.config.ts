@@ -19,7 +19,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          // Pure code and no shared state to reset: each worker imports the
+          // modules once for all its files (about a third less CPU).
+          isolate: false,
+        },
       },
       {
         extends: true,
