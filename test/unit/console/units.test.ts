@@ -1,10 +1,10 @@
 /** The console's pure parts: return paths, money, the finance window and charts, the graph layout. */
 import { describe, expect, it } from "vitest";
-import { chartsOf, financeWindow } from "../../functions/console/finance.tsx";
-import { edgePath, layoutCircle } from "../../functions/console/flows.tsx";
-import { safeReturnPath } from "../../functions/console/http.ts";
-import { money } from "../../functions/console/pages/layout.tsx";
-import { parseRoleMap } from "../../functions/people/settings.ts";
+import { chartsOf, financeWindow } from "../../../functions/console/finance.tsx";
+import { edgePath, layoutCircle } from "../../../functions/console/flows.tsx";
+import { safeReturnPath } from "../../../functions/console/http.ts";
+import { money } from "../../../functions/console/pages/layout.tsx";
+import { parseRoleMap } from "../../../functions/people/settings.ts";
 
 describe("console units", () => {
   it("returns only to console paths after sign-in", () => {
