@@ -18,7 +18,8 @@
  * so that DynamoDB Local's JVM has compiled its hot paths). Goals: added latency under 3 ms at p50 and under 10 ms at p99.
  */
 import type { Worker } from "node:worker_threads";
-import { datasetInput, telemetryBody } from "./fixtures.ts";
+import { EXAMPLE_PARTNERS } from "../policies/demo/ecosystem.ts";
+import { agreement, datasetInput, telemetryBody } from "./fixtures.ts";
 import type { LoadResult, LoadSpec } from "./load/closed-loop.ts";
 import { countDynamoCalls } from "./load/dynamo-counter.ts";
 import { accessToken, httpRequest, keepAliveAgent } from "./load/http.ts";
@@ -52,11 +53,8 @@ function levels(): number[] {
 /** Partners, dataset and agreement through the admin API, mirroring bench/fixtures.ts. */
 async function ecosystem(target: LoadTarget, backendUrl: string): Promise<Record<string, string>> {
   const secrets: Record<string, string> = {};
-  for (const [id, jurisdiction] of [
-    ["e2e-fleetco", "SE"],
-    ["e2e-insureco", "DE"],
-    ["e2e-telematico", "NO"],
-  ] as const) {
+  for (const { id: exampleId, jurisdiction } of Object.values(EXAMPLE_PARTNERS)) {
+    const id = `e2e-${exampleId}`;
     const created = await target.operator.expect<{ clientSecret: string }>(
       201,
       "POST",
@@ -72,24 +70,17 @@ async function ecosystem(target: LoadTarget, backendUrl: string): Promise<Record
     datasetInput("e2e-vehicle-telemetry", "e2e-fleetco"),
   );
   const now = Date.now();
+  const { status: _s, version: _v, createdAt: _c, updatedAt: _u, ...terms } = agreement;
   await target.operator.expect(201, "POST", "/admin/agreements", {
+    ...terms,
     id: AGREEMENT,
     dataset: "e2e-vehicle-telemetry",
     provider: "e2e-fleetco",
     consumer: "e2e-insureco",
-    actions: ["read"],
-    fields: ["vin", "mileage", "speed.avg", "driver.name", "notes"],
-    pseudonymize: ["driver.name"],
     purposes: [PURPOSE],
     validFrom: new Date(now - 86_400_000).toISOString(),
     validUntil: new Date(now + 365 * 86_400_000).toISOString(),
-    quota: { requestsPerDay: 10_000_000, recordsPerMonth: 1_000_000_000 },
-    price: { currency: "EUR", perRequest: 0, perRecord: 2000 },
-    retentionDays: 30,
-    valueShares: [
-      { partner: "e2e-fleetco", bps: 8000 },
-      { partner: "e2e-telematico", bps: 2000 },
-    ],
+    valueShares: terms.valueShares.map((s) => ({ ...s, partner: `e2e-${s.partner}` })),
   });
   return secrets;
 }

@@ -1,5 +1,6 @@
 /** In-memory state of a typical agreement, and an 8 KB telemetry body, for the benchmarks. */
 import type { ExchangeRequest, ExchangeState } from "../policies/decide.ts";
+import { DEMO_DATASET, DEMO_READ_AGREEMENT, EXAMPLE_PARTNERS } from "../policies/demo/ecosystem.ts";
 import type { Agreement, Dataset, Partner } from "../policies/model.ts";
 
 const at = "2026-01-01T00:00:00.000Z";
@@ -14,26 +15,8 @@ export const partner = (id: string, jurisdiction: string): Partner => ({
   updatedAt: at,
 });
 
-export const dataset: Dataset = {
-  id: "vehicle-telemetry",
-  owner: "fleetco",
-  path: "/telemetry",
-  recordsAt: "items",
-  fields: {
-    vin: "shared",
-    mileage: "shared",
-    "speed.avg": "shared",
-    notes: "shared",
-    "engine.calibration": "core",
-    "driver.name": "personal",
-  },
-  coreMarkers: ["CAL-[0-9]{6}"],
-  onMarker: "block",
-  exportControl: { allowedJurisdictions: ["SE", "DE", "FR", "NO"] },
-  version: 1,
-  createdAt: at,
-  updatedAt: at,
-};
+/** The demo's dataset (policies/demo/ecosystem.ts) as the store holds it. */
+export const dataset: Dataset = { ...DEMO_DATASET, version: 1, createdAt: at, updatedAt: at };
 
 /** The fixture dataset as an operator registers it, under another id and owner. */
 export function datasetInput(id: string, owner: string) {
@@ -41,24 +24,12 @@ export function datasetInput(id: string, owner: string) {
   return { ...input, id, owner };
 }
 
+/** The demo's read agreement, valid for decades and with quotas a benchmark does not reach. */
 export const agreement: Agreement = {
-  id: "agr-1",
-  dataset: "vehicle-telemetry",
-  provider: "fleetco",
-  consumer: "insureco",
-  actions: ["read"],
-  fields: ["vin", "mileage", "speed.avg", "driver.name", "notes"],
-  pseudonymize: ["driver.name"],
-  purposes: ["insurance-pricing"],
+  ...DEMO_READ_AGREEMENT,
   validFrom: at,
   validUntil: "2099-01-01T00:00:00.000Z",
   quota: { requestsPerDay: 10_000_000, recordsPerMonth: 1_000_000_000 },
-  price: { currency: "EUR", perRequest: 0, perRecord: 2000 },
-  retentionDays: 30,
-  valueShares: [
-    { partner: "fleetco", bps: 8000 },
-    { partner: "telematico", bps: 2000 },
-  ],
   status: "active",
   version: 1,
   createdAt: at,
@@ -71,17 +42,17 @@ export type FullState = { [K in keyof ExchangeState]-?: NonNullable<ExchangeStat
 export function typicalState(): { request: ExchangeRequest; state: FullState } {
   return {
     request: {
-      caller: "insureco",
-      scopes: ["agreement:agr-1"],
-      agreementId: "agr-1",
+      caller: agreement.consumer,
+      scopes: [`agreement:${agreement.id}`],
+      agreementId: agreement.id,
       action: "read",
       purpose: "insurance-pricing",
     },
     state: {
       agreement,
       dataset,
-      provider: partner("fleetco", "SE"),
-      consumer: partner("insureco", "DE"),
+      provider: partner(agreement.provider, EXAMPLE_PARTNERS.fleetco.jurisdiction),
+      consumer: partner(agreement.consumer, EXAMPLE_PARTNERS.insureco.jurisdiction),
       tradeRules: {
         embargoedJurisdictions: ["KP", "IR"],
         deniedParties: ["shadyco"],

@@ -26,6 +26,7 @@ import { localDynamoClient } from "../functions/local/server.ts";
 import { silentLogger } from "../functions/log.ts";
 import { ensureTables, localTableNames } from "../functions/store/create-tables.ts";
 import { ALL_SURFACES } from "../functions/surfaces/index.ts";
+import { EXAMPLE_DATASET } from "../policies/demo/ecosystem.ts";
 import { emit, percentile, round } from "./stats.ts";
 
 const ISSUER = "http://bench.metering";
@@ -188,19 +189,12 @@ export async function run(): Promise<void> {
       });
       secrets[id] = String(created.clientSecret);
     }
+    // The example dataset, without export control (the metering figures need none).
+    const { exportControl: _none, ...dataset } = EXAMPLE_DATASET;
     await call("POST", "/admin/datasets", admin, {
+      ...dataset,
       id: "bench-telemetry",
       owner: "bench-provider",
-      path: "/telemetry",
-      recordsAt: "items",
-      fields: {
-        vin: "shared",
-        mileage: "shared",
-        "speed.avg": "shared",
-        "engine.calibration": "core",
-        "driver.name": "personal",
-      },
-      coreMarkers: ["CAL-[0-9]{6}"],
     });
     const now = Date.now();
     const scenarios = [

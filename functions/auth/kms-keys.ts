@@ -2,7 +2,7 @@
  * Signing through AWS KMS: the private key never leaves KMS. The JWKS is
  * built from the key's public half; signatures come back DER-encoded and are
  * turned into the r||s form JWS uses. Pseudonym keys are derived with a KMS
- * HMAC key, once per agreement per process.
+ * HMAC key, once per agreement per process (kept in a bounded cache).
  */
 import { createPublicKey } from "node:crypto";
 import {
@@ -12,10 +12,11 @@ import {
   SignCommand,
 } from "@aws-sdk/client-kms";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { LRUCache } from "lru-cache";
 import { StoreUnavailableError } from "../errors.ts";
 import type { Signer } from "./jws.ts";
 import { absentSigner, type GatewayKeys, type KeyPurpose, uniqueByKid } from "./keys.ts";
-import { derivationLabel, type PseudonymKeys } from "./pseudonyms.ts";
+import { CACHED_PSEUDONYM_KEYS, derivationLabel, type PseudonymKeys } from "./pseudonyms.ts";
 
 /** DER ECDSA signature (SEQUENCE { r INTEGER, s INTEGER }) to 64-byte r||s. */
 export function derToJose(der: Uint8Array, size = 32): Uint8Array {
@@ -152,7 +153,7 @@ export function kmsGatewayKeys(
 }
 
 export function kmsPseudonymKeys(kms: KMSClient, keyId: string): PseudonymKeys {
-  const cache = new Map<string, Promise<Uint8Array>>();
+  const cache = new LRUCache<string, Promise<Uint8Array>>({ max: CACHED_PSEUDONYM_KEYS });
   const derive = (label: string) => {
     let key = cache.get(label);
     if (key === undefined) {
@@ -167,7 +168,10 @@ export function kmsPseudonymKeys(kms: KMSClient, keyId: string): PseudonymKeys {
         if (out.Mac === undefined) throw new Error("KMS returned no MAC");
         return out.Mac;
       })();
-      key.catch(() => cache.delete(label));
+      const pending = key;
+      pending.catch(() => {
+        if (cache.peek(label) === pending) cache.delete(label);
+      });
       cache.set(label, key);
     }
     return key;

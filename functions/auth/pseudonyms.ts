@@ -6,6 +6,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { LRUCache } from "lru-cache";
 
 export interface PseudonymKeys {
   forAgreement(agreementId: string): Promise<Uint8Array>;
@@ -19,8 +20,11 @@ export interface PseudonymKeys {
 
 export const derivationLabel = (agreementId: string): string => `pseudonym:v1:${agreementId}`;
 
+/** Derived keys kept per process (up to three labels per agreement: pseudonyms, kept bodies, forwarded keys): far more than one gateway serves at once. */
+export const CACHED_PSEUDONYM_KEYS = 10_000;
+
 export function pseudonymKeysFromSecret(master: Uint8Array): PseudonymKeys {
-  const cache = new Map<string, Uint8Array>();
+  const cache = new LRUCache<string, Uint8Array>({ max: CACHED_PSEUDONYM_KEYS });
   const derive = async (label: string) => {
     let key = cache.get(label);
     if (key === undefined) {

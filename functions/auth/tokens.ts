@@ -16,9 +16,10 @@
  * and must be: it only ever answers for the very bytes it verified (keying it
  * on jti would let a forged token borrow a verified one's claims). Each entry
  * answers exactly as a fresh verification would in time (not before
- * max(iat, nbf) − leeway, not at or after exp + leeway), and a verifier is
- * built from one key set, so a key dropped in a rotation takes its cache with
- * it.
+ * max(iat, nbf) − leeway, not at or after exp + leeway; the gateway's clock
+ * decides, and an entry also expires of itself at exp + leeway), and a
+ * verifier is built from one key set, so a key dropped in a rotation takes its
+ * cache with it.
  */
 import {
   createPublicKey,
@@ -28,6 +29,7 @@ import {
   verify as verifySignature,
 } from "node:crypto";
 import type { JWK } from "jose";
+import { LRUCache } from "lru-cache";
 import { InvalidTokenError } from "../errors.ts";
 import type { AgreementBinding } from "../store/registry.ts";
 import { type Signer, signJws } from "./jws.ts";
@@ -177,14 +179,15 @@ export class TokenVerifier {
   /** Public keys by kid, imported once per process. */
   private readonly keys = new Map<string, KeyObject>();
   /** Keyed on the exact token string that was verified (see the file comment). */
-  private readonly cache = new Map<string, CachedClaims>();
+  private readonly cache: LRUCache<string, CachedClaims>;
 
   constructor(
     private readonly settings: TokenSettings,
     publicJwks: readonly JWK[],
-    private readonly cacheSize = 10_000,
+    cacheSize = 10_000,
   ) {
     // No keys: a function that holds no access-token key (events) refuses every token.
+    this.cache = new LRUCache({ max: cacheSize });
     for (const jwk of publicJwks) {
       if (jwk.kty !== "EC" || jwk.crv !== "P-256" || typeof jwk.kid !== "string" || "d" in jwk) {
         throw new TypeError("TokenVerifier takes public P-256 keys with a kid");
@@ -211,11 +214,11 @@ export class TokenVerifier {
       if (t >= cached.claims.exp + CLOCK_TOLERANCE_SECONDS) this.cache.delete(token);
     }
     const entry = await this.verifyFresh(token, now);
-    if (!this.cache.has(token) && this.cache.size >= this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(token, entry);
+    // The check above answers by the gateway's clock; the TTL (positive: a
+    // fresh verification refuses from exp + leeway on) drops the entry then
+    // in any case, so no entry outlives its token.
+    const ttlMs = (entry.claims.exp + CLOCK_TOLERANCE_SECONDS - t) * 1000;
+    this.cache.set(token, entry, { ttl: Math.max(1, ttlMs) });
     return entry.claims;
   }
 

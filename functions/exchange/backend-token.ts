@@ -4,15 +4,15 @@
  * signer (KMS in AWS) is not called on every exchange.
  */
 
+import { LRUCache } from "lru-cache";
 import type { Signer } from "../auth/jws.ts";
 import { issueGatewayToken } from "../auth/tokens.ts";
-import { Lru } from "./lru.ts";
 
 const LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_SECONDS = 60;
 
 export class BackendTokens {
-  private readonly cache = new Lru<string, { token: string; exp: number }>(5000);
+  private readonly cache = new LRUCache<string, { token: string; exp: number }>({ max: 5000 });
 
   constructor(
     private readonly signer: Signer,
@@ -34,7 +34,9 @@ export class BackendTokens {
     if (cached !== undefined && cached.exp - now.getTime() / 1000 > RENEW_BEFORE_SECONDS)
       return cached.token;
     const fresh = await issueGatewayToken(this.signer, this.issuer, claims, LIFETIME_SECONDS, now);
-    this.cache.set(id, fresh);
+    // Reused by the gateway's clock (above); dropped of itself once it is due for renewal.
+    const ttlMs = (fresh.exp - RENEW_BEFORE_SECONDS) * 1000 - now.getTime();
+    this.cache.set(id, fresh, { ttl: Math.max(1, ttlMs) });
     return fresh.token;
   }
 }

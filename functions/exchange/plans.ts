@@ -3,15 +3,18 @@
  * versions are in the key, so an amendment or a dataset change takes effect on
  * the next request; nothing about status is cached here.
  */
+import { LRUCache } from "lru-cache";
 import { compileGuardPlan, type GuardPlan } from "../../policies/guard/index.ts";
 import { compileMarkers, type MarkerMatcher } from "../../policies/markers/index.ts";
 import type { Agreement, Dataset } from "../../policies/model.ts";
 import type { PseudonymKeys } from "../auth/pseudonyms.ts";
-import { Lru } from "./lru.ts";
 
 export class GuardPlans {
-  private readonly plans = new Lru<string, GuardPlan>(2000);
-  private readonly markers = new Lru<string, MarkerMatcher | null>(2000);
+  private readonly plans = new LRUCache<string, GuardPlan>({ max: 2000 });
+  /** A dataset without markers is remembered too, as `matcher: null`. */
+  private readonly markers = new LRUCache<string, { matcher: MarkerMatcher | null }>({
+    max: 2000,
+  });
 
   constructor(private readonly pseudonyms: PseudonymKeys) {}
 
@@ -35,7 +38,7 @@ export class GuardPlans {
   markersFor(dataset: Dataset): MarkerMatcher | null {
     const id = `${dataset.id}@${dataset.version}`;
     const cached = this.markers.get(id);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return cached.matcher;
     let matcher: MarkerMatcher | null = null;
     if (dataset.coreMarkers.length > 0) {
       const compiled = compileMarkers(dataset.coreMarkers);
@@ -44,7 +47,7 @@ export class GuardPlans {
       if (!compiled.ok) throw new Error(`dataset ${dataset.id} holds markers that do not compile`);
       matcher = compiled.matcher;
     }
-    this.markers.set(id, matcher);
+    this.markers.set(id, { matcher });
     return matcher;
   }
 }

@@ -1,21 +1,11 @@
 /**
- * Seeds the demo ecosystem from policies/demo/ecosystem.json through the
+ * Seeds the demo ecosystem (policies/demo/ecosystem.ts) through the
  * operators' own API (so the demo takes the same checks as everyone), and
  * points the demo partners at this run's demo backends.
  */
-import { readFile } from "node:fs/promises";
 import type { Hono } from "hono";
+import { DEMO_ECOSYSTEM } from "../../policies/demo/ecosystem.ts";
 import type { AppEnv } from "../http/env.ts";
-
-export const ECOSYSTEM_FILE = new URL("../../policies/demo/ecosystem.json", import.meta.url);
-
-interface Ecosystem {
-  partners: { id: string; name: string; jurisdiction: string; backend: "provider" | "consumer" }[];
-  datasets: Record<string, unknown>[];
-  /** Published by an operator for the dataset's owner (partner self-service). */
-  offers?: (Record<string, unknown> & { id: string; dataset: string })[];
-  agreements: (Record<string, unknown> & { id: string; validFrom: string; validUntil: string })[];
-}
 
 export interface SeededDemo {
   readonly secrets: Readonly<Record<string, string>>;
@@ -59,7 +49,7 @@ export async function seedDemo(
   backends: { provider: string; consumer: string },
   now: Date,
 ): Promise<SeededDemo> {
-  const eco = JSON.parse(await readFile(ECOSYSTEM_FILE, "utf8")) as Ecosystem;
+  const eco = DEMO_ECOSYSTEM;
   const secrets: Record<string, string> = {};
   for (const p of eco.partners) {
     const baseUrl = backends[p.backend];
@@ -107,11 +97,11 @@ export async function seedDemo(
     secrets[p.id] = (rotated.json as { clientSecret: string }).clientSecret;
   }
   for (const d of eco.datasets) {
-    const found = await call("GET", `/admin/datasets/${d.id as string}`);
+    const found = await call("GET", `/admin/datasets/${d.id}`);
     if (found.status === 404)
-      expect(await call("POST", "/admin/datasets", d), [201], `creating dataset ${d.id as string}`);
+      expect(await call("POST", "/admin/datasets", d), [201], `creating dataset ${d.id}`);
   }
-  for (const { dataset, ...offer } of eco.offers ?? []) {
+  for (const { dataset, ...offer } of eco.offers) {
     const found = await call("GET", `/admin/datasets/${dataset}/offers`);
     expect(found, [200], `reading the offers of ${dataset}`);
     const offers = (found.json as { items: { id: string }[] }).items;

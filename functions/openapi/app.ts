@@ -4,7 +4,7 @@
  * once; only `servers` follows the origin the caller used.
  */
 import { Hono } from "hono";
-import { Lru } from "../exchange/lru.ts";
+import { LRUCache } from "lru-cache";
 import type { AppEnv } from "../http/env.ts";
 import { documentFor } from "./document.ts";
 import { renderDocs } from "./html.ts";
@@ -18,10 +18,10 @@ const MAX_ORIGINS = 16;
 
 export function openapiApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const json = new Lru<string, string>(MAX_ORIGINS);
-  const html = new Lru<string, string>(MAX_ORIGINS);
+  const json = new LRUCache<string, string>({ max: MAX_ORIGINS });
+  const html = new LRUCache<string, string>({ max: MAX_ORIGINS });
 
-  const cached = (cache: Lru<string, string>, origin: string, make: () => string) => {
+  const cached = (cache: LRUCache<string, string>, origin: string, make: () => string) => {
     let text = cache.get(origin);
     if (text === undefined) {
       text = make();

@@ -8,6 +8,11 @@
  * registered routes.
  */
 import { AGREEMENT_RULE_CODES, EXCHANGE_DENIAL_CODES } from "../../policies/codes.ts";
+import {
+  EXAMPLE_AGREEMENT,
+  EXAMPLE_DATASET,
+  EXAMPLE_PARTNERS,
+} from "../../policies/demo/ecosystem.ts";
 import { Purpose } from "../../policies/model.ts";
 import {
   AgreementListQuery,
@@ -116,47 +121,9 @@ const created = (description: string, name: string): Record<string, SuccessSpec>
 // ---------------------------------------------------------------- examples (from the contract)
 
 export const EXAMPLES = {
-  partner: {
-    id: "fleetco",
-    name: "FleetCo",
-    jurisdiction: "SE",
-    baseUrl: "https://fleetco.example/api",
-  },
-  dataset: {
-    id: "vehicle-telemetry",
-    owner: "fleetco",
-    path: "/telemetry",
-    recordsAt: "items",
-    fields: {
-      vin: "shared",
-      mileage: "shared",
-      "speed.avg": "shared",
-      "engine.calibration": "core",
-      "driver.name": "personal",
-    },
-    coreMarkers: ["CAL-[0-9]{6}"],
-    onMarker: "block",
-    exportControl: { allowedJurisdictions: ["SE", "DE", "FR", "NO"] },
-  },
-  agreement: {
-    id: "agr-1",
-    dataset: "vehicle-telemetry",
-    provider: "fleetco",
-    consumer: "insureco",
-    actions: ["read"],
-    fields: ["vin", "mileage", "speed.avg", "driver.name"],
-    pseudonymize: ["driver.name"],
-    purposes: ["insurance-pricing"],
-    validFrom: "2026-01-01T00:00:00Z",
-    validUntil: "2027-01-01T00:00:00Z",
-    quota: { requestsPerDay: 10000, recordsPerMonth: 1000000 },
-    price: { currency: "EUR", perRequest: 0, perRecord: 2000 },
-    retentionDays: 30,
-    valueShares: [
-      { partner: "fleetco", bps: 8000 },
-      { partner: "telematico", bps: 2000 },
-    ],
-  },
+  partner: { ...EXAMPLE_PARTNERS.fleetco, baseUrl: "https://fleetco.example/api" },
+  dataset: EXAMPLE_DATASET,
+  agreement: EXAMPLE_AGREEMENT,
   agreementPatch: { price: { currency: "EUR", perRecord: 2500 }, reason: "price review 2026" },
   partnerPatch: { baseUrl: "https://api.fleetco.example/v2", reason: "backend moved" },
   reason: { reason: "contract breach under review" },

@@ -4,6 +4,7 @@
  * store never needs a general-purpose marshaller.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { LRUCache } from "lru-cache";
 
 export type Item = Record<string, AttributeValue>;
 
@@ -32,19 +33,17 @@ export function strSet(item: Item | undefined, name: string): string[] {
 // Parsed documents by their exact text: the exchange reads the same few
 // entities over and over, and the text is the whole identity of the value,
 // so a hit can never be stale. Values are shared: callers never mutate them.
-const PARSED_MAX = 4096;
-const parsed = new Map<string, unknown>();
+const parsed = new LRUCache<string, NonNullable<unknown>>({ max: 4096 });
 
 /** The entity held in an item's `doc` attribute. */
 export function docOf<T>(item: Item | undefined): T | undefined {
   const raw = str(item, "doc");
   if (raw === undefined) return undefined;
-  let value = parsed.get(raw);
-  if (value === undefined) {
-    value = Object.freeze(JSON.parse(raw));
-    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string);
-    parsed.set(raw, value);
-  }
+  const hit = parsed.get(raw);
+  if (hit !== undefined) return hit as T;
+  const value: unknown = Object.freeze(JSON.parse(raw));
+  // Entities are objects; a bare `null` (never written) is answered, not cached.
+  if (value !== null && value !== undefined) parsed.set(raw, value);
   return value as T;
 }
 

@@ -2,29 +2,30 @@
  * The read path end to end through the app: a real provider backend on
  * loopback, DynamoDB Local, tokens from the real token endpoint.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
+import { describe, expect } from "vitest";
+import type { Ecosystem } from "../support/ecosystem.ts";
+import { it } from "../support/fixtures.ts";
+import type { TestGateway } from "../support/gateway.ts";
 
-let t: TestGateway;
-let eco: Ecosystem;
-
-beforeAll(async () => {
-  t = await createTestGateway();
-  eco = await createEcosystem(t);
-});
-afterAll(() => eco.close());
-
-const read = (token: string, path = "", headers: Record<string, string> = {}) =>
+const read = (
+  t: TestGateway,
+  eco: Ecosystem,
+  token: string,
+  path = "",
+  headers: Record<string, string> = {},
+) =>
   t.call("GET", `/v1/exchange/${eco.agreement}${path}`, {
     token,
     headers: { "Data-Purpose": "insurance-pricing", ...headers },
   });
 
 describe("read", () => {
-  it("releases only granted fields, never core ones, and pseudonymizes nothing it was not told to", async () => {
+  it("releases only granted fields, never core ones, and pseudonymizes nothing it was not told to", async ({
+    t,
+    eco,
+  }) => {
     const token = await eco.partnerToken(eco.ids.consumer);
-    const res = await read(token);
+    const res = await read(t, eco, token);
     expect(res.status).toBe(200);
     expect(res.headers.get("X-Records")).toBe("2");
     expect(res.headers.get("X-Request-Id")).toBeTruthy();
@@ -39,10 +40,10 @@ describe("read", () => {
     expect(text).not.toContain("max");
   });
 
-  it("calls the provider with the gateway's own token, never the partner's", async () => {
+  it("calls the provider with the gateway's own token, never the partner's", async ({ t, eco }) => {
     const token = await eco.partnerToken(eco.ids.consumer);
     eco.provider.received.length = 0;
-    await read(token, "/VIN-1?fields=all");
+    await read(t, eco, token, "/VIN-1?fields=all");
     const call = eco.provider.received.at(-1);
     expect(call?.url).toBe("/telemetry/VIN-1?fields=all");
     const auth = call?.headers.authorization ?? "";
@@ -63,59 +64,58 @@ describe("read", () => {
     expect(claims.exp - claims.iat).toBeLessThanOrEqual(300);
   });
 
-  it("refuses a missing purpose, and a provider reading its own agreement", async () => {
+  it("refuses a missing purpose, and a provider reading its own agreement", async ({ t, eco }) => {
     const token = await eco.partnerToken(eco.ids.consumer);
     const noPurpose = await t.call("GET", `/v1/exchange/${eco.agreement}`, { token });
     expect(noPurpose.status).toBe(403);
     expect(await noPurpose.json()).toMatchObject({ code: "purpose_not_permitted" });
     const providerToken = await eco.partnerToken(eco.ids.provider);
-    const wrongRole = await read(providerToken);
+    const wrongRole = await read(t, eco, providerToken);
     expect(wrongRole.status).toBe(403);
     expect(await wrongRole.json()).toMatchObject({ code: "not_party" });
   });
 
-  it("refuses the consumer's very next exchange after a revoke, and counts the release once", async () => {
-    const e = await createEcosystem(t);
-    try {
-      const token = await e.partnerToken(e.ids.consumer);
-      const first = await t.call("GET", `/v1/exchange/${e.agreement}`, {
-        token,
-        headers: { "Data-Purpose": "insurance-pricing" },
-      });
-      expect(first.status).toBe(200);
-      const revoke = await t.admin("POST", `/admin/partners/${e.ids.consumer}/revoke`, {
-        reason: "test",
-      });
-      expect(revoke.status).toBe(200);
-      const next = await t.call("GET", `/v1/exchange/${e.agreement}`, {
-        token,
-        headers: { "Data-Purpose": "insurance-pricing" },
-      });
-      expect(next.status).toBe(403);
-      expect(await next.json()).toMatchObject({ code: "partner_revoked" });
-      const finance = await t.token("finance", ["metrics:read"]);
-      const flows = await t.call("GET", "/metrics/flows?granularity=total", { token: finance });
-      expect(flows.status).toBe(200);
-      const rows = (
-        (await flows.json()) as {
-          items: {
-            agreement: string;
-            requests: number;
-            denied: number;
-            records: number;
-            value: { amount: number };
-          }[];
-        }
-      ).items;
-      const row = rows.find((r) => r.agreement === e.agreement);
-      expect(row).toMatchObject({
-        requests: 1,
-        denied: 1,
-        records: 2,
-        value: { currency: "EUR", amount: 100 + 2 * 2000 },
-      });
-    } finally {
-      await e.close();
-    }
+  it("refuses the consumer's very next exchange after a revoke, and counts the release once", async ({
+    t,
+    ecosystem,
+  }) => {
+    const e = await ecosystem();
+    const token = await e.partnerToken(e.ids.consumer);
+    const first = await t.call("GET", `/v1/exchange/${e.agreement}`, {
+      token,
+      headers: { "Data-Purpose": "insurance-pricing" },
+    });
+    expect(first.status).toBe(200);
+    const revoke = await t.admin("POST", `/admin/partners/${e.ids.consumer}/revoke`, {
+      reason: "test",
+    });
+    expect(revoke.status).toBe(200);
+    const next = await t.call("GET", `/v1/exchange/${e.agreement}`, {
+      token,
+      headers: { "Data-Purpose": "insurance-pricing" },
+    });
+    expect(next.status).toBe(403);
+    expect(await next.json()).toMatchObject({ code: "partner_revoked" });
+    const finance = await t.token("finance", ["metrics:read"]);
+    const flows = await t.call("GET", "/metrics/flows?granularity=total", { token: finance });
+    expect(flows.status).toBe(200);
+    const rows = (
+      (await flows.json()) as {
+        items: {
+          agreement: string;
+          requests: number;
+          denied: number;
+          records: number;
+          value: { amount: number };
+        }[];
+      }
+    ).items;
+    const row = rows.find((r) => r.agreement === e.agreement);
+    expect(row).toMatchObject({
+      requests: 1,
+      denied: 1,
+      records: 2,
+      value: { currency: "EUR", amount: 100 + 2 * 2000 },
+    });
   });
 });

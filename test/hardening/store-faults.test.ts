@@ -5,18 +5,9 @@
  */
 import { DynamoDBServiceException } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
-
-let t: TestGateway;
-let eco: Ecosystem;
-
-beforeAll(async () => {
-  t = await createTestGateway();
-  eco = await createEcosystem(t);
-});
-afterAll(() => eco.close());
+import { describe, expect } from "vitest";
+import { it } from "../support/fixtures.ts";
+import type { TestGateway } from "../support/gateway.ts";
 
 const fault = (name: string, status: number) =>
   new DynamoDBServiceException({
@@ -35,7 +26,11 @@ const FAULTS = [
   ["an internal error", () => fault("InternalServerError", 500)],
 ] as const;
 
-async function withStoreDown<T>(makeError: () => Error, run: () => Promise<T>): Promise<T> {
+async function withStoreDown<T>(
+  t: TestGateway,
+  makeError: () => Error,
+  run: () => Promise<T>,
+): Promise<T> {
   const mock = mockClient(t.client);
   mock.onAnyCommand().rejects(makeError());
   try {
@@ -46,8 +41,8 @@ async function withStoreDown<T>(makeError: () => Error, run: () => Promise<T>): 
 }
 
 describe.each(FAULTS)("with %s at every store call", (_what, makeError) => {
-  it("the token endpoint answers 503 temporarily_unavailable", async () => {
-    const res = await withStoreDown(makeError, async () =>
+  it("the token endpoint answers 503 temporarily_unavailable", async ({ t, eco }) => {
+    const res = await withStoreDown(t, makeError, async () =>
       t.app.request("/oauth/token", {
         method: "POST",
         headers: {
@@ -61,12 +56,12 @@ describe.each(FAULTS)("with %s at every store call", (_what, makeError) => {
     expect(await res.json()).toMatchObject({ error: "temporarily_unavailable" });
   });
 
-  it("operators get 503 and nothing changes", async () => {
-    const list = await withStoreDown(makeError, () => t.admin("GET", "/admin/partners"));
+  it("operators get 503 and nothing changes", async ({ t, eco }) => {
+    const list = await withStoreDown(t, makeError, () => t.admin("GET", "/admin/partners"));
     expect(list.status).toBe(503);
     expect(list.headers.get("Content-Type")).toMatch(/problem\+json/);
     expect(await list.json()).toMatchObject({ code: "store_unavailable" });
-    const revoke = await withStoreDown(makeError, () =>
+    const revoke = await withStoreDown(t, makeError, () =>
       t.admin("POST", `/admin/partners/${eco.ids.consumer}/revoke`, { reason: "store down" }),
     );
     expect(revoke.status).toBe(503);
@@ -76,20 +71,23 @@ describe.each(FAULTS)("with %s at every store call", (_what, makeError) => {
     expect(after.status).toBe("active");
   });
 
-  it("finance and health get 503", async () => {
+  it("finance and health get 503", async ({ t }) => {
     const finance = await t.token("finance", ["metrics:read"]);
-    const flows = await withStoreDown(makeError, () =>
+    const flows = await withStoreDown(t, makeError, () =>
       t.call("GET", "/metrics/flows", { token: finance }),
     );
     expect(flows.status).toBe(503);
-    const health = await withStoreDown(makeError, () => t.call("GET", "/health"));
+    const health = await withStoreDown(t, makeError, () => t.call("GET", "/health"));
     expect(health.status).toBe(503);
   });
 
-  it("an exchange gets 503 metering_unavailable and the provider is never called", async () => {
+  it("an exchange gets 503 metering_unavailable and the provider is never called", async ({
+    t,
+    eco,
+  }) => {
     const token = await eco.partnerToken(eco.ids.consumer);
     const calls = eco.provider.received.length;
-    const res = await withStoreDown(makeError, () =>
+    const res = await withStoreDown(t, makeError, () =>
       t.call("GET", `/v1/exchange/${eco.agreement}`, {
         token,
         headers: { "Data-Purpose": "insurance-pricing" },

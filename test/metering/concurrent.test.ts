@@ -4,10 +4,8 @@
  * records, bytes and value released, and the reconciliation finds the rollups
  * equal to a recount of the metering events.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
-import { avoidWindowEdges, flowRowsOf, pool, reconcile, windowAround } from "./support.ts";
+import { describe, expect } from "vitest";
+import { flowRowsOf, meteringTest, pool, reconcile, windowAround } from "./support.ts";
 
 const EXCHANGES = 500;
 // Enough to keep many metering transactions in flight at once, few enough that a
@@ -15,18 +13,15 @@ const EXCHANGES = 500;
 const IN_FLIGHT = 25;
 const PRICE = { currency: "EUR", perRequest: 250, perRecord: 1_300 };
 
-let t: TestGateway;
-let eco: Ecosystem;
-
-beforeAll(async () => {
-  t = await createTestGateway();
-  avoidWindowEdges(t);
-  eco = await createEcosystem(t, { agreement: { price: PRICE } });
-});
-afterAll(() => eco?.close());
+const it = meteringTest.extend("eco", { scope: "file" }, ({ ecosystem }) =>
+  ecosystem({ agreement: { price: PRICE } }),
+);
 
 describe("500 concurrent exchanges on one agreement", () => {
-  it("are counted 500 times with exact records, bytes and value, and reconcile", async () => {
+  it("are counted 500 times with exact records, bytes and value, and reconcile", async ({
+    t,
+    eco,
+  }) => {
     const token = await eco.partnerToken(eco.ids.consumer);
     let upstreamRetries = 0;
     const results = await pool(EXCHANGES, IN_FLIGHT, async () => {

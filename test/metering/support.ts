@@ -4,7 +4,8 @@
  */
 import { expect } from "vitest";
 import type { Handler } from "../support/backends.ts";
-import type { TestGateway } from "../support/gateway.ts";
+import { test } from "../support/fixtures.ts";
+import { createTestGateway, type TestGateway } from "../support/gateway.ts";
 
 export interface Row {
   agreement?: string;
@@ -146,3 +147,10 @@ export async function problem(res: Response): Promise<{ code: string; status: nu
   expect(res.headers.get("Content-Type") ?? "").toContain("application/problem+json");
   return (await res.json()) as { code: string; status: number };
 }
+
+/** The fixtures (test/support/fixtures.ts), with a gateway whose quota windows stay whole. */
+export const meteringTest = test.extend("t", { scope: "file" }, async () => {
+  const t = await createTestGateway();
+  avoidWindowEdges(t);
+  return t;
+});

@@ -8,7 +8,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect } from "vitest";
 import {
   EVENT_JWT_TYPE,
   fanOutNewEvents,
@@ -19,25 +19,9 @@ import { localDynamoClient } from "../../functions/local/server.ts";
 import { Db } from "../../functions/store/db.ts";
 import { type Delivery, type GatewayEvent, Outbox } from "../../functions/store/outbox.ts";
 import type { Received } from "../support/backends.ts";
-import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
+import { it } from "../support/fixtures.ts";
 import { createTestGateway, dynamoEndpoint, ISSUER, type TestGateway } from "../support/gateway.ts";
 import { adminJson } from "./helpers.ts";
-
-let t: TestGateway;
-const ecosystems: Ecosystem[] = [];
-
-beforeAll(async () => {
-  t = await createTestGateway();
-});
-afterAll(async () => {
-  for (const e of ecosystems) await e.close();
-});
-
-async function ecosystem() {
-  const e = await createEcosystem(t);
-  ecosystems.push(e);
-  return e;
-}
 
 const eventsAt = (backend: { received: Received[] }) =>
   backend.received.filter((r) => r.method === "POST" && r.url === "/gateway-events");
@@ -46,7 +30,7 @@ interface EventClaims extends JWTPayload {
   event: GatewayEvent;
 }
 
-async function verifyEvent(r: Received, recipient: string): Promise<EventClaims> {
+async function verifyEvent(t: TestGateway, r: Received, recipient: string): Promise<EventClaims> {
   expect(r.headers["content-type"]).toBe("application/jose");
   const jwks = (await (await t.app.request("/.well-known/jwks.json")).json()) as {
     keys: never[];
@@ -67,13 +51,16 @@ async function verifyEvent(r: Received, recipient: string): Promise<EventClaims>
   return payload;
 }
 
-async function deliveries(state: string) {
+async function deliveries(t: TestGateway, state: string) {
   return (await adminJson<{ items: Delivery[] }>(t, "GET", `/admin/deliveries?state=${state}`))
     .items;
 }
 
 describe("events to counterparties", () => {
-  it("tells both parties of a suspended and of a terminated agreement, once each", async () => {
+  it("tells both parties of a suspended and of a terminated agreement, once each", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     for (const [name, type] of [
       ["suspend", "agreement.suspended"],
@@ -88,7 +75,7 @@ describe("events to counterparties", () => {
       ] as const) {
         const got = eventsAt(backend).at(-1);
         if (got === undefined) throw new Error(`${id} got no event`);
-        const claims = await verifyEvent(got, id);
+        const claims = await verifyEvent(t, got, id);
         expect(claims.event).toMatchObject({
           type,
           subject: { kind: "agreement", id: eco.agreement },
@@ -102,14 +89,17 @@ describe("events to counterparties", () => {
     expect(eventsAt(eco.consumer)).toHaveLength(2);
     await processOutbox(t.gw);
     expect(eventsAt(eco.provider)).toHaveLength(2);
-    const delivered = (await deliveries("delivered")).filter(
+    const delivered = (await deliveries(t, "delivered")).filter(
       (d) => d.event.subject.id === eco.agreement,
     );
     expect(delivered).toHaveLength(4);
     expect(delivered.every((d) => d.attempts === 1 && d.deliveredAt !== null)).toBe(true);
   });
 
-  it("tells the counterparty of a revoked partner, not the revoked partner", async () => {
+  it("tells the counterparty of a revoked partner, not the revoked partner", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     await adminJson(t, "POST", `/admin/partners/${eco.ids.consumer}/revoke`, {
       reason: "breach of terms",
@@ -118,21 +108,24 @@ describe("events to counterparties", () => {
     expect(eventsAt(eco.consumer)).toHaveLength(0);
     const [got] = eventsAt(eco.provider);
     if (got === undefined) throw new Error("the provider got no event");
-    const claims = await verifyEvent(got, eco.ids.provider);
+    const claims = await verifyEvent(t, got, eco.ids.provider);
     expect(claims.event).toMatchObject({
       type: "partner.revoked",
       subject: { kind: "partner", id: eco.ids.consumer },
       reason: "breach of terms",
     });
     // A JWS for one partner does not verify for another.
-    await expect(verifyEvent(got, eco.ids.consumer)).rejects.toThrow();
+    await expect(verifyEvent(t, got, eco.ids.consumer)).rejects.toThrow();
   });
 
-  it("leaves deliveries pending when the worker stops after the fan-out, and sends each once", async () => {
+  it("leaves deliveries pending when the worker stops after the fan-out, and sends each once", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     await adminJson(t, "POST", `/admin/agreements/${eco.agreement}/suspend`, { reason: "x" });
     await fanOutNewEvents(t.gw);
-    const pending = (await deliveries("pending")).filter(
+    const pending = (await deliveries(t, "pending")).filter(
       (d) => d.event.subject.id === eco.agreement,
     );
     expect(pending.map((d) => d.recipient).sort()).toEqual(
@@ -155,7 +148,10 @@ describe("events to counterparties", () => {
     }
   });
 
-  it("retries a failing backend with growing backoff, visible to operators, until it accepts", async () => {
+  it("retries a failing backend with growing backoff, visible to operators, until it accepts", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     let fail = true;
     eco.consumer.handler = (req, res) => {
@@ -168,7 +164,7 @@ describe("events to counterparties", () => {
     await adminJson(t, "POST", `/admin/agreements/${eco.agreement}/suspend`, { reason: "x" });
     await processOutbox(t.gw);
     const mine = async (state: string) =>
-      (await deliveries(state)).find(
+      (await deliveries(t, state)).find(
         (d) => d.recipient === eco.ids.consumer && d.event.subject.id === eco.agreement,
       );
     const first = await mine("pending");
@@ -198,14 +194,17 @@ describe("events to counterparties", () => {
     const sent = eventsAt(eco.consumer);
     expect(sent).toHaveLength(3);
     const jtis = await Promise.all(
-      sent.map(async (r) => (await verifyEvent(r, eco.ids.consumer)).jti),
+      sent.map(async (r) => (await verifyEvent(t, r, eco.ids.consumer)).jti),
     );
     expect(new Set(jtis).size).toBe(1);
     // The provider's backend accepted at once.
     expect(eventsAt(eco.provider)).toHaveLength(1);
   });
 
-  it(`gives up after ${MAX_ATTEMPTS} attempts and lists the delivery as failed`, async () => {
+  it(`gives up after ${MAX_ATTEMPTS} attempts and lists the delivery as failed`, async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     eco.provider.handler = (_req, res) => {
       res.writeHead(500).end();
@@ -216,7 +215,7 @@ describe("events to counterparties", () => {
       t.clock.offsetMs += 3_600_000;
     }
     expect(eventsAt(eco.provider)).toHaveLength(MAX_ATTEMPTS);
-    const failed = (await deliveries("failed")).find(
+    const failed = (await deliveries(t, "failed")).find(
       (d) => d.recipient === eco.ids.provider && d.event.subject.id === eco.ids.consumer,
     );
     expect(failed).toMatchObject({ state: "failed", attempts: MAX_ATTEMPTS, nextAttemptAt: null });

@@ -4,29 +4,13 @@
  * each change, and the effect on the very next request (exchange and token
  * endpoint), with the same token the partner held before.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
+import { describe, expect } from "vitest";
+import { it } from "../support/fixtures.ts";
+import type { TestGateway } from "../support/gateway.ts";
 import { accessToken, admin, adminJson, auditAll, codeOf, read, secretToken } from "./helpers.ts";
 
-let t: TestGateway;
-const ecosystems: Ecosystem[] = [];
-
-beforeAll(async () => {
-  t = await createTestGateway();
-});
-afterAll(async () => {
-  for (const e of ecosystems) await e.close();
-});
-
-async function ecosystem() {
-  const e = await createEcosystem(t);
-  ecosystems.push(e);
-  return e;
-}
-
 /** Runs a transition and returns the answer with its request id. */
-async function transition(path: string, reason: string) {
+async function transition(t: TestGateway, path: string, reason: string) {
   const res = await admin(t, "POST", path, { reason });
   const requestId = res.headers.get("X-Request-Id");
   const body = (await res.json()) as { status: string; code?: string };
@@ -34,6 +18,7 @@ async function transition(path: string, reason: string) {
 }
 
 async function expectAudited(
+  t: TestGateway,
   action: string,
   target: string,
   reason: string,
@@ -51,7 +36,10 @@ async function expectAudited(
 }
 
 describe("partner lifecycle", () => {
-  it("suspend, resume, revoke, reinstate: each audited and effective on the next request", async () => {
+  it("suspend, resume, revoke, reinstate: each audited and effective on the next request", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     const id = eco.ids.consumer;
     const secret = eco.secrets[id] ?? "";
@@ -67,7 +55,7 @@ describe("partner lifecycle", () => {
     ];
     for (const [name, after, exchangeStatus, code] of steps) {
       const reason = `test ${name} of ${id}`;
-      const r = await transition(`/admin/partners/${id}/${name}`, reason);
+      const r = await transition(t, `/admin/partners/${id}/${name}`, reason);
       expect(r.status, name).toBe(200);
       expect(r.body.status).toBe(after);
       const shown = await adminJson<{ status: string }>(t, "GET", `/admin/partners/${id}`);
@@ -83,30 +71,33 @@ describe("partner lifecycle", () => {
         expect(tokenRes.status).toBe(401);
         expect(await codeOf(tokenRes)).toBe("invalid_client");
       }
-      await expectAudited(`partner.${name}`, `partner:${id}`, reason, r.requestId);
+      await expectAudited(t, `partner.${name}`, `partner:${id}`, reason, r.requestId);
     }
   });
 
-  it("refuses invalid transitions with 409 and answers repeats without a second change", async () => {
+  it("refuses invalid transitions with 409 and answers repeats without a second change", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     const id = eco.ids.provider;
     const p = (name: string) => `/admin/partners/${id}/${name}`;
 
-    expect((await transition(p("reinstate"), "not revoked")).status).toBe(200); // active already
-    expect((await transition(p("resume"), "not suspended")).status).toBe(200); // active already
+    expect((await transition(t, p("reinstate"), "not revoked")).status).toBe(200); // active already
+    expect((await transition(t, p("resume"), "not suspended")).status).toBe(200); // active already
 
-    expect((await transition(p("suspend"), "first")).status).toBe(200);
-    const again = await transition(p("suspend"), "second");
+    expect((await transition(t, p("suspend"), "first")).status).toBe(200);
+    const again = await transition(t, p("suspend"), "second");
     expect(again.status).toBe(200);
     expect(again.body.status).toBe("suspended");
-    const reinstateSuspended = await transition(p("reinstate"), "wrong way out");
+    const reinstateSuspended = await transition(t, p("reinstate"), "wrong way out");
     expect(reinstateSuspended.status).toBe(409);
     expect(reinstateSuspended.body.code).toBe("conflict");
 
-    expect((await transition(p("revoke"), "cut off")).status).toBe(200);
-    expect((await transition(p("revoke"), "cut off again")).status).toBe(200);
+    expect((await transition(t, p("revoke"), "cut off")).status).toBe(200);
+    expect((await transition(t, p("revoke"), "cut off again")).status).toBe(200);
     for (const name of ["suspend", "resume"]) {
-      const r = await transition(p(name), "not from revoked");
+      const r = await transition(t, p(name), "not from revoked");
       expect(r.status, name).toBe(409);
       expect(r.body.code).toBe("conflict");
     }
@@ -127,10 +118,15 @@ describe("partner lifecycle", () => {
     expect(revoke?.details).toMatchObject({ from: "suspended", to: "revoked" });
   });
 
-  it("stops the consumer's flow when its provider is revoked, without touching the agreement", async () => {
+  it("stops the consumer's flow when its provider is revoked, without touching the agreement", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     const token = await eco.partnerToken(eco.ids.consumer);
-    expect((await transition(`/admin/partners/${eco.ids.provider}/revoke`, "x")).status).toBe(200);
+    expect((await transition(t, `/admin/partners/${eco.ids.provider}/revoke`, "x")).status).toBe(
+      200,
+    );
     const next = await read(t, eco, token);
     expect(next.status).toBe(403);
     expect(await codeOf(next)).toBe("partner_revoked");
@@ -142,11 +138,11 @@ describe("partner lifecycle", () => {
     expect(agreement.status).toBe("active");
   });
 
-  it("settles concurrent identical transitions into one change", async () => {
+  it("settles concurrent identical transitions into one change", async ({ t, ecosystem }) => {
     const eco = await ecosystem();
     const id = eco.ids.consumer;
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => transition(`/admin/partners/${id}/suspend`, "at once")),
+      Array.from({ length: 5 }, () => transition(t, `/admin/partners/${id}/suspend`, "at once")),
     );
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     const entries = (await auditAll(t, { partner: id, action: "partner.suspend" })).filter(
@@ -155,8 +151,8 @@ describe("partner lifecycle", () => {
     expect(entries).toHaveLength(1);
   });
 
-  it("answers 404 for an unknown partner and 400 without a reason", async () => {
-    const missing = await transition("/admin/partners/nobody-here/suspend", "x");
+  it("answers 404 for an unknown partner and 400 without a reason", async ({ t, ecosystem }) => {
+    const missing = await transition(t, "/admin/partners/nobody-here/suspend", "x");
     expect(missing.status).toBe(404);
     const eco = await ecosystem();
     const res = await admin(t, "POST", `/admin/partners/${eco.ids.consumer}/suspend`, {});
@@ -166,7 +162,10 @@ describe("partner lifecycle", () => {
 });
 
 describe("agreement lifecycle", () => {
-  it("suspend, resume, terminate: each audited and effective on the next request; terminated is final", async () => {
+  it("suspend, resume, terminate: each audited and effective on the next request; terminated is final", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     const consumer = eco.ids.consumer;
     const secret = eco.secrets[consumer] ?? "";
@@ -174,7 +173,7 @@ describe("agreement lifecycle", () => {
     const a = (name: string) => `/admin/agreements/${eco.agreement}/${name}`;
     const target = `agreement:${eco.agreement}`;
 
-    const suspended = await transition(a("suspend"), "audit pending");
+    const suspended = await transition(t, a("suspend"), "audit pending");
     expect(suspended.status).toBe(200);
     expect(suspended.body.status).toBe("suspended");
     let next = await read(t, eco, token);
@@ -183,28 +182,28 @@ describe("agreement lifecycle", () => {
     const refusedScope = await secretToken(t, consumer, secret, target);
     expect(refusedScope.status).toBe(400);
     expect(await codeOf(refusedScope)).toBe("invalid_scope");
-    await expectAudited("agreement.suspend", target, "audit pending", suspended.requestId);
-    expect((await transition(a("suspend"), "again")).status).toBe(200);
+    await expectAudited(t, "agreement.suspend", target, "audit pending", suspended.requestId);
+    expect((await transition(t, a("suspend"), "again")).status).toBe(200);
 
-    const resumed = await transition(a("resume"), "audit passed");
+    const resumed = await transition(t, a("resume"), "audit passed");
     expect(resumed.body.status).toBe("active");
     expect((await read(t, eco, token)).status).toBe(200);
     await accessToken(await secretToken(t, consumer, secret, target));
-    await expectAudited("agreement.resume", target, "audit passed", resumed.requestId);
+    await expectAudited(t, "agreement.resume", target, "audit passed", resumed.requestId);
 
-    const terminated = await transition(a("terminate"), "contract ended");
+    const terminated = await transition(t, a("terminate"), "contract ended");
     expect(terminated.body.status).toBe("terminated");
     next = await read(t, eco, token);
     expect(next.status).toBe(403);
     expect(await codeOf(next)).toBe("agreement_inactive");
-    await expectAudited("agreement.terminate", target, "contract ended", terminated.requestId);
+    await expectAudited(t, "agreement.terminate", target, "contract ended", terminated.requestId);
 
     for (const name of ["resume", "suspend"]) {
-      const r = await transition(a(name), "try to revive");
+      const r = await transition(t, a(name), "try to revive");
       expect(r.status, name).toBe(409);
       expect(r.body.code).toBe("conflict");
     }
-    const repeat = await transition(a("terminate"), "again");
+    const repeat = await transition(t, a("terminate"), "again");
     expect(repeat.status).toBe(200);
     expect(repeat.body.status).toBe("terminated");
     const amend = await admin(t, "PATCH", `/admin/agreements/${eco.agreement}`, {
@@ -222,10 +221,13 @@ describe("agreement lifecycle", () => {
     ]);
   });
 
-  it("keeps a suspended partner's agreement active and refuses the flow by the partner", async () => {
+  it("keeps a suspended partner's agreement active and refuses the flow by the partner", async ({
+    t,
+    ecosystem,
+  }) => {
     const eco = await ecosystem();
     const token = await eco.partnerToken(eco.ids.consumer);
-    await transition(`/admin/partners/${eco.ids.consumer}/suspend`, "x");
+    await transition(t, `/admin/partners/${eco.ids.consumer}/suspend`, "x");
     const agreement = await adminJson<{ status: string }>(
       t,
       "GET",
@@ -236,8 +238,8 @@ describe("agreement lifecycle", () => {
     expect(await codeOf(next)).toBe("partner_suspended");
   });
 
-  it("answers 404 for an unknown agreement", async () => {
-    const r = await transition("/admin/agreements/nothing-here/suspend", "x");
+  it("answers 404 for an unknown agreement", async ({ t }) => {
+    const r = await transition(t, "/admin/agreements/nothing-here/suspend", "x");
     expect(r.status).toBe(404);
     expect(r.body.code).toBe("agreement_not_found");
   });

@@ -5,28 +5,14 @@
  * what it received and the attestations outstanding, and record them for a
  * revoked partner. The gateway's clock is moved forward (t.clock.offsetMs).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcosystem, type Ecosystem, RECORDS } from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
+import { describe, expect } from "vitest";
+import { RECORDS } from "../support/ecosystem.ts";
+import { it } from "../support/fixtures.ts";
 import { accessToken, admin, adminJson, auditAll, codeOf, read, secretToken } from "./helpers.ts";
 
-let t: TestGateway;
-const ecosystems: Ecosystem[] = [];
-
-beforeAll(async () => {
-  t = await createTestGateway();
-});
-afterAll(async () => {
-  for (const e of ecosystems) await e.close();
-});
-
 const RETENTION_DAYS = 30;
-
-async function ecosystem() {
-  const e = await createEcosystem(t, { agreement: { retentionDays: RETENTION_DAYS } });
-  ecosystems.push(e);
-  return e;
-}
+/** Every ecosystem here: its agreement names a retention period. */
+const RETAINED = { agreement: { retentionDays: RETENTION_DAYS } };
 
 interface Exit {
   partner: string;
@@ -43,8 +29,11 @@ interface Exit {
 }
 
 describe("phase-out", () => {
-  it("changes nothing before its date; from it the partner is offboarded and may only attest", async () => {
-    const eco = await ecosystem();
+  it("changes nothing before its date; from it the partner is offboarded and may only attest", async ({
+    t,
+    ecosystem,
+  }) => {
+    const eco = await ecosystem(RETAINED);
     const id = eco.ids.consumer;
     const secret = eco.secrets[id] ?? "";
     const oldToken = await eco.partnerToken(id);
@@ -145,8 +134,11 @@ describe("phase-out", () => {
     expect(audit[0]?.details).toMatchObject({ at });
   });
 
-  it("refuses the old agreement token of an offboarded partner on its own listings", async () => {
-    const eco = await ecosystem();
+  it("refuses the old agreement token of an offboarded partner on its own listings", async ({
+    t,
+    ecosystem,
+  }) => {
+    const eco = await ecosystem(RETAINED);
     const oldToken = await eco.partnerToken(eco.ids.consumer);
     const at = new Date(t.gw.clock().getTime() + 30_000).toISOString();
     await adminJson(t, "POST", `/admin/partners/${eco.ids.consumer}/phase-out`, {
@@ -162,8 +154,11 @@ describe("phase-out", () => {
 });
 
 describe("exit obligations", () => {
-  it("lists what an offboarded partner received and clears it with the partner's attestation", async () => {
-    const eco = await ecosystem();
+  it("lists what an offboarded partner received and clears it with the partner's attestation", async ({
+    t,
+    ecosystem,
+  }) => {
+    const eco = await ecosystem(RETAINED);
     const id = eco.ids.consumer;
     const token = await eco.partnerToken(id);
     for (let i = 0; i < 2; i++) expect((await read(t, eco, token)).status).toBe(200);
@@ -212,8 +207,11 @@ describe("exit obligations", () => {
     expect(after.received[0]?.attestation).toMatchObject({ recordedBy: id });
   });
 
-  it("lets an operator record the attestation of a revoked partner, audited on its behalf", async () => {
-    const eco = await ecosystem();
+  it("lets an operator record the attestation of a revoked partner, audited on its behalf", async ({
+    t,
+    ecosystem,
+  }) => {
+    const eco = await ecosystem(RETAINED);
     const id = eco.ids.consumer;
     const token = await eco.partnerToken(id);
     expect((await read(t, eco, token)).status).toBe(200);
@@ -256,8 +254,8 @@ describe("exit obligations", () => {
     });
   });
 
-  it("refuses to phase out a revoked partner", async () => {
-    const eco = await ecosystem();
+  it("refuses to phase out a revoked partner", async ({ t, ecosystem }) => {
+    const eco = await ecosystem(RETAINED);
     await adminJson(t, "POST", `/admin/partners/${eco.ids.provider}/revoke`, { reason: "x" });
     const res = await admin(t, "POST", `/admin/partners/${eco.ids.provider}/phase-out`, {
       at: t.gw.clock().toISOString(),

@@ -2,38 +2,30 @@
  * Policies through the operators' API: trade rules, changes taking effect on
  * the next request, amendments as versions, explanations, ODRL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  agreementInput,
-  createEcosystem,
-  datasetInput,
-  type Ecosystem,
-} from "../support/ecosystem.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
+import { describe, expect } from "vitest";
+import { agreementInput, datasetInput } from "../support/ecosystem.ts";
+import { test } from "../support/fixtures.ts";
 
-let t: TestGateway;
-let eco: Ecosystem;
-let token: string;
-
-beforeAll(async () => {
-  t = await createTestGateway();
-  eco = await createEcosystem(t);
-  token = await eco.partnerToken(eco.ids.consumer);
+/** The consumer's read of the file's agreement, with a token taken once. */
+const it = test.extend("read", { scope: "file" }, async ({ t, eco }) => {
+  const token = await eco.partnerToken(eco.ids.consumer);
+  return () =>
+    t.call("GET", `/v1/exchange/${eco.agreement}`, {
+      token,
+      headers: { "Data-Purpose": "insurance-pricing" },
+    });
 });
-afterAll(() => eco.close());
-
-const read = () =>
-  t.call("GET", `/v1/exchange/${eco.agreement}`, {
-    token,
-    headers: { "Data-Purpose": "insurance-pricing" },
-  });
 
 async function code(res: Response): Promise<string> {
   return ((await res.json()) as { code: string }).code;
 }
 
 describe("trade compliance on every exchange", () => {
-  it("an embargo on the consumer's jurisdiction applies to the very next exchange, and lifting it restores it", async () => {
+  it("an embargo on the consumer's jurisdiction applies to the very next exchange, and lifting it restores it", async ({
+    t,
+    eco,
+    read,
+  }) => {
     expect((await read()).status).toBe(200);
     const put = await t.admin("PUT", "/admin/trade-rules", {
       embargoedJurisdictions: ["DE"],
@@ -55,7 +47,7 @@ describe("trade compliance on every exchange", () => {
     expect(await (await t.admin("GET", "/admin/trade-rules")).json()).toMatchObject({ version: 3 });
   });
 
-  it("trade rules also refuse new agreements", async () => {
+  it("trade rules also refuse new agreements", async ({ t, eco }) => {
     await t.admin("PUT", "/admin/trade-rules", {
       embargoedJurisdictions: ["SE"],
       deniedParties: [],
@@ -73,7 +65,11 @@ describe("trade compliance on every exchange", () => {
     }
   });
 
-  it("moving a partner to another jurisdiction (PATCH) and narrowing a dataset's export control (PUT) take effect at once", async () => {
+  it("moving a partner to another jurisdiction (PATCH) and narrowing a dataset's export control (PUT) take effect at once", async ({
+    t,
+    eco,
+    read,
+  }) => {
     const moved = await t.admin("PATCH", `/admin/partners/${eco.ids.consumer}`, {
       jurisdiction: "US",
       reason: "moved",
@@ -105,49 +101,51 @@ describe("trade compliance on every exchange", () => {
 });
 
 describe("amendments", () => {
-  it("make a new version that the next exchange uses, and keep every version", async () => {
-    const e = await createEcosystem(t);
-    try {
-      const consumerToken = await e.partnerToken(e.ids.consumer);
-      const get = () =>
-        t.call("GET", `/v1/exchange/${e.agreement}`, {
-          token: consumerToken,
-          headers: { "Data-Purpose": "insurance-pricing" },
-        });
-      const before = (await (await get()).json()) as { items: Record<string, unknown>[] };
-      expect(Object.keys(before.items[0] ?? {})).toContain("mileage");
-      const amended = await t.admin("PATCH", `/admin/agreements/${e.agreement}`, {
-        fields: ["vin"],
-        reason: "narrower",
+  it("make a new version that the next exchange uses, and keep every version", async ({
+    t,
+    ecosystem,
+  }) => {
+    const e = await ecosystem();
+    const consumerToken = await e.partnerToken(e.ids.consumer);
+    const get = () =>
+      t.call("GET", `/v1/exchange/${e.agreement}`, {
+        token: consumerToken,
+        headers: { "Data-Purpose": "insurance-pricing" },
       });
-      expect(amended.status).toBe(200);
-      expect(await amended.json()).toMatchObject({ version: 2, fields: ["vin"] });
-      const after = (await (await get()).json()) as { items: Record<string, unknown>[] };
-      expect(after.items).toEqual([{ vin: "VIN-1" }, { vin: "VIN-2" }]);
-      const versions = (await (
-        await t.admin("GET", `/admin/agreements/${e.agreement}/versions`)
-      ).json()) as { items: { version: number; fields: string[] }[] };
-      expect(versions.items.map((v) => v.version)).toEqual([2, 1]);
-      expect(versions.items[1]?.fields).toContain("mileage");
-      const audit = (await (
-        await t.admin("GET", `/admin/audit?partner=${e.ids.provider}&action=agreement.amend`)
-      ).json()) as {
-        items: { details: { version: number } }[];
-      };
-      expect(audit.items[0]?.details.version).toBe(2);
-      const bad = await t.admin("PATCH", `/admin/agreements/${e.agreement}`, {
-        fields: ["engine.calibration"],
-      });
-      expect(bad.status).toBe(422);
-      expect(await code(bad)).toBe("core_field_not_shareable");
-    } finally {
-      await e.close();
-    }
+    const before = (await (await get()).json()) as { items: Record<string, unknown>[] };
+    expect(Object.keys(before.items[0] ?? {})).toContain("mileage");
+    const amended = await t.admin("PATCH", `/admin/agreements/${e.agreement}`, {
+      fields: ["vin"],
+      reason: "narrower",
+    });
+    expect(amended.status).toBe(200);
+    expect(await amended.json()).toMatchObject({ version: 2, fields: ["vin"] });
+    const after = (await (await get()).json()) as { items: Record<string, unknown>[] };
+    expect(after.items).toEqual([{ vin: "VIN-1" }, { vin: "VIN-2" }]);
+    const versions = (await (
+      await t.admin("GET", `/admin/agreements/${e.agreement}/versions`)
+    ).json()) as { items: { version: number; fields: string[] }[] };
+    expect(versions.items.map((v) => v.version)).toEqual([2, 1]);
+    expect(versions.items[1]?.fields).toContain("mileage");
+    const audit = (await (
+      await t.admin("GET", `/admin/audit?partner=${e.ids.provider}&action=agreement.amend`)
+    ).json()) as {
+      items: { details: { version: number } }[];
+    };
+    expect(audit.items[0]?.details.version).toBe(2);
+    const bad = await t.admin("PATCH", `/admin/agreements/${e.agreement}`, {
+      fields: ["engine.calibration"],
+    });
+    expect(bad.status).toBe(422);
+    expect(await code(bad)).toBe("core_field_not_shareable");
   });
 });
 
 describe("explain: POST /admin/decisions", () => {
-  it("answers why a partner is refused, with every reason, at a chosen time", async () => {
+  it("answers why a partner is refused, with every reason, at a chosen time", async ({
+    t,
+    eco,
+  }) => {
     const ok = await t.admin("POST", "/admin/decisions", {
       partner: eco.ids.consumer,
       agreement: eco.agreement,
@@ -183,7 +181,10 @@ describe("explain: POST /admin/decisions", () => {
 });
 
 describe("ODRL 2.2 over the API", () => {
-  it("exports an agreement as JSON-LD and imports it back as the same agreement", async () => {
+  it("exports an agreement as JSON-LD and imports it back as the same agreement", async ({
+    t,
+    eco,
+  }) => {
     const res = await t.admin("GET", `/admin/agreements/${eco.agreement}`);
     const json = (await res.json()) as Record<string, unknown>;
     const ld = await t.call("GET", `/admin/agreements/${eco.agreement}`, {
@@ -220,7 +221,7 @@ describe("ODRL 2.2 over the API", () => {
     expect(created.id).toBe("agr-odrl-copy");
   });
 
-  it("refuses an ODRL term outside the supported subset with 422 naming it", async () => {
+  it("refuses an ODRL term outside the supported subset with 422 naming it", async ({ t, eco }) => {
     const ld = await t.call("GET", `/admin/agreements/${eco.agreement}`, {
       token: await t.token("operator", ["admin"]),
       headers: { Accept: "application/ld+json" },

@@ -2,6 +2,7 @@
  * A small ecosystem built through the operators' API: a provider with a
  * backend on loopback, a consumer with an inbox, a dataset and an agreement.
  */
+import { EXAMPLE_AGREEMENT, EXAMPLE_DATASET } from "../../policies/demo/ecosystem.ts";
 import type { AgreementInput, DatasetInput } from "../../policies/model.ts";
 import { type Handler, json, startBackend, type TestBackend } from "./backends.ts";
 import type { TestGateway } from "./gateway.ts";
@@ -40,30 +41,20 @@ async function ok(res: Response, status: number, what: string): Promise<unknown>
   return body === "" ? null : JSON.parse(body);
 }
 
+/** The example dataset (policies/demo/ecosystem.ts) under another id and owner. */
 export function datasetInput(
   id: string,
   owner: string,
   extra: Partial<DatasetInput> = {},
 ): Record<string, unknown> {
-  return {
-    id,
-    owner,
-    path: "/telemetry",
-    recordsAt: "items",
-    fields: {
-      vin: "shared",
-      mileage: "shared",
-      "speed.avg": "shared",
-      "engine.calibration": "core",
-      "driver.name": "personal",
-    },
-    coreMarkers: ["CAL-[0-9]{6}"],
-    onMarker: "block",
-    exportControl: { allowedJurisdictions: ["SE", "DE", "FR", "NO"] },
-    ...extra,
-  };
+  return { ...structuredClone(EXAMPLE_DATASET), id, owner, ...extra };
 }
 
+/**
+ * The example agreement's fields and purpose, for both actions, valid from a
+ * day ago for a year, priced per request and per record, and nothing else
+ * (no pseudonyms, quota, retention or value shares): tests add what they check.
+ */
 export function agreementInput(
   id: string,
   provider: string,
@@ -78,11 +69,11 @@ export function agreementInput(
     provider,
     consumer,
     actions: ["read", "deliver"],
-    fields: ["vin", "mileage", "speed.avg", "driver.name"],
-    purposes: ["insurance-pricing"],
+    fields: [...EXAMPLE_AGREEMENT.fields],
+    purposes: [...EXAMPLE_AGREEMENT.purposes],
     validFrom: new Date(now - 86_400_000).toISOString(),
     validUntil: new Date(now + 365 * 86_400_000).toISOString(),
-    price: { currency: "EUR", perRequest: 100, perRecord: 2000 },
+    price: { ...EXAMPLE_AGREEMENT.price, perRequest: 100 },
     ...extra,
   };
 }

@@ -3241,7 +3241,7 @@ export interface operations {
                 /**
                  * @example {
                  *       "id": "fleetco",
-                 *       "name": "FleetCo",
+                 *       "name": "FleetCo Logistics",
                  *       "jurisdiction": "SE",
                  *       "baseUrl": "https://fleetco.example/api"
                  *     }
