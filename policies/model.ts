@@ -70,11 +70,16 @@ export const PartnerPatch = z
     name: PartnerInput.shape.name.optional(),
     jurisdiction: Jurisdiction.optional(),
     baseUrl: PartnerInput.shape.baseUrl.optional(),
+    requireDpop: z.boolean().optional(),
     reason: z.string().max(1000).optional(),
   })
   .refine(
-    (p) => p.name ?? p.jurisdiction ?? p.baseUrl,
-    "name, jurisdiction or baseUrl is required",
+    (p) =>
+      p.name !== undefined ||
+      p.jurisdiction !== undefined ||
+      p.baseUrl !== undefined ||
+      p.requireDpop !== undefined,
+    "name, jurisdiction, baseUrl or requireDpop is required",
   );
 export type PartnerPatch = z.infer<typeof PartnerPatch>;
 
@@ -83,6 +88,8 @@ export const Partner = z.object({
   status: PartnerStatus,
   statusReason: z.string().optional(),
   phaseOutAt: z.string().optional(),
+  /** Only sender-constrained (DPoP) tokens are issued to this partner. */
+  requireDpop: z.boolean().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

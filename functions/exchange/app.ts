@@ -85,6 +85,7 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
         idempotencyKey,
         requestId: c.get("requestId"),
         accept: c.req.header("Accept"),
+        proof: c.get("dpopProof"),
         body,
       });
       return c.body(out.body, 200, {
@@ -94,7 +95,13 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
       });
     };
 
-  app.use("/v1/exchange/*", declaredBodyLimit(gw.settings.maxBodyBytes), authenticate(gw));
+  // The exchange claims a DPoP proof itself: beside its state read (read) or
+  // in its metering transaction (deliver), so the claim adds no round trip.
+  app.use(
+    "/v1/exchange/*",
+    declaredBodyLimit(gw.settings.maxBodyBytes),
+    authenticate(gw, { claimsProof: true }),
+  );
   app.get("/v1/exchange/*", exchange("read"));
   app.post("/v1/exchange/*", exchange("deliver"));
   app.on(["PUT", "PATCH", "DELETE"], "/v1/exchange/*", () => {

@@ -13,9 +13,11 @@ import {
   mediaKindOf,
 } from "../../policies/guard/index.ts";
 import type { Action, Agreement, Dataset, Partner } from "../../policies/model.ts";
+import type { VerifiedProof } from "../auth/dpop.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { GatewayError, StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
+import { replayedProof } from "../http/sender.ts";
 import type { MeteringOutcome, MeteringReceipt, MeteringRequest } from "../store/meter.ts";
 import { BackendTokens } from "./backend-token.ts";
 import { decodeBody } from "./content.ts";
@@ -41,6 +43,12 @@ export interface ExchangeInput {
   readonly idempotencyKey: string | undefined;
   readonly requestId: string;
   readonly accept: string | undefined;
+  /**
+   * The request's DPoP proof, verified, its jti not yet claimed: a read
+   * claims it beside its state read (before the provider is called), a
+   * deliver in its metering transaction (before the consumer is called).
+   */
+  readonly proof?: VerifiedProof | undefined;
   /** The deliver body as received. */
   readonly body?: {
     bytes: Uint8Array;
@@ -83,6 +91,7 @@ export type ExchangeDeps = Pick<
   | "log"
   | "clock"
   | "telemetry"
+  | "dpop"
 >;
 
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
@@ -117,9 +126,20 @@ export class ExchangeService {
     );
   }
 
-  /** Reads the state in one consistent round trip and decides; a deny is counted on the flow. */
+  /**
+   * Reads the state in one consistent round trip and decides; a deny is
+   * counted on the flow. A read's DPoP proof is claimed at the same time
+   * (two requests in flight, no added wait), so a replayed proof is refused
+   * before the provider is called and before anything is counted.
+   */
   private async permit(input: ExchangeInput): Promise<Permitted> {
-    const state = await this.loadState(input);
+    const [loaded, claimed] = await Promise.allSettled([
+      this.loadState(input),
+      this.claimProofBeforeRead(input),
+    ]);
+    if (claimed.status === "rejected") throw claimed.reason;
+    if (loaded.status === "rejected") throw loaded.reason;
+    const state = loaded.value;
     const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
       if (state.agreement !== undefined)
@@ -137,6 +157,28 @@ export class ExchangeService {
       replica: state.replica,
       fingerprint: fingerprintOf(input),
     };
+  }
+
+  private async claimProofBeforeRead(input: ExchangeInput): Promise<void> {
+    if (input.proof === undefined || input.action !== "read") return;
+    await this.claimProofAlone(input, input.proof);
+  }
+
+  /** The proof's own conditional write; a store fault refuses the exchange as metering does. */
+  private async claimProofAlone(input: ExchangeInput, proof: VerifiedProof): Promise<void> {
+    let claimed: boolean;
+    try {
+      claimed = await this.gw.dpop.replays.claim(proof, this.gw.clock());
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.gw.log.error("metering_unavailable", {
+        requestId: input.requestId,
+        message: err.message,
+        cause: String(err.cause),
+      });
+      throw meteringUnavailable(err);
+    }
+    if (!claimed) throw replayedProof();
   }
 
   private async loadState(input: ExchangeInput): Promise<ExchangeState & { replica?: number }> {
@@ -344,6 +386,7 @@ export class ExchangeService {
     p: Permitted,
     released: { readonly records: number; readonly body: string },
   ): MeteringRequest {
+    const now = this.gw.clock();
     return {
       agreement: p.agreement,
       action: input.action,
@@ -352,8 +395,13 @@ export class ExchangeService {
       fingerprint: p.fingerprint,
       records: released.records,
       bytes: Buffer.byteLength(released.body),
-      now: this.gw.clock(),
+      now,
       replica: p.replica,
+      // A deliver's proof is claimed with the metering: one more item, no more round trips.
+      proofClaim:
+        input.action === "deliver" && input.proof !== undefined
+          ? this.gw.dpop.replays.claimPut(input.proof, now)
+          : undefined,
     };
   }
 
@@ -388,6 +436,11 @@ export class ExchangeService {
         cause: String(cause),
       });
       throw meteringUnavailable(err);
+    }
+    if (outcome.kind === "proof_replayed") throw replayedProof();
+    if (outcome.kind === "duplicate" && input.proof !== undefined && input.action === "deliver") {
+      // The transaction that found the duplicate wrote nothing, the proof's claim neither.
+      await this.claimProofAlone(input, input.proof);
     }
     if (outcome.kind === "quota_exceeded") {
       await this.countRefusal(p.agreement, "denied", this.gw.clock());

@@ -34,6 +34,8 @@ export const LambdaEnv = z
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
     DYNAMODB_ENDPOINT: z.url().optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** DPoP proofs must carry a server nonce (RFC 9449 §8). */
+    DPOP_NONCE: z.enum(["0", "1"]).default("0"),
     ...PeopleEnv.shape,
     /** Behind the front door: the secret CloudFront sends (requests without it are refused). */
     ORIGIN_VERIFY: z.string().min(32).optional(),

@@ -11,7 +11,7 @@
  * it committed. See docs/metering.md for why the counts are exact.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Update } from "@aws-sdk/client-dynamodb";
+import type { Put, Update } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
@@ -60,6 +60,12 @@ export interface MeteringRequest {
   readonly now: Date;
   /** The registry copy the exchange read; its statuses are re-checked in the same copy. */
   readonly replica?: number | undefined;
+  /**
+   * The claim of the request's DPoP proof (a conditional put on `meter`,
+   * ProofReplays.claimPut): written with the metering or not at all; a
+   * proof used before cancels the metering (`proof_replayed`).
+   */
+  readonly proofClaim?: Omit<Put, "TableName"> | undefined;
 }
 
 /** Which counter shards an event took, so a reversal gives back exactly that. */
@@ -84,6 +90,8 @@ export type MeteringOutcome =
   | ({ readonly kind: "metered" } & MeteringReceipt)
   | { readonly kind: "duplicate" }
   | { readonly kind: "status_changed" }
+  /** The request's DPoP proof was used before: nothing was metered. */
+  | { readonly kind: "proof_replayed" }
   | {
       readonly kind: "quota_exceeded";
       readonly counter: QuotaCounter;
@@ -102,6 +110,7 @@ interface Built {
     readonly status: readonly TxItem[];
     readonly event: TxItem;
     readonly idempotency?: TxItem | undefined;
+    readonly proof?: TxItem | undefined;
     readonly day?: TxItem | undefined;
     readonly month: readonly TxItem[];
   };
@@ -167,6 +176,7 @@ export class Meter {
         await this.reverse(req, built.receipt).catch(() => false);
         return { kind: "status_changed" };
       }
+      if (result.failed(items.proof)) return { kind: "proof_replayed" };
       if (statusFailed) return { kind: "status_changed" };
       if (result.failed(items.idempotency)) return { kind: "duplicate" };
       if (result.failed(items.day) || items.month.some(result.failed)) {
@@ -467,6 +477,7 @@ export class Meter {
             ConditionExpression: "attribute_not_exists(pk) OR expiresAt < :now",
             ExpressionAttributeValues: { ":now": N(epochSeconds(now)) },
           });
+    const proof = req.proofClaim === undefined ? undefined : tx.put("meter", req.proofClaim);
     tx.update("meter", addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
     const dayLimit = agreement.quota?.requestsPerDay;
     const day =
@@ -483,7 +494,7 @@ export class Meter {
               takeQuota(agreement.id, now, "recordsPerMonth", Number(shard), k, monthLimit),
             ),
           );
-    return { tx, receipt, items: { status, event: eventItem, idempotency, day, month } };
+    return { tx, receipt, items: { status, event: eventItem, idempotency, proof, day, month } };
   }
 }
 
