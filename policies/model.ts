@@ -70,7 +70,10 @@ export const PartnerPatch = z
     name: PartnerInput.shape.name.optional(),
     jurisdiction: Jurisdiction.optional(),
     baseUrl: PartnerInput.shape.baseUrl.optional(),
-    requireDpop: z.boolean().optional(),
+    requireDpop: z
+      .boolean()
+      .optional()
+      .describe("true: only DPoP-bound tokens for this partner (token requests need a DPoP proof)"),
     reason: z.string().max(1000).optional(),
   })
   .refine(
