@@ -108,7 +108,7 @@ export class InvalidTokenError extends GatewayError<"invalid_token"> {
 }
 
 /** The DPoP proof algorithms a DPoP challenge names (functions/auth/dpop.ts's allow-list). */
-const DPOP_CHALLENGE_ALGS = "ES256 ES384 EdDSA PS256 RS256";
+const DPOP_CHALLENGE_ALGS = "ES256 ES384 EdDSA Ed25519 PS256 RS256";
 
 export class ForbiddenError extends GatewayError<CodeOf<403>> {
   override readonly name = "ForbiddenError";

@@ -28,8 +28,12 @@ import { parseStrictJson } from "./strict-json.ts";
 import { CLOCK_TOLERANCE_SECONDS } from "./tokens.ts";
 
 export const DPOP_PROOF_TYPE = "dpop+jwt";
-/** Asymmetric algorithms only; what the token endpoint's metadata announces. */
-export const DPOP_ALGORITHMS = ["ES256", "ES384", "EdDSA", "PS256", "RS256"] as const;
+/**
+ * Asymmetric algorithms only; what the token endpoint's metadata announces.
+ * Ed25519 is the fully-specified name of EdDSA over Ed25519 (RFC 9864), as
+ * some libraries (oauth4webapi) sign proofs.
+ */
+export const DPOP_ALGORITHMS = ["ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS256"] as const;
 export type DpopAlgorithm = (typeof DPOP_ALGORITHMS)[number];
 /** How old a proof may be (its `iat`), before the clock leeway. */
 export const PROOF_MAX_AGE_SECONDS = 60;
@@ -100,6 +104,14 @@ interface AlgorithmSpec {
   readonly verify: (key: KeyObject, data: Buffer, signature: Buffer) => boolean;
 }
 
+const ED25519: AlgorithmSpec = {
+  kty: "OKP",
+  crv: "Ed25519",
+  size: 32,
+  signatureBytes: 64,
+  verify: (key, data, sig) => verifySignature(null, data, key, sig),
+};
+
 const ALGORITHMS: Readonly<Record<DpopAlgorithm, AlgorithmSpec>> = {
   ES256: {
     kty: "EC",
@@ -117,13 +129,8 @@ const ALGORITHMS: Readonly<Record<DpopAlgorithm, AlgorithmSpec>> = {
     verify: (key, data, sig) =>
       verifySignature("sha384", data, { key, dsaEncoding: "ieee-p1363" }, sig),
   },
-  EdDSA: {
-    kty: "OKP",
-    crv: "Ed25519",
-    size: 32,
-    signatureBytes: 64,
-    verify: (key, data, sig) => verifySignature(null, data, key, sig),
-  },
+  EdDSA: ED25519,
+  Ed25519: ED25519,
   PS256: {
     kty: "RSA",
     verify: (key, data, sig) =>

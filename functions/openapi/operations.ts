@@ -392,7 +392,7 @@ export const operationSpecs = (): OperationSpec[] => [
     description:
       "Authenticate with HTTP Basic (id and secret form-urlencoded inside it, RFC 6749 §2.3.1) or with a signed client assertion (RFC 7523) in the form. " +
       "The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation. " +
-      "With a DPoP proof (RFC 9449: typ dpop+jwt, ES256, ES384, EdDSA, PS256 or RS256, the public jwk, htm POST, htu this URL, iat within 60 s, a fresh jti) " +
+      "With a DPoP proof (RFC 9449: typ dpop+jwt, ES256, ES384, EdDSA (or Ed25519), PS256 or RS256, the public jwk, htm POST, htu this URL, iat within 60 s, a fresh jti) " +
       "the token is bound to the proof's key (cnf.jkt) and token_type is DPoP; a partner with requireDpop gets no token without one. " +
       "Where the deployment uses DPoP nonces, a proof without the nonce is answered 400 use_dpop_nonce with the nonce in DPoP-Nonce. " +
       "On the mTLS domain the token is bound to the client certificate (RFC 8705, cnf.x5t#S256).",
