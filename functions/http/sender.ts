@@ -55,10 +55,21 @@ const dpopRefusal = (
   headers?: Record<string, string>,
 ) => new InvalidTokenError(detail, "dpop", { scheme: "DPoP", error, headers });
 
+/** What the sender checks read of a request, whichever adapter it came through. */
+export interface SenderRequest {
+  readonly method: string;
+  /** The request's URL in every accepted spelling, normalised (requestHtus). */
+  readonly htus: readonly string[];
+  /** The DPoP header: undefined when absent, null when repeated or malformed. */
+  readonly dpop: string | undefined | null;
+  /** The verified client certificate's thumbprint (mTLS domain only). */
+  readonly certificate: string | undefined;
+}
+
 /**
  * Checks that the caller holds what the token is bound to. Returns the
- * verified DPoP proof (its jti still to be claimed) or undefined for a token
- * that is not DPoP-bound.
+ * verified DPoP proof (its jti still to be claimed in the store) or
+ * undefined for a token that is not DPoP-bound.
  */
 export async function checkSender(
   gw: SenderDeps,
@@ -66,8 +77,29 @@ export async function checkSender(
   presented: { scheme: "Bearer" | "DPoP"; token: string },
   claims: AccessClaims,
 ): Promise<VerifiedProof | undefined> {
+  const needsUrl = claims.cnf?.jkt !== undefined;
+  return checkSenderOf(
+    gw,
+    {
+      method: c.req.method,
+      htus: needsUrl ? requestHtus(c, gw.settings.issuer) : [],
+      dpop: dpopHeader(c),
+      certificate: clientCertificateOf(c.env, gw.settings.mtlsDomain),
+    },
+    presented,
+    claims,
+  );
+}
+
+/** checkSender on what was read of the request (the HTTP layer, the benchmark). */
+export async function checkSenderOf(
+  gw: SenderDeps,
+  request: SenderRequest,
+  presented: { scheme: "Bearer" | "DPoP"; token: string },
+  claims: AccessClaims,
+): Promise<VerifiedProof | undefined> {
   const x5t = claims.cnf?.x5t;
-  if (x5t !== undefined && clientCertificateOf(c.env, gw.settings.mtlsDomain) !== x5t) {
+  if (x5t !== undefined && request.certificate !== x5t) {
     throw new InvalidTokenError(
       "the token is bound to a client certificate this request was not made with",
       "mtls",
@@ -85,13 +117,12 @@ export async function checkSender(
       "invalid_token",
     );
   }
-  const proof = dpopHeader(c);
-  if (proof === null) throw dpopRefusal("send exactly one DPoP proof", "invalid_dpop_proof");
+  if (request.dpop === null) throw dpopRefusal("send exactly one DPoP proof", "invalid_dpop_proof");
   const now = gw.clock();
   const nonces = await gw.dpop.nonces();
-  const checked = gw.dpop.verifier.check(proof, {
-    htm: c.req.method,
-    htu: requestHtus(c, gw.settings.issuer),
+  const checked = gw.dpop.verifier.check(request.dpop, {
+    htm: request.method,
+    htu: request.htus,
     now,
     accessToken: presented.token,
     jkt,
