@@ -299,6 +299,18 @@ export class ProofVerifier {
       iat < t - PROOF_MAX_AGE_SECONDS - CLOCK_TOLERANCE_SECONDS
     )
       return refuse(`the DPoP proof iat is not within ${PROOF_MAX_AGE_SECONDS} s of now`);
+    // Not part of a proof, but a JWT that names them is held to them (RFC 7519 §4.1.4, §4.1.5).
+    const { exp, nbf } = claims;
+    if (
+      exp !== undefined &&
+      (!Number.isFinite(exp) || (exp as number) <= t - CLOCK_TOLERANCE_SECONDS)
+    )
+      return refuse("the DPoP proof has expired");
+    if (
+      nbf !== undefined &&
+      (!Number.isFinite(nbf) || (nbf as number) > t + CLOCK_TOLERANCE_SECONDS)
+    )
+      return refuse("the DPoP proof is not valid yet");
     if (typeof jti !== "string" || jti === "" || jti.length > MAX_JTI_CHARS)
       return refuse("the DPoP proof jti is missing or too long");
     if (expect.accessToken !== undefined && ath !== accessTokenHash(expect.accessToken))

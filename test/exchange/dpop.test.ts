@@ -5,6 +5,7 @@
  * checked for what matters: 401 invalid_token with a DPoP challenge, the
  * backend never called, nothing metered.
  */
+import { DynamoDBServiceException, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flowRowsOf } from "../metering/support.ts";
 import { claimsOf, type DpopKey, dpopKey, proof } from "../support/dpop.ts";
@@ -409,5 +410,60 @@ describe("a DPoP-bound token on the other routes", () => {
         await g.app.request(path, { headers: { Authorization: `DPoP ${bound}` } }),
       );
     }
+  });
+});
+
+describe("a store that cannot take the proof's claim", () => {
+  /** Throttles the proof claims (conditional UpdateItems on DP# items) and nothing else. */
+  async function withClaimsThrottled<T>(run: () => Promise<T>): Promise<T> {
+    const client = t.client as unknown as { send: (command: unknown) => Promise<unknown> };
+    const real = client.send.bind(t.client);
+    client.send = async (command: unknown) => {
+      if (
+        command instanceof UpdateItemCommand &&
+        String(command.input.Key?.pk?.S).startsWith("DP#")
+      ) {
+        throw new DynamoDBServiceException({
+          name: "ThrottlingException",
+          $fault: "client",
+          $metadata: { httpStatusCode: 400 },
+          message: "throttled",
+        });
+      }
+      return real(command as never);
+    };
+    try {
+      return await run();
+    } finally {
+      client.send = real;
+    }
+  }
+
+  it("fails closed: a read answers 503 metering_unavailable, the provider not called, nothing counted", async () => {
+    const before = await counted();
+    const calls = eco.provider.received.length;
+    const res = await withClaimsThrottled(async () =>
+      read({
+        Authorization: `DPoP ${token}`,
+        DPoP: await proof(key, { htm: "GET", htu: `${ORIGIN}${readPath()}`, token }),
+      }),
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe("metering_unavailable");
+    expect(eco.provider.received.length).toBe(calls);
+    expect((await counted()).requests).toBe(before.requests);
+  });
+
+  it("fails closed elsewhere: 503 store_unavailable", async () => {
+    const res = await withClaimsThrottled(async () =>
+      t.app.request("/v1/agreements", {
+        headers: {
+          Authorization: `DPoP ${token}`,
+          DPoP: await proof(key, { htm: "GET", htu: `${ORIGIN}/v1/agreements`, token }),
+        },
+      }),
+    );
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe("store_unavailable");
   });
 });
