@@ -106,6 +106,8 @@ const ACCEPTABLE =
 export class ExchangeService {
   private readonly plans: GuardPlans;
   private readonly backendTokens: BackendTokens;
+  /** Exchanges whose DPoP proof is claimed already (by its own write or with the metering). */
+  private readonly claimed = new WeakSet<ExchangeInput>();
 
   constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
@@ -142,8 +144,7 @@ export class ExchangeService {
     const state = loaded.value;
     const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
-      if (state.agreement !== undefined)
-        await this.countRefusal(state.agreement, "denied", this.gw.clock());
+      if (state.agreement !== undefined) await this.countRefusal(input, state.agreement, "denied");
       throw denialError(decision.reasons);
     }
     const { agreement, dataset, provider, consumer } = state;
@@ -164,6 +165,24 @@ export class ExchangeService {
     await this.claimProofAlone(input, input.proof);
   }
 
+  /**
+   * Counts a refusal on the flow, once the request's proof is claimed: a
+   * deliver refused before its metering transaction (which would have
+   * claimed it) claims it first, so a replayed proof is refused as such and
+   * counts nothing.
+   */
+  private async countRefusal(
+    input: ExchangeInput,
+    agreement: Agreement,
+    kind: "denied" | "blocked",
+  ) {
+    if (input.proof !== undefined && !this.claimed.has(input)) {
+      await this.claimProofAlone(input, input.proof);
+    }
+    this.gw.telemetry.flow(agreement.id, "exchange", { kind });
+    await this.gw.meter.countRefusal(agreement, kind, this.gw.clock());
+  }
+
   /** The proof's own conditional write; a store fault refuses the exchange as metering does. */
   private async claimProofAlone(input: ExchangeInput, proof: VerifiedProof): Promise<void> {
     let claimed: boolean;
@@ -179,6 +198,7 @@ export class ExchangeService {
       throw meteringUnavailable(err);
     }
     if (!claimed) throw replayedProof();
+    this.claimed.add(input);
   }
 
   private async loadState(input: ExchangeInput): Promise<ExchangeState & { replica?: number }> {
@@ -367,7 +387,7 @@ export class ExchangeService {
       path,
     };
     this.gw.log.warn("leak_blocked", { requestId: input.requestId, ...details });
-    await this.countRefusal(p.agreement, "blocked", this.gw.clock());
+    await this.countRefusal(input, p.agreement, "blocked");
     await this.gw.audit
       .append({
         actor: "gateway",
@@ -405,13 +425,6 @@ export class ExchangeService {
     };
   }
 
-  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
-  /** A refusal counted on the flow, and in the flow's figures. */
-  private countRefusal(agreement: Agreement, kind: "denied" | "blocked", now: Date) {
-    this.gw.telemetry.flow(agreement.id, "exchange", { kind });
-    return this.gw.meter.countRefusal(agreement, kind, now);
-  }
-
   /** An exchange metered now (a repeat served again was counted the first time). */
   private released(request: MeteringRequest, outcome: MeteringOutcome): void {
     if (outcome.kind !== "metered") return;
@@ -424,6 +437,7 @@ export class ExchangeService {
     });
   }
 
+  /** Meters the exchange; refuses (releasing nothing) if it cannot be metered or may no longer happen. */
   private async meterOrRefuse(input: ExchangeInput, p: Permitted, request: MeteringRequest) {
     let outcome: MeteringOutcome;
     try {
@@ -438,12 +452,13 @@ export class ExchangeService {
       throw meteringUnavailable(err);
     }
     if (outcome.kind === "proof_replayed") throw replayedProof();
+    if (outcome.kind === "metered") this.claimed.add(input);
     if (outcome.kind === "duplicate" && input.proof !== undefined && input.action === "deliver") {
       // The transaction that found the duplicate wrote nothing, the proof's claim neither.
       await this.claimProofAlone(input, input.proof);
     }
     if (outcome.kind === "quota_exceeded") {
-      await this.countRefusal(p.agreement, "denied", this.gw.clock());
+      await this.countRefusal(input, p.agreement, "denied");
       throw quotaExceeded(outcome.counter, outcome.retryAfter);
     }
     if (outcome.kind === "status_changed" || outcome.kind === "duplicate") {
@@ -451,11 +466,11 @@ export class ExchangeService {
       const state = await this.loadState(input);
       const decision = this.decideNow(input, state);
       if (decision.decision === "deny") {
-        await this.countRefusal(p.agreement, "denied", this.gw.clock());
+        await this.countRefusal(input, p.agreement, "denied");
         throw denialError(decision.reasons);
       }
       if (outcome.kind === "status_changed") {
-        await this.countRefusal(p.agreement, "denied", this.gw.clock());
+        await this.countRefusal(input, p.agreement, "denied");
         const reason: DenialReason = {
           code: "agreement_inactive",
           message: "the flow changed while it ran",

@@ -66,11 +66,12 @@ async function expectDpopRefusal(res: Response, error = "invalid_dpop_proof") {
 }
 
 /** Released requests and denials of the flow, as finance sees them. */
-async function counted(): Promise<{ requests: number; denied: number }> {
+async function counted(): Promise<{ requests: number; denied: number; blocked: number }> {
   const rows = await flowRowsOf(t, eco.agreement);
   return {
     requests: rows.reduce((n, r) => n + r.requests, 0),
     denied: rows.reduce((n, r) => n + r.denied, 0),
+    blocked: rows.reduce((n, r) => n + r.blocked, 0),
   };
 }
 
@@ -349,6 +350,37 @@ describe("a DPoP-bound token on the exchange", () => {
     const delivered = eco.consumer.received.length;
     await expectDpopRefusal(await deliver(other));
     expect(eco.consumer.received.length).toBe(delivered);
+    expect(await counted()).toEqual(before);
+  });
+
+  it("a deliver refused before its metering (a leak) claims its proof first: its replay counts nothing", async () => {
+    const providerToken = await boundToken(eco.ids.provider, key);
+    const leaking = JSON.stringify({ items: [{ vin: "CAL-123456", mileage: 1 }] });
+    const dpop = await proof(key, {
+      htm: "POST",
+      htu: `${ORIGIN}${readPath()}`,
+      token: providerToken,
+    });
+    const deliver = (gateway: TestGateway) =>
+      gateway.app.request(readPath(), {
+        method: "POST",
+        headers: {
+          Authorization: `DPoP ${providerToken}`,
+          DPoP: dpop,
+          "Content-Type": "application/json",
+          "Data-Purpose": "insurance-pricing",
+        },
+        body: leaking,
+      });
+    const first = await deliver(t);
+    expect(first.status).toBe(422);
+    const before = await counted();
+    const other = await createTestGateway({
+      client: t.client,
+      tables: t.gw.db.tables,
+      keys: t.gw.keys,
+    });
+    await expectDpopRefusal(await deliver(other));
     expect(await counted()).toEqual(before);
   });
 
