@@ -147,6 +147,12 @@ const ALGORITHMS: Readonly<Record<DpopAlgorithm, AlgorithmSpec>> = {
   },
 };
 
+interface CheckedHeader {
+  readonly spec: AlgorithmSpec;
+  readonly key: KeyObject;
+  readonly jkt: string;
+}
+
 const refuse = (detail: string): ProofRefusal => ({
   ok: false,
   error: "invalid_dpop_proof",
@@ -246,23 +252,26 @@ export function normaliseHtu(value: string): string | null {
  */
 export class ProofVerifier {
   private readonly keys = new Lru<string, KeyObject>(2048);
+  /**
+   * Headers already checked, by their exact base64url text: a client sends
+   * the same header (typ, alg, its jwk) with every proof, and the text is
+   * the whole of it, so a hit is the same decision.
+   */
+  private readonly headers = new Lru<string, CheckedHeader>(2048);
 
   check(proof: string | undefined, expect: ProofExpectations): ProofCheck {
     if (proof === undefined) return refuse("a DPoP proof is required");
     if (proof.length > MAX_PROOF_CHARS || !COMPACT.test(proof))
       return refuse("the DPoP proof is not one compact JWS");
     const [h = "", p = "", s = ""] = proof.split(".");
-    const header = jsonObject(h);
-    if (header === null) return refuse("the DPoP proof header is not a canonical JSON object");
-    for (const name of Object.keys(header))
-      if (!HEADER_MEMBERS.has(name)) return refuse(`the DPoP proof header may not carry ${name}`);
-    if (header.typ !== DPOP_PROOF_TYPE) return refuse("the DPoP proof typ is not dpop+jwt");
-    const alg = header.alg;
-    if (typeof alg !== "string" || !Object.hasOwn(ALGORITHMS, alg))
-      return refuse(`the DPoP proof algorithm is not one of ${DPOP_ALGORITHMS.join(", ")}`);
-    const spec = ALGORITHMS[alg as DpopAlgorithm];
-    const keyed = this.publicKey(header.jwk, spec, alg);
-    if (typeof keyed === "string") return refuse(keyed);
+    let keyed = this.headers.get(h);
+    if (keyed === undefined) {
+      const checked = this.checkHeader(h);
+      if (typeof checked === "string") return refuse(checked);
+      keyed = checked;
+      this.headers.set(h, keyed);
+    }
+    const { spec } = keyed;
     const signature = canonicalBytes(s);
     if (
       signature === null ||
@@ -279,6 +288,21 @@ export class ProofVerifier {
     const claims = jsonObject(p);
     if (claims === null) return refuse("the DPoP proof claims are not a canonical JSON object");
     return this.checkClaims(claims, keyed.jkt, expect);
+  }
+
+  /** The header's algorithm, key and thumbprint, or why it is not acceptable. */
+  private checkHeader(h: string): CheckedHeader | string {
+    const header = jsonObject(h);
+    if (header === null) return "the DPoP proof header is not a canonical JSON object";
+    for (const name of Object.keys(header))
+      if (!HEADER_MEMBERS.has(name)) return `the DPoP proof header may not carry ${name}`;
+    if (header.typ !== DPOP_PROOF_TYPE) return "the DPoP proof typ is not dpop+jwt";
+    const alg = header.alg;
+    if (typeof alg !== "string" || !Object.hasOwn(ALGORITHMS, alg))
+      return `the DPoP proof algorithm is not one of ${DPOP_ALGORITHMS.join(", ")}`;
+    const spec = ALGORITHMS[alg as DpopAlgorithm];
+    const keyed = this.publicKey(header.jwk, spec, alg);
+    return typeof keyed === "string" ? keyed : { spec, ...keyed };
   }
 
   private checkClaims(
