@@ -23,6 +23,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { localSigner, newPrivateJwk } from "../../functions/auth/local-keys.ts";
 import { TokenVerifier } from "../../functions/auth/tokens.ts";
 import { InvalidTokenError } from "../../functions/errors.ts";
+import { decodedObject, PART } from "./json-oracle.ts";
 import { b64u, P256_N, toBytes32 } from "./jwt-craft.ts";
 
 const ISSUER = "https://gateway.test";
@@ -85,94 +86,6 @@ async function joseAccepts(token: string): Promise<boolean> {
 }
 
 // ------------------------------------------------------------------ the gateway's own rules
-
-/**
- * A JSON value parsed by a small recursive-descent parser of its own, which
- * refuses a member named twice in one object: jose lets the last one win,
- * the gateway refuses the token (parsers disagree on which one wins).
- */
-function parseNoDuplicates(text: string): unknown {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && " \t\n\r".includes(text[i] ?? "")) i++;
-  };
-  const value = (): unknown => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      const out: Record<string, unknown> = {};
-      const seen = new Set<string>();
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return out;
-      }
-      for (;;) {
-        ws();
-        const k = value();
-        if (typeof k !== "string") throw new SyntaxError("key");
-        if (seen.has(k)) throw new SyntaxError(`duplicate ${k}`);
-        seen.add(k);
-        ws();
-        if (text[i++] !== ":") throw new SyntaxError(":");
-        out[k] = value();
-        ws();
-        const d = text[i++];
-        if (d === "}") return out;
-        if (d !== ",") throw new SyntaxError(",");
-      }
-    }
-    if (c === "[") {
-      i++;
-      const out: unknown[] = [];
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return out;
-      }
-      for (;;) {
-        out.push(value());
-        ws();
-        const d = text[i++];
-        if (d === "]") return out;
-        if (d !== ",") throw new SyntaxError(",");
-      }
-    }
-    // Scalars: the longest prefix JSON.parse takes as one value.
-    const m = SCALAR.exec(text.slice(i));
-    if (m === null) throw new SyntaxError("value");
-    i += m[0].length;
-    return JSON.parse(m[0]);
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) throw new SyntaxError("trailing data");
-  return v;
-}
-
-const PART = /^[A-Za-z0-9_-]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters end a JSON string
-const SCALAR = /^("(?:[^"\\\u0000-\u001f]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/;
-
-function decodedObject(part: string): Record<string, unknown> | null {
-  const bytes = Buffer.from(part, "base64url");
-  if (!PART.test(part) || bytes.toString("base64url") !== part) return null;
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return null;
-  }
-  try {
-    const v = parseNoDuplicates(text);
-    return typeof v === "object" && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
 
 const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 const nonEmpty = (v: unknown): v is string => typeof v === "string" && v !== "";
