@@ -22,7 +22,7 @@ import {
   type KeyObject,
   verify as verifySignature,
 } from "node:crypto";
-import { Lru } from "../exchange/lru.ts";
+import { LRUCache } from "lru-cache";
 import type { DpopNonces } from "./dpop-nonce.ts";
 import { parseStrictJson } from "./strict-json.ts";
 import { CLOCK_TOLERANCE_SECONDS } from "./tokens.ts";
@@ -251,13 +251,13 @@ export function normaliseHtu(value: string): string | null {
  * signature check and two hashes.
  */
 export class ProofVerifier {
-  private readonly keys = new Lru<string, KeyObject>(2048);
+  private readonly keys = new LRUCache<string, KeyObject>({ max: 2048 });
   /**
    * Headers already checked, by their exact base64url text: a client sends
    * the same header (typ, alg, its jwk) with every proof, and the text is
    * the whole of it, so a hit is the same decision.
    */
-  private readonly headers = new Lru<string, CheckedHeader>(2048);
+  private readonly headers = new LRUCache<string, CheckedHeader>({ max: 2048 });
 
   check(proof: string | undefined, expect: ProofExpectations): ProofCheck {
     if (proof === undefined) return refuse("a DPoP proof is required");

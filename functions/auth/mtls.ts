@@ -6,7 +6,7 @@
  * bound token is only accepted with the same certificate.
  */
 import { createHash, X509Certificate } from "node:crypto";
-import { Lru } from "../exchange/lru.ts";
+import { LRUCache } from "lru-cache";
 
 interface CertEvent {
   readonly requestContext?: {
@@ -15,7 +15,8 @@ interface CertEvent {
   };
 }
 
-const thumbprints = new Lru<string, string | null>(256);
+/** Thumbprints by certificate text; "" for a certificate that does not parse. */
+const thumbprints = new LRUCache<string, string>({ max: 256 });
 
 /** `x5t#S256` of a PEM certificate: SHA-256 of its DER, base64url; null when it does not parse. */
 export function certificateThumbprint(pem: string): string | null {
@@ -24,11 +25,11 @@ export function certificateThumbprint(pem: string): string | null {
     try {
       found = createHash("sha256").update(new X509Certificate(pem).raw).digest("base64url");
     } catch {
-      found = null;
+      found = "";
     }
     thumbprints.set(pem, found);
   }
-  return found;
+  return found === "" ? null : found;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Put } from "@aws-sdk/client-dynamodb";
+import { LRUCache } from "lru-cache";
 import type { VerifiedProof } from "../auth/dpop.ts";
 import { epochSeconds, key, N } from "./codec.ts";
 import type { Db } from "./db.ts";
@@ -64,31 +65,27 @@ export class ProofReplays {
 
 /**
  * Proofs this process saw, until they could no longer be accepted: a replay
- * to the same instance is caught before any store call. Bounded: when full,
- * the oldest entries go first (they are the nearest to expiring anyway; the
- * store claim still catches what falls out).
+ * to the same instance is caught before any store call. A bounded LRU whose
+ * entries also expire of themselves once their proof could not be accepted
+ * anyway (the store claim still catches what falls out when it is full).
  */
 export class RecentProofs {
-  private readonly seen = new Map<string, number>();
+  private readonly seen: LRUCache<string, number>;
 
-  constructor(private readonly max = 100_000) {}
+  constructor(max = 100_000) {
+    this.seen = new LRUCache({ max });
+  }
 
   /** True when the proof was seen before (a replay); otherwise remembers it. */
   replayed(proof: VerifiedProof, now: Date): boolean {
     const id = `${proof.jkt}.${proof.jti}`;
     const t = epochSeconds(now);
     const until = this.seen.get(id);
+    // Decided on the gateway's clock; the TTL only frees memory.
     if (until !== undefined && until >= t) return true;
-    this.seen.delete(id);
-    this.seen.set(id, proof.acceptableUntil);
-    if (this.seen.size > this.max) this.prune(t);
+    this.seen.set(id, proof.acceptableUntil, {
+      ttl: Math.max(1, proof.acceptableUntil - t + 1) * 1000,
+    });
     return false;
-  }
-
-  private prune(t: number): void {
-    for (const [id, until] of this.seen) {
-      if (this.seen.size <= this.max && until >= t) break;
-      this.seen.delete(id);
-    }
   }
 }

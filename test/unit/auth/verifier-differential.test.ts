@@ -20,11 +20,11 @@ import { createHmac, generateKeyPairSync, type KeyObject, randomUUID, sign } fro
 import fc from "fast-check";
 import { createLocalJWKSet, type JWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { localSigner, newPrivateJwk } from "../../functions/auth/local-keys.ts";
-import { TokenVerifier } from "../../functions/auth/tokens.ts";
-import { InvalidTokenError } from "../../functions/errors.ts";
+import { localSigner, newPrivateJwk } from "../../../functions/auth/local-keys.ts";
+import { TokenVerifier } from "../../../functions/auth/tokens.ts";
+import { InvalidTokenError } from "../../../functions/errors.ts";
+import { b64u, P256_N, toBytes32 } from "../../hardening/jwt-craft.ts";
 import { decodedObject, PART } from "./json-oracle.ts";
-import { b64u, P256_N, toBytes32 } from "./jwt-craft.ts";
 
 const ISSUER = "https://gateway.test";
 const AUDIENCE = "https://gateway.test";

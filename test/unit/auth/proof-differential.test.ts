@@ -12,9 +12,9 @@ import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign } fro
 import fc from "fast-check";
 import { EmbeddedJWK, exportJWK, type JWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ProofVerifier } from "../../functions/auth/dpop.ts";
+import { ProofVerifier } from "../../../functions/auth/dpop.ts";
+import { b64u } from "../../hardening/jwt-craft.ts";
 import { decodedObject, PART } from "./json-oracle.ts";
-import { b64u } from "./jwt-craft.ts";
 
 const NOW = new Date("2026-11-01T12:00:00Z");
 const T = Math.floor(NOW.getTime() / 1000);

@@ -12,11 +12,11 @@ import {
   normaliseHtu,
   type ProofExpectations,
   ProofVerifier,
-} from "../../functions/auth/dpop.ts";
-import { DpopNonces, NONCE_WINDOW_SECONDS } from "../../functions/auth/dpop-nonce.ts";
-import { pseudonymKeysFromSecret } from "../../functions/auth/pseudonyms.ts";
-import { type DpopKey, dpopKey, proof } from "../support/dpop.ts";
-import { b64u } from "./jwt-craft.ts";
+} from "../../../functions/auth/dpop.ts";
+import { DpopNonces, NONCE_WINDOW_SECONDS } from "../../../functions/auth/dpop-nonce.ts";
+import { pseudonymKeysFromSecret } from "../../../functions/auth/pseudonyms.ts";
+import { b64u } from "../../hardening/jwt-craft.ts";
+import { type DpopKey, dpopKey, proof } from "../../support/dpop.ts";
 
 const NOW = new Date();
 const T = Math.floor(NOW.getTime() / 1000);
