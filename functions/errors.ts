@@ -79,18 +79,36 @@ export class ConflictError extends GatewayError<"conflict"> {
   }
 }
 
-/** 401 invalid_token: the bearer token is missing or does not verify. */
+/**
+ * 401 invalid_token: the token is missing or does not verify, or (for a
+ * sender-constrained token) its proof is missing, wrong or replayed. The
+ * challenge names the scheme the caller must use and the error (RFC 6750
+ * §3, RFC 9449 §7.1); a DPoP nonce goes in `DPoP-Nonce`.
+ */
 export class InvalidTokenError extends GatewayError<"invalid_token"> {
   override readonly name = "InvalidTokenError";
   constructor(
     detail: string,
     readonly reason: string,
+    challenge: {
+      readonly scheme?: "Bearer" | "DPoP";
+      readonly error?: "invalid_token" | "invalid_dpop_proof" | "use_dpop_nonce";
+      readonly headers?: Readonly<Record<string, string>>;
+    } = {},
   ) {
+    const scheme = challenge.scheme ?? "Bearer";
+    const algs = scheme === "DPoP" ? ` algs="${DPOP_CHALLENGE_ALGS}"` : "";
     super("invalid_token", detail, {
-      headers: { "WWW-Authenticate": `Bearer error="invalid_token"` },
+      headers: {
+        "WWW-Authenticate": `${scheme} error="${challenge.error ?? "invalid_token"}"${algs}`,
+        ...challenge.headers,
+      },
     });
   }
 }
+
+/** The DPoP proof algorithms a DPoP challenge names (functions/auth/dpop.ts's allow-list). */
+const DPOP_CHALLENGE_ALGS = "ES256 ES384 EdDSA Ed25519 PS256 RS256";
 
 export class ForbiddenError extends GatewayError<CodeOf<403>> {
   override readonly name = "ForbiddenError";

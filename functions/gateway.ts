@@ -3,6 +3,8 @@
  * points and the local server construct one Gateway and hand it to createApp.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ProofVerifier } from "./auth/dpop.ts";
+import { DpopNonces } from "./auth/dpop-nonce.ts";
 import type { GatewayKeys } from "./auth/keys.ts";
 import type { PseudonymKeys } from "./auth/pseudonyms.ts";
 import { TokenVerifier } from "./auth/tokens.ts";
@@ -19,6 +21,7 @@ import { Meter } from "./store/meter.ts";
 import { MeterReader } from "./store/meter-read.ts";
 import { NO_OBJECT_STORE, type ObjectStore } from "./store/objects.ts";
 import { Outbox } from "./store/outbox.ts";
+import { ProofReplays, RecentProofs } from "./store/proof-replays.ts";
 import { Registry } from "./store/registry.ts";
 import { Sessions } from "./store/sessions.ts";
 import { noTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
@@ -43,6 +46,24 @@ export interface GatewaySettings {
    * goes to the object store. See docs/metering.md.
    */
   readonly replayInlineMaxBytes: number;
+  /** DPoP proofs must carry a nonce the gateway gave (RFC 9449 §8, §9). @default false */
+  readonly dpopNonce?: boolean | undefined;
+  /**
+   * The custom domain where API Gateway requires client certificates (mTLS):
+   * tokens asked for there are bound to the certificate (RFC 8705).
+   */
+  readonly mtlsDomain?: string | undefined;
+}
+
+/** What sender-constrained tokens use: proof checks, replay claims, nonces. */
+export interface DpopParts {
+  readonly verifier: ProofVerifier;
+  /** Proofs this process saw: a replay to the same instance costs no store call. */
+  readonly recent: RecentProofs;
+  /** The store's claims of proofs (exact across instances). */
+  readonly replays: ProofReplays;
+  /** The nonce source when the deployment asks for nonces, else undefined. */
+  nonces(): Promise<DpopNonces | undefined>;
 }
 
 export interface GatewayDeps {
@@ -81,6 +102,7 @@ export interface Gateway {
   readonly meterReader: MeterReader;
   readonly outbox: Outbox;
   readonly verifier: TokenVerifier;
+  readonly dpop: DpopParts;
   /** People's access tokens, when a provider is configured. */
   readonly people: PeopleVerifier | undefined;
   /** Calls to partner backends, each with the gateway's traceparent. */
@@ -127,6 +149,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
       deps.keys.accessTokenJwks,
     ),
+    dpop: dpopParts(db, deps.pseudonyms, deps.settings.dpopNonce === true),
     people:
       deps.settings.people === undefined
         ? undefined
@@ -138,6 +161,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
     telemetry: deps.telemetry ?? noTelemetry,
     addressPolicy,
     resolveHost: deps.resolveHost ?? defaultResolve,
+  };
+}
+
+function dpopParts(db: Db, keys: PseudonymKeys, withNonces: boolean): DpopParts {
+  let nonces: Promise<DpopNonces> | undefined;
+  return {
+    verifier: new ProofVerifier(),
+    recent: new RecentProofs(),
+    replays: new ProofReplays(db),
+    nonces: async () => {
+      if (!withNonces) return undefined;
+      nonces ??= DpopNonces.from(keys).catch((err: unknown) => {
+        nonces = undefined;
+        throw err;
+      });
+      return nonces;
+    },
   };
 }
 

@@ -70,6 +70,16 @@ const AUDIT_APPEND: TableAccess = {
 };
 
 /**
+ * Claiming a DPoP proof's jti (functions/store/proof-replays.ts): a
+ * conditional UpdateItem in the claims' own partitions of `meter`, nothing
+ * else there. Every function that takes access tokens has it; the exchange's
+ * table-wide grants cover it already.
+ */
+const DPOP_CLAIMS: TableAccess = {
+  scoped: [{ actions: ["UpdateItem"], leadingKeys: ["DP#*"] }],
+};
+
+/**
  * Proven by behaviour: test/lambda/permissions.test.ts runs every function's
  * bundle through a whole scenario, records each AWS call, and requires these
  * grants to be exactly what was called, nothing missing and nothing unused.
@@ -79,6 +89,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     tables: {
       // PutItem: the replay list of private_key_jwt client assertions.
       credentials: { table: ["GetItem", "PutItem"] },
+      // Claims of DPoP proofs (functions/store/proof-replays.ts), in their partitions only.
+      meter: DPOP_CLAIMS,
       registry: { table: ["GetItem", "BatchGetItem", "Query"] },
       audit: AUDIT_APPEND,
     },
@@ -116,6 +128,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       },
       audit: AUDIT_APPEND,
       outbox: { table: ["PutItem"] },
+      meter: DPOP_CLAIMS,
     },
     signingKeys: { accessToken: READ_PUBLIC },
   },
@@ -131,7 +144,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // Lists and verifies (every chain and the anchors), appends.
       audit: { ...AUDIT_APPEND, table: ["Query"] },
       outbox: { table: ["PutItem"], indexes: ["Query"] },
-      meter: { table: ["Query"] },
+      meter: { table: ["Query"], scoped: DPOP_CLAIMS.scoped },
     },
     // Verifies access tokens; operators' calls sign nothing.
     signingKeys: { accessToken: READ_PUBLIC },
@@ -141,7 +154,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // GetItem: the finance client's record, whose credential generation ends rotated tokens.
       credentials: { table: ["GetItem"] },
       registry: { indexes: ["Query"] },
-      meter: { table: ["Query"] },
+      meter: { table: ["Query"], scoped: DPOP_CLAIMS.scoped },
     },
     signingKeys: { accessToken: READ_PUBLIC },
   },

@@ -70,11 +70,19 @@ export const PartnerPatch = z
     name: PartnerInput.shape.name.optional(),
     jurisdiction: Jurisdiction.optional(),
     baseUrl: PartnerInput.shape.baseUrl.optional(),
+    requireDpop: z
+      .boolean()
+      .optional()
+      .describe("true: only DPoP-bound tokens for this partner (token requests need a DPoP proof)"),
     reason: z.string().max(1000).optional(),
   })
   .refine(
-    (p) => p.name ?? p.jurisdiction ?? p.baseUrl,
-    "name, jurisdiction or baseUrl is required",
+    (p) =>
+      p.name !== undefined ||
+      p.jurisdiction !== undefined ||
+      p.baseUrl !== undefined ||
+      p.requireDpop !== undefined,
+    "name, jurisdiction, baseUrl or requireDpop is required",
   );
 export type PartnerPatch = z.infer<typeof PartnerPatch>;
 
@@ -90,6 +98,8 @@ export const Partner = z.object({
    */
   credentialGeneration: z.int().min(0).optional(),
   credentialsRotatedAt: z.string().optional(),
+  /** Only sender-constrained (DPoP) tokens are issued to this partner. */
+  requireDpop: z.boolean().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

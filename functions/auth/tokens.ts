@@ -54,6 +54,17 @@ export interface AccessClaims {
    * an older one are refused wherever the client's record is read.
    */
   readonly generation: number;
+  /** What the token is bound to (claim `cnf`): only its holder may use it. */
+  readonly cnf?: Confirmation | undefined;
+}
+
+/**
+ * A sender constraint: the thumbprint of a DPoP key (RFC 9449 `jkt`) and/or
+ * of a client certificate (RFC 8705 `x5t#S256`).
+ */
+export interface Confirmation {
+  readonly jkt?: string | undefined;
+  readonly x5t?: string | undefined;
 }
 
 export interface TokenSettings {
@@ -73,6 +84,7 @@ export async function issueAccessToken(
     bind?: Record<string, AgreementBinding>;
     /** The credential generation the client authenticated with. */
     generation?: number;
+    cnf?: Confirmation | undefined;
   },
   now: Date,
 ): Promise<{ token: string; jti: string; exp: number }> {
@@ -96,6 +108,7 @@ export async function issueAccessToken(
       jti,
       ...(grant.generation ? { cgen: grant.generation } : {}),
       ...(Object.keys(bind).length > 0 ? { bind } : {}),
+      ...cnfClaim(grant.cnf),
     },
   );
   return { token, jti, exp };
@@ -304,7 +317,39 @@ function claimsOf(payload: Record<string, unknown>, maxLifetime: number): Access
     scopes: (scope ?? "").split(" ").filter((s) => s !== ""),
     bind: bindOf(payload.bind),
     generation: (cgen as number | undefined) ?? 0,
+    ...confirmationOf(payload.cnf),
   };
+}
+
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
+
+function cnfClaim(cnf: Confirmation | undefined): Record<string, unknown> {
+  if (cnf?.jkt === undefined && cnf?.x5t === undefined) return {};
+  return {
+    cnf: {
+      ...(cnf.jkt === undefined ? {} : { jkt: cnf.jkt }),
+      ...(cnf.x5t === undefined ? {} : { "x5t#S256": cnf.x5t }),
+    },
+  };
+}
+
+/**
+ * The token's `cnf`. A confirmation the gateway cannot enforce (another
+ * method, a malformed thumbprint) refuses the token: a binding is never
+ * dropped.
+ */
+function confirmationOf(raw: unknown): { cnf?: Confirmation } {
+  if (raw === undefined) return {};
+  const malformed = () => new InvalidTokenError("the token confirmation is malformed", "claims");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw malformed();
+  const members = raw as Record<string, unknown>;
+  const names = Object.keys(members);
+  if (names.length === 0 || names.some((n) => n !== "jkt" && n !== "x5t#S256")) throw malformed();
+  const jkt = members.jkt;
+  const x5t = members["x5t#S256"];
+  for (const v of [jkt, x5t])
+    if (v !== undefined && (typeof v !== "string" || !THUMBPRINT.test(v))) throw malformed();
+  return { cnf: { jkt: jkt as string | undefined, x5t: x5t as string | undefined } };
 }
 
 function bindOf(raw: unknown): Record<string, AgreementBinding> {
@@ -326,14 +371,28 @@ function bindOf(raw: unknown): Record<string, AgreementBinding> {
 
 /** Strict `Authorization: Bearer <token>` parsing: one space, no other scheme, no extras. */
 export function bearerToken(header: string | undefined): string {
+  const presented = presentedToken(header);
+  if (presented.scheme !== "Bearer")
+    throw new InvalidTokenError("the Authorization header is not a Bearer token", "scheme");
+  return presented.token;
+}
+
+/**
+ * Strict `Authorization: Bearer <token>` or `Authorization: DPoP <token>`
+ * parsing (RFC 6750, RFC 9449 §7.1): one space, no other scheme, no extras.
+ */
+export function presentedToken(header: string | undefined): {
+  scheme: "Bearer" | "DPoP";
+  token: string;
+} {
   if (header === undefined)
-    throw new InvalidTokenError("an Authorization: Bearer token is required", "missing");
+    throw new InvalidTokenError("an Authorization: Bearer (or DPoP) token is required", "missing");
   if (header.length > MAX_TOKEN_CHARS + 7)
     throw new InvalidTokenError("the Authorization header is too large", "size");
-  const match = /^Bearer ([A-Za-z0-9._-]+)$/.exec(header);
-  if (match?.[1] === undefined)
-    throw new InvalidTokenError("the Authorization header is not a Bearer token", "scheme");
-  return match[1];
+  const match = /^(Bearer|DPoP) ([A-Za-z0-9._-]+)$/.exec(header);
+  if (match?.[2] === undefined)
+    throw new InvalidTokenError("the Authorization header is not a Bearer or DPoP token", "scheme");
+  return { scheme: match[1] === "DPoP" ? "DPoP" : "Bearer", token: match[2] };
 }
 
 /** The JWT the gateway presents to a partner backend: never valid as an access token. */

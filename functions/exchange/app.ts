@@ -92,6 +92,7 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
           idempotencyKey,
           requestId: c.get("requestId"),
           accept: c.req.header("Accept"),
+          proof: c.get("dpopProof"),
           body,
           signal: c.req.raw.signal,
         });
@@ -108,11 +109,13 @@ export function exchangeApp(gw: Gateway): Hono<AppEnv> {
       });
     };
 
+  // The exchange claims a DPoP proof itself: beside its state read (read) or
+  // in its metering transaction (deliver), so the claim adds no round trip.
   app.use(
     "/v1/exchange/*",
     onlyGetAndPost(),
     declaredBodyLimit(gw.settings.maxBodyBytes),
-    authenticate(gw),
+    authenticate(gw, { claimsProof: true }),
   );
   app.get("/v1/exchange/*", exchange("read"));
   app.post("/v1/exchange/*", exchange("deliver"));

@@ -10,6 +10,11 @@
  * it is decided, fetched, cut and metered anew. Terms that change while an
  * exchange runs are caught by the metering transaction: the exchange is then
  * decided again and the buffered body cut again under the new terms (or refused).
+ *
+ * A DPoP proof's jti is claimed once per request: a read's beside its first
+ * state read (before the provider is called), a deliver's in its metering
+ * transaction, or on its own before a refusal is counted or a deliver's
+ * retry is sent again, so a replayed proof is refused and counts nothing.
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
@@ -21,10 +26,12 @@ import {
   type UninspectableDetail,
 } from "../../policies/guard/index.ts";
 import type { Action, Agreement, Dataset, Partner, TradeRules } from "../../policies/model.ts";
+import type { VerifiedProof } from "../auth/dpop.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
 import { GatewayError, StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import { refuseIfRotated } from "../http/auth.ts";
+import { replayedProof } from "../http/sender.ts";
 import { str } from "../store/codec.ts";
 import {
   claimOf,
@@ -63,6 +70,12 @@ export interface ExchangeInput {
   /** The gateway's own request id (never the caller's). */
   readonly requestId: string;
   readonly accept: string | undefined;
+  /**
+   * The request's DPoP proof, verified, its jti not yet claimed: a read
+   * claims it beside its state read (before the provider is called), a
+   * deliver in its metering transaction (before the consumer is called).
+   */
+  readonly proof?: VerifiedProof | undefined;
   /** The deliver body as received. */
   readonly body?: {
     bytes: Uint8Array;
@@ -129,6 +142,7 @@ export type ExchangeDeps = Pick<
   | "log"
   | "clock"
   | "telemetry"
+  | "dpop"
 >;
 
 const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
@@ -160,6 +174,8 @@ export class ExchangeService {
   private readonly plans: GuardPlans;
   private readonly backendTokens: BackendTokens;
   private readonly bodies: ReplayBodies;
+  /** Exchanges whose DPoP proof is claimed already (by its own write or with the metering). */
+  private readonly claimed = new WeakSet<ExchangeInput>();
 
   constructor(private readonly gw: ExchangeDeps) {
     this.plans = new GuardPlans(gw.pseudonyms);
@@ -195,17 +211,26 @@ export class ExchangeService {
   /**
    * Reads the state (and the Idempotency-Key's claim) in one consistent round
    * trip and decides; a deny is counted on the flow. A token issued before
-   * the caller's credentials were rotated ends here.
+   * the caller's credentials were rotated ends here. A read's DPoP proof is
+   * claimed at the same time as its first state read (two requests in
+   * flight, no added wait), so a replayed proof is refused before the
+   * provider is called and before anything is counted.
    */
   private async permit(input: ExchangeInput): Promise<Permitted> {
     const fingerprint = fingerprintOf(input);
     const claimKey = this.claimKey(input, fingerprint);
-    const state = await this.loadState(input, claimKey);
+    const [loaded, claimed] = await Promise.allSettled([
+      this.loadState(input, claimKey),
+      this.claimProofBeforeRead(input),
+    ]);
+    if (claimed.status === "rejected") throw claimed.reason;
+    if (loaded.status === "rejected") throw loaded.reason;
+    const state = loaded.value;
     const caller = [state.provider, state.consumer].find((x) => x?.id === input.claims.sub);
     refuseIfRotated(input.claims, caller?.credentialGeneration);
     const decision = this.decideNow(input, state);
     if (decision.decision === "deny") {
-      if (state.agreement !== undefined) await this.count(state.agreement, "denied");
+      if (state.agreement !== undefined) await this.count(input, state.agreement, "denied");
       throw denialError(decision.reasons);
     }
     const { agreement, dataset, provider, consumer, tradeRules } = state;
@@ -221,6 +246,31 @@ export class ExchangeService {
       fingerprint,
       claim: claimOf(state.also[0], this.gw.clock()),
     };
+  }
+
+  /** A read's proof, claimed once (permit runs again when the flow changes under an exchange). */
+  private async claimProofBeforeRead(input: ExchangeInput): Promise<void> {
+    if (input.proof === undefined || input.action !== "read" || this.claimed.has(input)) return;
+    await this.claimProofAlone(input, input.proof);
+  }
+
+  /** The proof's own conditional write; a store fault refuses the exchange as metering does. */
+  private async claimProofAlone(input: ExchangeInput, proof: VerifiedProof): Promise<void> {
+    let claimed: boolean;
+    try {
+      claimed = await this.gw.dpop.replays.claim(proof, this.gw.clock());
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
+      throw err;
+    }
+    if (!claimed) throw replayedProof();
+    this.claimed.add(input);
+  }
+
+  /** Claims the request's proof on its own unless it is claimed already. */
+  private async claimProofIfUnclaimed(input: ExchangeInput): Promise<void> {
+    if (input.proof !== undefined && !this.claimed.has(input))
+      await this.claimProofAlone(input, input.proof);
   }
 
   private async loadState(
@@ -266,15 +316,15 @@ export class ExchangeService {
       timeoutMs: this.gw.settings.upstreamTimeoutMs,
       maxBytes: this.gw.settings.maxBodyBytes,
     });
-    const ok = await this.usableAnswer(p, res, "provider");
+    const ok = await this.usableAnswer(input, p, res, "provider");
     const kind = mediaKindOf(ok.contentType);
     if (kind === null) {
-      await this.count(p.agreement, "failed");
+      await this.count(input, p.agreement, "failed");
       throw uninspectable("the provider answered a content type the gateway cannot inspect");
     }
     const decoded = decodeBody(ok.body, ok.contentEncoding, this.gw.settings.maxBodyBytes);
     if (!decoded.ok) {
-      await this.count(p.agreement, "failed");
+      await this.count(input, p.agreement, "failed");
       throw uninspectable(
         decoded.detail === "too_large"
           ? "the provider's answer is over the size cap once decoded"
@@ -339,7 +389,7 @@ export class ExchangeService {
     if (!accepted) {
       if (metered !== undefined) await this.reverse(metered.request, metered.receipt);
       // Refuses with the code of what happened (timeout, error), counted as failed.
-      await this.usableAnswer(settled.p, res, "consumer");
+      await this.usableAnswer(input, settled.p, res, "consumer");
     }
     // A retry sent again (duplicate) was counted when it was first metered.
     if (metered !== undefined) this.released(metered.request, metered.receipt);
@@ -365,8 +415,11 @@ export class ExchangeService {
     let p = first;
     for (let decisions = 1; ; decisions++) {
       const guarded = await this.guard(input, p, text, kind, input.action);
-      if (input.action === "deliver" && this.claimHolds(p))
+      if (input.action === "deliver" && this.claimHolds(p)) {
+        // Sent again without a metering transaction: its proof is claimed on its own.
+        await this.claimProofIfUnclaimed(input);
         return { kind: "duplicate", p, guarded };
+      }
       // The last moment before anything counts: a caller that hung up is not billed.
       if (input.action === "read" && input.signal?.aborted === true)
         throw new CallerGone("the caller disconnected before the release");
@@ -381,13 +434,16 @@ export class ExchangeService {
         throw err;
       }
       if (outcome.kind === "metered") {
+        // The proof's claim (a deliver's) was written with the metering.
+        this.claimed.add(input);
         // The claim this exchange replaced kept a body of its own: gone with it.
         if (request.replaces !== undefined) await this.bodies.discardClaim(p.claim);
         return { kind: "metered", p, guarded, request, receipt: outcome };
       }
       await this.bodies.discard(stash);
+      if (outcome.kind === "proof_replayed") throw replayedProof();
       if (outcome.kind === "quota_exceeded") {
-        await this.count(p.agreement, "denied");
+        await this.count(input, p.agreement, "denied");
         throw quotaExceeded(outcome.counter, outcome.retryAfter);
       }
       // A twin holds the key, or a status or the terms changed: decide again,
@@ -398,7 +454,7 @@ export class ExchangeService {
         if (replayed !== undefined) return { kind: "replayed", output: replayed };
       }
       if (decisions >= MAX_DECISIONS) {
-        await this.count(p.agreement, "denied");
+        await this.count(input, p.agreement, "denied");
         throw denialError([
           { code: "agreement_inactive", message: "the flow changed while it ran" },
         ]);
@@ -534,12 +590,13 @@ export class ExchangeService {
    * `failed` on the flow.
    */
   private async usableAnswer(
+    input: ExchangeInput,
     p: Permitted,
     res: UpstreamResponse,
     who: "provider" | "consumer",
   ): Promise<Extract<UpstreamResponse, { ok: true }>> {
     if (!res.ok) {
-      await this.count(p.agreement, "failed");
+      await this.count(input, p.agreement, "failed");
       if (res.kind === "timeout")
         throw upstreamTimeout(`the ${who}'s backend did not answer in time`);
       if (res.kind === "too_large") throw uninspectable(`the ${who}'s answer is over the size cap`);
@@ -548,7 +605,7 @@ export class ExchangeService {
     }
     const usable = who === "provider" ? res.status === 200 : res.status >= 200 && res.status < 300;
     if (!usable) {
-      await this.count(p.agreement, "failed");
+      await this.count(input, p.agreement, "failed");
       this.gw.log.warn("upstream_error", { who, kind: "status", status: res.status });
       throw upstreamError(`the ${who}'s backend did not answer with a complete success`);
     }
@@ -566,7 +623,7 @@ export class ExchangeService {
     if (result.ok) return result;
     if (result.reason === "uninspectable") {
       if (direction === "deliver") throw new GatewayError("unsupported_media_type", result.message);
-      await this.count(p.agreement, "failed");
+      await this.count(input, p.agreement, "failed");
       throw uninspectable(UNINSPECTABLE_PHRASES[result.detail]);
     }
     await this.recordLeak(input, p, direction, result.marker, result.path);
@@ -593,7 +650,7 @@ export class ExchangeService {
       path,
     };
     this.gw.log.warn("leak_blocked", { requestId: input.requestId, ...details });
-    await this.count(p.agreement, "blocked");
+    await this.count(input, p.agreement, "blocked");
     await this.gw.audit
       .append({
         actor: "gateway",
@@ -606,10 +663,16 @@ export class ExchangeService {
       .catch((err: unknown) => this.gw.log.error("audit_unavailable", { message: String(err) }));
   }
 
-  /** A refusal counted on the flow (finance's `/metrics/flows`) and in the flow's figures. */
-  private count(agreement: Agreement, kind: RefusalKind): Promise<void> {
+  /**
+   * A refusal counted on the flow (finance's `/metrics/flows`) and in the
+   * flow's figures, once the request's proof is claimed: a deliver refused
+   * before its metering transaction (which would have claimed it) claims it
+   * first, so a replayed proof is refused as such and counts nothing.
+   */
+  private async count(input: ExchangeInput, agreement: Agreement, kind: RefusalKind) {
+    await this.claimProofIfUnclaimed(input);
     this.gw.telemetry.flow(agreement.id, "exchange", { kind });
-    return this.gw.meter.countRefusal(agreement, kind, this.gw.clock());
+    await this.gw.meter.countRefusal(agreement, kind, this.gw.clock());
   }
 
   /** An exchange metered now, in the flow's figures (a replay or a retry sent again is not). */
@@ -631,6 +694,7 @@ export class ExchangeService {
     eventId: string,
     stash: Stash | undefined,
   ): MeteringRequest {
+    const now = this.gw.clock();
     return {
       agreement: p.agreement,
       action: input.action,
@@ -639,13 +703,18 @@ export class ExchangeService {
       fingerprint: p.fingerprint,
       records: released.records,
       bytes: Buffer.byteLength(released.body),
-      now: this.gw.clock(),
+      now,
       replica: p.replica,
       terms: termsOf(p),
       eventId,
       claim: stash?.attributes,
       // A claim in force that this exchange did not answer from: its terms changed.
       replaces: p.claim?.event,
+      // A deliver's proof is claimed with the metering: one more item, no more round trips.
+      proofClaim:
+        input.action === "deliver" && input.proof !== undefined && !this.claimed.has(input)
+          ? this.gw.dpop.replays.claimPut(input.proof, now)
+          : undefined,
     };
   }
 

@@ -36,6 +36,8 @@ export const LambdaEnv = z
     /** The object store's bucket (kept replay bodies); its endpoint is the SDK's (AWS_ENDPOINT_URL_S3 outside AWS). */
     OBJECTS_BUCKET: z.string().min(3).optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** DPoP proofs must carry a server nonce (RFC 9449 §8). */
+    DPOP_NONCE: z.enum(["0", "1"]).default("0"),
     ...PeopleEnv.shape,
     /** Behind the front door: the secret CloudFront sends (requests without it are refused). */
     ORIGIN_VERIFY: z.string().min(32).optional(),

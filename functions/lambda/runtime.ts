@@ -119,6 +119,8 @@ export async function buildGateway(
       localBackends: env.LOCAL_BACKENDS === "1",
       upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
       people: peopleSettingsFromEnv(env),
+      dpopNonce: env.DPOP_NONCE === "1",
+      mtlsDomain: env.MTLS_DOMAIN,
     },
     log,
     telemetry,

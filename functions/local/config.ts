@@ -27,6 +27,8 @@ export const LocalEnv = z.object({
   FINANCE_CLIENT_SECRET: z.string().min(16).max(256).optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   DEMO: flag.default(true),
+  /** DPoP proofs must carry a server nonce (RFC 9449 §8). */
+  DPOP_NONCE: flag.default(false),
   DYNAMODB_ENDPOINT: z.url().optional(),
   S3_ENDPOINT: z.url().optional(),
   HOST: z.string().default("127.0.0.1"),

@@ -176,6 +176,7 @@ export async function startLocalGateway(
         tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
         localBackends: true,
         people: signIn.settings,
+        dpopNonce: config.DPOP_NONCE,
       },
       log,
     });

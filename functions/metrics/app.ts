@@ -8,7 +8,17 @@ import { attribute, FlowsQuery, flowRows, hourRange, parseWindow, rowsToCsv } fr
 
 /** Finance reads only: the agreements and the meter's rollups and events. */
 export function metricsApp(
-  gw: Pick<Gateway, "verifier" | "people" | "clock" | "registry" | "meterReader" | "credentials">,
+  gw: Pick<
+    Gateway,
+    | "verifier"
+    | "people"
+    | "clock"
+    | "registry"
+    | "meterReader"
+    | "dpop"
+    | "settings"
+    | "credentials"
+  >,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(

@@ -459,7 +459,13 @@ export function buildDocument(): OpenApiDocument {
         oauth2: {
           type: "oauth2",
           description:
-            "Access tokens from the gateway's own token endpoint; the scope decides the role.",
+            "Access tokens from the gateway's own token endpoint; the scope decides the role. " +
+            "A token is sent as Authorization: Bearer <token>; a DPoP-bound token (cnf.jkt, RFC 9449) only as " +
+            "Authorization: DPoP <token> with a DPoP header holding a fresh proof for that request " +
+            "(htm, htu = the URL without query, iat within 60 s, ath = the base64url SHA-256 of the token, a jti never used before, " +
+            "signed with the bound key), and a certificate-bound token (cnf.x5t#S256, RFC 8705) only with the same client certificate. " +
+            'A missing, wrong or replayed proof, or a bound token sent as Bearer: 401 invalid_token with WWW-Authenticate: DPoP error="invalid_dpop_proof" ' +
+            '(or error="invalid_token"); where the deployment uses nonces, error="use_dpop_nonce" and the nonce in DPoP-Nonce.',
           flows: { clientCredentials: { tokenUrl: "/oauth/token", scopes: OAUTH_SCOPES } },
         },
         clientBasic: {

@@ -196,6 +196,15 @@ const exchangeHeaders = (): Parameter[] => [
   },
 ];
 
+/** RFC 9449: the proof that binds a token (token endpoint) or goes with a bound one (every call). */
+const dpopProofHeader = (what: string): Parameter => ({
+  name: "DPoP",
+  in: "header",
+  required: false,
+  description: what,
+  schema: { type: "string", pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$" },
+});
+
 const forwardedQuery: Parameter = {
   name: "query",
   in: "query",
@@ -377,8 +386,17 @@ export const operationSpecs = (): OperationSpec[] => [
     summary: "Issue an access token (OAuth 2.0 client credentials)",
     description:
       "Authenticate with HTTP Basic (id and secret form-urlencoded inside it, RFC 6749 §2.3.1) or with a signed client assertion (RFC 7523) in the form. " +
-      "The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation.",
+      "The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation. " +
+      "With a DPoP proof (RFC 9449: typ dpop+jwt, ES256, ES384, EdDSA (or Ed25519), PS256 or RS256, the public jwk, htm POST, htu this URL, iat within 60 s, a fresh jti) " +
+      "the token is bound to the proof's key (cnf.jkt) and token_type is DPoP; a partner with requireDpop gets no token without one. " +
+      "Where the deployment uses DPoP nonces, a proof without the nonce is answered 400 use_dpop_nonce with the nonce in DPoP-Nonce. " +
+      "On the mTLS domain the token is bound to the client certificate (RFC 8705, cnf.x5t#S256).",
     guard: "client",
+    parameters: [
+      dpopProofHeader(
+        "A DPoP proof for this request (RFC 9449 §4): the token issued is bound to its key.",
+      ),
+    ],
     body: {
       required: true,
       content: {
@@ -389,13 +407,22 @@ export const operationSpecs = (): OperationSpec[] => [
       "200": {
         description: "A token",
         content: json(ref("TokenResponse")),
-        headers: { "Cache-Control": { description: "no-store", schema: { type: "string" } } },
+        headers: {
+          "Cache-Control": { description: "no-store", schema: { type: "string" } },
+          "DPoP-Nonce": {
+            description:
+              "the nonce to put in the next DPoP proofs (when the deployment uses nonces)",
+            schema: { type: "string" },
+          },
+        },
       },
     },
     oauthErrors: [
       "invalid_request",
       "invalid_scope",
       "unsupported_grant_type",
+      "invalid_dpop_proof",
+      "use_dpop_nonce",
       "invalid_client",
       "temporarily_unavailable",
     ],
@@ -534,7 +561,10 @@ export const operationSpecs = (): OperationSpec[] => [
     path: "/admin/partners/{id}",
     tag: "Admin: partners",
     operationId: "updatePartner",
-    summary: "Change a partner's name, jurisdiction or backend",
+    summary: "Change a partner's name, jurisdiction, backend or requireDpop",
+    description:
+      "requireDpop: true: the partner gets only DPoP-bound tokens; its token requests without a DPoP proof answer 400 invalid_dpop_proof. " +
+      "Tokens issued before the change stay valid until they expire.",
     guard: "admin",
     body: jsonBody("PartnerPatch", EXAMPLES.partnerPatch),
     success: ok("The partner", "Partner"),

@@ -74,7 +74,9 @@ export const TokenForm = z.object({
 
 export const TokenResponse = z.object({
   access_token: z.string().describe("a JWT signed by the gateway"),
-  token_type: z.literal("Bearer"),
+  token_type: z
+    .enum(["Bearer", "DPoP"])
+    .describe("DPoP when the request carried a DPoP proof: the token is bound to its key"),
   expires_in: z.int().min(1).describe("seconds"),
   scope: z.string().describe("the granted scopes, space-separated"),
 });
@@ -103,6 +105,13 @@ export const AuthorizationServerMetadata = z.looseObject({
   client_assertion_types_supported: z.array(z.string()),
   response_types_supported: z.array(z.string()),
   scopes_supported: z.array(z.string()),
+  dpop_signing_alg_values_supported: z
+    .array(z.string())
+    .describe("the algorithms a DPoP proof may use (RFC 9449 §5.1)"),
+  tls_client_certificate_bound_access_tokens: z
+    .boolean()
+    .optional()
+    .describe("where the deployment has an mTLS domain (RFC 8705)"),
 });
 
 export const Health = z.object({ status: z.literal("ok") });

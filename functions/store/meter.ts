@@ -11,7 +11,7 @@
  * it committed. See docs/metering.md for why the counts are exact.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Update } from "@aws-sdk/client-dynamodb";
+import type { Put, Update } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
@@ -78,6 +78,12 @@ export interface MeteringRequest {
    * may take its place (the retry is metered anew), as long as it is still that claim.
    */
   readonly replaces?: string | undefined;
+  /**
+   * The claim of the request's DPoP proof (a conditional put on `meter`,
+   * ProofReplays.claimPut): written with the metering or not at all; a
+   * proof used before cancels the metering (`proof_replayed`).
+   */
+  readonly proofClaim?: Omit<Put, "TableName"> | undefined;
 }
 
 /** The versions of what an exchange was decided under. */
@@ -121,6 +127,8 @@ export type MeteringOutcome =
   | { readonly kind: "status_changed" }
   /** The agreement, the dataset or the trade rules changed since the decision. */
   | { readonly kind: "terms_changed" }
+  /** The request's DPoP proof was used before: nothing was metered. */
+  | { readonly kind: "proof_replayed" }
   | {
       readonly kind: "quota_exceeded";
       readonly counter: QuotaCounter;
@@ -140,6 +148,7 @@ interface Built {
     readonly terms: readonly TxItem[];
     readonly event: TxItem;
     readonly idempotency?: TxItem | undefined;
+    readonly proof?: TxItem | undefined;
     readonly day?: TxItem | undefined;
     readonly month: readonly TxItem[];
   };
@@ -211,6 +220,7 @@ export class Meter {
         await this.reverse(req, built.receipt).catch(() => false);
         return { kind: "status_changed" };
       }
+      if (result.failed(items.proof)) return { kind: "proof_replayed" };
       if (statusFailed) return { kind: "status_changed" };
       if (items.terms.some(result.failed)) return { kind: "terms_changed" };
       if (result.failed(items.idempotency)) return { kind: "duplicate" };
@@ -557,6 +567,7 @@ export class Meter {
               ...(req.replaces === undefined ? {} : { ":seen": S(req.replaces) }),
             },
           });
+    const proof = req.proofClaim === undefined ? undefined : tx.put("meter", req.proofClaim);
     tx.update("meter", addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
     const dayLimit = agreement.quota?.requestsPerDay;
     const day =
@@ -573,7 +584,11 @@ export class Meter {
               takeQuota(agreement.id, now, "recordsPerMonth", Number(shard), k, monthLimit),
             ),
           );
-    return { tx, receipt, items: { status, terms, event: eventItem, idempotency, day, month } };
+    return {
+      tx,
+      receipt,
+      items: { status, terms, event: eventItem, idempotency, proof, day, month },
+    };
   }
 }
 

@@ -2,12 +2,15 @@
  * The OAuth 2.0 token endpoint (client credentials). Errors here take the
  * RFC 6749 shape. The keys and the metadata are public (metadata.ts).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import type { VerifiedProof } from "../auth/dpop.ts";
+import { clientCertificateOf } from "../auth/mtls.ts";
 import { issueAccessToken } from "../auth/tokens.ts";
 import { GatewayError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readBodyCapped } from "../http/middleware.ts";
+import { dpopHeader, requestHtus } from "../http/sender.ts";
 import { authenticateClient } from "./client-auth.ts";
 import { grantScopes, parseScope } from "./grant.ts";
 import { OAuthError, oauthErrorResponse } from "./oauth-error.ts";
@@ -37,6 +40,30 @@ async function readForm(req: Request): Promise<URLSearchParams> {
   return form;
 }
 
+/**
+ * The token request's DPoP proof (RFC 9449 §5): for POST to this endpoint's
+ * URL as the client wrote it, fresh, with the nonce when nonces are on.
+ * Its jti is claimed once the client may have a token.
+ */
+async function checkTokenProof(
+  gw: Gateway,
+  c: Context<AppEnv>,
+  dpop: string,
+  now: Date,
+): Promise<VerifiedProof> {
+  const nonces = await gw.dpop.nonces();
+  const checked = gw.dpop.verifier.check(dpop, {
+    htm: "POST",
+    htu: requestHtus(c, gw.settings.issuer),
+    now,
+    nonces,
+  });
+  if (checked.ok) return checked.proof;
+  const headers: Record<string, string> =
+    nonces === undefined ? {} : { "DPoP-Nonce": nonces.current(now) };
+  throw new OAuthError(400, checked.error, checked.detail, false, headers);
+}
+
 export function tokenApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -49,9 +76,27 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
       if (grantType !== "client_credentials") {
         throw new OAuthError(400, "unsupported_grant_type", "only client_credentials is supported");
       }
+      const dpop = dpopHeader(c);
+      if (dpop === null)
+        throw new OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP proof");
       const client = await authenticateClient(gw, c.req.header("Authorization"), form);
-      const grant = await grantScopes(gw, client, parseScope(form.get("scope")));
       const now = gw.clock();
+      const proof = dpop === undefined ? undefined : await checkTokenProof(gw, c, dpop, now);
+      const grant = await grantScopes(gw, client, parseScope(form.get("scope")));
+      if (grant.requireDpop === true && proof === undefined) {
+        throw new OAuthError(
+          400,
+          "invalid_dpop_proof",
+          "this client takes only DPoP-bound tokens: send a DPoP proof",
+        );
+      }
+      if (
+        proof !== undefined &&
+        (gw.dpop.recent.replayed(proof, now) || !(await gw.dpop.replays.claim(proof, now)))
+      ) {
+        throw new OAuthError(400, "invalid_dpop_proof", "the DPoP proof was used before");
+      }
+      const cnf = { jkt: proof?.jkt, x5t: clientCertificateOf(c.env, gw.settings.mtlsDomain) };
       const ttl = gw.settings.tokenTtlSeconds;
       const { token, jti, exp } = await issueAccessToken(
         gw.keys.signer,
@@ -62,6 +107,7 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
           ttlSeconds: ttl,
           bind: grant.bind,
           generation: client.generation ?? 0,
+          cnf,
         },
         now,
       );
@@ -71,13 +117,21 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
         target: `client:${client.id}`,
         requestId: c.get("requestId"),
         partners: client.role === "partner" ? [client.id] : [],
-        details: { scopes: grant.scopes, jti, exp: new Date(exp * 1000).toISOString() },
+        details: {
+          scopes: grant.scopes,
+          jti,
+          exp: new Date(exp * 1000).toISOString(),
+          ...(cnf.jkt === undefined ? {} : { jkt: cnf.jkt }),
+          ...(cnf.x5t === undefined ? {} : { x5t: cnf.x5t }),
+        },
       });
       c.header("Cache-Control", "no-store");
       c.header("Pragma", "no-cache");
+      const nonces = proof === undefined ? undefined : await gw.dpop.nonces();
+      if (nonces !== undefined) c.header("DPoP-Nonce", nonces.current(now));
       return c.json({
         access_token: token,
-        token_type: "Bearer",
+        token_type: proof === undefined ? "Bearer" : "DPoP",
         expires_in: ttl,
         scope: grant.scopes.join(" "),
       });

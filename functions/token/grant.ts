@@ -19,6 +19,8 @@ export const CATALOG_SCOPE = "catalog";
 export interface Grant {
   readonly scopes: string[];
   readonly bind: Record<string, AgreementBinding>;
+  /** The partner takes only DPoP-bound tokens (`requireDpop`). */
+  readonly requireDpop?: boolean;
 }
 
 const MAX_SCOPES = 50;
@@ -66,12 +68,13 @@ export async function grantScopes(
         "a phased-out partner may only have the scope attestation",
       );
     }
-    return { scopes: ["attestation"], bind: {} };
+    return { scopes: ["attestation"], bind: {}, requireDpop: partner.requireDpop === true };
   }
   // `catalog` is any active partner's: it opens the self-service routes and nothing else.
+  const requireDpop = partner.requireDpop === true;
   const catalog = requested?.includes(CATALOG_SCOPE) === true ? [CATALOG_SCOPE] : [];
   const asked = requested?.filter((s) => s !== CATALOG_SCOPE) ?? null;
-  if (asked !== null && asked.length === 0) return { scopes: catalog, bind: {} };
+  if (asked !== null && asked.length === 0) return { scopes: catalog, bind: {}, requireDpop };
   const ids = asked === null ? await partyAgreementIds(gw, client.id) : agreementIds(asked);
   const agreements = await gw.registry.getAgreements(ids);
   const parties = await gw.registry.getPartners(
@@ -97,7 +100,7 @@ export async function grantScopes(
   const scopes = [...catalog, ...Object.keys(bind).map(agreementScope)];
   if (scopes.length === 0)
     throw new OAuthError(400, "invalid_scope", "the partner has no active agreement");
-  return { scopes, bind };
+  return { scopes, bind, requireDpop };
 }
 
 function agreementIds(requested: string[]): string[] {

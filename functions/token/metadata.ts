@@ -3,6 +3,7 @@
  * and its metadata (RFC 8414).
  */
 import { Hono } from "hono";
+import { DPOP_ALGORITHMS } from "../auth/dpop.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { JWT_BEARER_ASSERTION } from "./client-auth.ts";
@@ -30,6 +31,15 @@ export function metadataApp(gw: Gateway): Hono<AppEnv> {
         "EdDSA",
       ],
       client_assertion_types_supported: [JWT_BEARER_ASSERTION],
+      dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+      ...(gw.settings.mtlsDomain === undefined
+        ? {}
+        : {
+            tls_client_certificate_bound_access_tokens: true,
+            mtls_endpoint_aliases: {
+              token_endpoint: `https://${gw.settings.mtlsDomain}/oauth/token`,
+            },
+          }),
       response_types_supported: [],
       scopes_supported: ["admin", "metrics:read", "attestation", "catalog", "agreement:{id}"],
     }),

@@ -17,6 +17,16 @@ export const OAUTH_ERRORS = {
       "an agreement that does not exist, is not active or not the client's; a role the client does not hold",
   },
   unsupported_grant_type: { status: 400, about: "only client_credentials" },
+  invalid_dpop_proof: {
+    status: 400,
+    about:
+      "a DPoP proof that does not verify, names another method or URL, is stale or was used before; or none where the partner requires DPoP",
+  },
+  use_dpop_nonce: {
+    status: 400,
+    about:
+      "the DPoP proof must carry the nonce given in the DPoP-Nonce header (when nonces are on)",
+  },
   temporarily_unavailable: { status: 503, about: "the store is unavailable; retry" },
 } as const satisfies Readonly<Record<string, { status: 400 | 401 | 503; about: string }>>;
 
@@ -32,6 +42,8 @@ export class OAuthError<E extends OAuthErrorCode = OAuthErrorCode> extends Error
     readonly description: string,
     /** The client used HTTP Basic: answer with a Basic challenge. */
     readonly basicChallenge = false,
+    /** More headers of the answer (`DPoP-Nonce`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(description);
   }
@@ -39,6 +51,7 @@ export class OAuthError<E extends OAuthErrorCode = OAuthErrorCode> extends Error
 
 export function oauthErrorResponse(err: OAuthError): Response {
   const headers: Record<string, string> = {
+    ...err.headers,
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
     Pragma: "no-cache",

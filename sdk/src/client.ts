@@ -6,6 +6,7 @@
  * retried (see transport.ts) with an Idempotency-Key made once per call.
  */
 import createClient from "openapi-fetch";
+import { type DpopKeyPair, DpopProver } from "./dpop.ts";
 import type { components, paths } from "./generated/gateway-api.ts";
 import { GatewayProblem, GatewayUnreachable } from "./problem.ts";
 import { TokenSource } from "./tokens.ts";
@@ -34,6 +35,13 @@ export interface GatewayClientOptions {
   readonly timeoutMs?: number;
   /** The fetch to use (default: the global one). */
   readonly fetch?: typeof fetch;
+  /**
+   * A key pair (WebCrypto: ECDSA P-256 or P-384, Ed25519, RSA with SHA-256)
+   * for DPoP (RFC 9449): tokens are bound to it, and every call carries a
+   * fresh proof signed with it. A token copied from this client is of no use
+   * without the private key. Needed for a partner with `requireDpop`.
+   */
+  readonly dpopKey?: DpopKeyPair;
 }
 
 export interface ReadOptions {
@@ -126,12 +134,15 @@ export class GatewayClient {
       clientSecret: options.clientSecret,
       fetch: this.fetchFn,
       timeoutMs,
+      dpopKey: options.dpopKey,
     });
     this.transport = new Transport(
       tokens,
       this.fetchFn,
       { ...DEFAULT_RETRY, ...options.retry },
       timeoutMs,
+      Math.random,
+      options.dpopKey === undefined ? undefined : new DpopProver(options.dpopKey),
     );
     this.api = createClient<paths, "application/json">({ baseUrl: this.baseUrl });
   }

@@ -20,6 +20,7 @@ export {
   type ReadOptions,
   type ReadResult,
 } from "./client.ts";
+export { type DpopKeyPair, dpopAlgorithm } from "./dpop.ts";
 export type { components, paths } from "./generated/gateway-api.ts";
 export { GatewayProblem, GatewayUnreachable } from "./problem.ts";
 export type { Transfer, TransferState, Upload, UploadContentType } from "./transfers.ts";

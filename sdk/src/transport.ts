@@ -8,6 +8,7 @@
  * with full jitter; a Retry-After longer than the backoff is honoured, one
  * longer than `maxRetryAfterMs` ends the retries.
  */
+import { asksForNonce, type DpopProver } from "./dpop.ts";
 import { GatewayUnreachable, retryAfterMs } from "./problem.ts";
 import type { TokenSource } from "./tokens.ts";
 
@@ -58,6 +59,8 @@ export class Transport {
     private readonly retry: RetryPolicy,
     private readonly timeoutMs: number,
     private readonly random: () => number = Math.random,
+    /** With a DPoP key: a fresh proof on every attempt of a call made with a DPoP token. */
+    private readonly dpop?: DpopProver,
   ) {}
 
   /** The backoff before retry `attempt` (0-based): full jitter, at least the Retry-After. */
@@ -68,10 +71,15 @@ export class Transport {
 
   async send(request: Request, options: SendOptions): Promise<Response> {
     let renewed = false;
+    let nonceRetried = false;
     for (let attempt = 0; ; ) {
-      const token = await this.tokens.get(options.scope);
+      const { token, scheme } = await this.tokens.get(options.scope);
       const headers = new Headers(request.headers);
-      headers.set("Authorization", `Bearer ${token}`);
+      headers.set("Authorization", `${scheme} ${token}`);
+      if (scheme === "DPoP") {
+        if (this.dpop === undefined) throw new TypeError("a DPoP token needs the client's dpopKey");
+        headers.set("DPoP", await this.dpop.proof(request.method, request.url, token));
+      }
       const attemptRequest = new Request(request.clone(), {
         headers,
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -82,6 +90,15 @@ export class Transport {
         res = await this.fetchFn(attemptRequest);
       } catch (err) {
         failure = err;
+      }
+      if (res !== undefined && this.dpop !== undefined) {
+        this.dpop.remember(request.url, res);
+        // The gateway asks for its nonce (RFC 9449 §9): once more, with it, at once.
+        if (!nonceRetried && (await asksForNonce(res))) {
+          nonceRetried = true;
+          await res.body?.cancel();
+          continue;
+        }
       }
       // A refused token is renewed once; the gateway checks it before doing anything else.
       if (res?.status === 401 && !renewed) {

@@ -33,6 +33,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   token: {
     // PutItem: the private_key_jwt replay list (was missing: every such client got 503).
     [CREDENTIALS]: d("GetItem", "PutItem"),
+    // UpdateItem: claims of DPoP proofs, in their own partitions (see "partition-scoped writes").
+    [METER]: d("UpdateItem"),
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
@@ -54,6 +56,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [REGISTRY_INDEX]: d("Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     [OUTBOX]: d("PutItem"),
+    // UpdateItem: claims of DPoP proofs, in their own partitions.
+    [METER]: d("UpdateItem"),
     [SIGNING]: ["kms:GetPublicKey"],
   },
   admin: {
@@ -64,7 +68,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [AUDIT]: d("GetItem", "Query", "PutItem"),
     [OUTBOX]: d("PutItem"),
     [OUTBOX_INDEX]: d("Query"),
-    [METER]: d("Query"),
+    // UpdateItem: claims of DPoP proofs, in their own partitions.
+    [METER]: d("Query", "UpdateItem"),
     // No kms:Sign: operators' calls sign nothing.
     [SIGNING]: ["kms:GetPublicKey"],
   },
@@ -72,7 +77,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     // The finance client's record: its credential generation ends rotated tokens.
     [CREDENTIALS]: d("GetItem"),
     [REGISTRY_INDEX]: d("Query"),
-    [METER]: d("Query"),
+    // UpdateItem: claims of DPoP proofs, in their own partitions.
+    [METER]: d("Query", "UpdateItem"),
     [SIGNING]: ["kms:GetPublicKey"],
   },
   events: {
@@ -297,6 +303,24 @@ describe("partition-scoped writes", () => {
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
       },
     ]);
+  });
+
+  it("token, catalog, admin and metrics write the meter only in DPoP proof claims' partitions", () => {
+    for (const name of ["token", "catalog", "admin", "metrics"] as const) {
+      const meterWrites = statements(name).filter(
+        (s) =>
+          JSON.stringify(s.Resource).includes(METER) &&
+          [s.Action].flat().some((a) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(String(a))),
+      );
+      expect(meterWrites, name).toEqual([
+        {
+          Effect: "Allow",
+          Action: "dynamodb:UpdateItem",
+          Resource: { "Fn::GetAtt": [METER, "Arn"] },
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DP#*"] } },
+        },
+      ]);
+    }
   });
 
   it("the meta role reads the trade rules item's partition and nothing else", () => {

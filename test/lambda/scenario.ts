@@ -12,6 +12,7 @@
  * deliveries: fan-out to more than 99 counterparties, and a delivery that
  * fails for good.
  */
+import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { expect } from "vitest";
 import { csrfTokenOf } from "../../functions/console/http.ts";
@@ -407,6 +408,70 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     await expectStatus(200, "GET", "/metrics/attribution", { token: finance });
     await expectStatus(200, "GET", "/metrics/reconcile", { token: finance });
     await expectStatus(403, "GET", "/metrics/flows", { token: consumerToken });
+
+    // ---------------------------------------------------------- DPoP-bound tokens
+    // Every function that takes access tokens claims a proof's jti (the
+    // exchange beside its state read and in its metering transaction).
+    const dpopKey = await generateKeyPair("ES256");
+    const dpopJwk = await exportJWK(dpopKey.publicKey);
+    const proofFor = (htm: string, path: string, accessToken?: string) =>
+      new SignJWT({
+        htm,
+        htu: `${ISSUER}${path}`,
+        jti: crypto.randomUUID(),
+        ...(accessToken === undefined
+          ? {}
+          : { ath: createHash("sha256").update(accessToken).digest("base64url") }),
+      })
+        .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: dpopJwk })
+        .setIssuedAt()
+        .sign(dpopKey.privateKey);
+    const boundToken = async (id: string, secret: string, scope: string) => {
+      const res = await call("POST", "/oauth/token", {
+        body: new URLSearchParams({ grant_type: "client_credentials", scope }).toString(),
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: basic(id, secret),
+          dpop: await proofFor("POST", "/oauth/token"),
+        },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json).toMatchObject({ token_type: "DPoP" });
+      return (res.json as { access_token: string }).access_token;
+    };
+    const withProof = async (method: string, path: string, accessToken: string) => ({
+      authorization: `DPoP ${accessToken}`,
+      dpop: await proofFor(method, path.split("?")[0] ?? path, accessToken),
+    });
+    const boundAdmin = await boundToken("operator", d.operatorSecret, "admin");
+    await expectStatus(200, "GET", "/admin/partners", {
+      headers: await withProof("GET", "/admin/partners", boundAdmin),
+    });
+    const boundFinance = await boundToken("finance", d.financeSecret, "metrics:read");
+    await expectStatus(200, "GET", "/metrics/attribution", {
+      headers: await withProof("GET", "/metrics/attribution", boundFinance),
+    });
+    const boundCatalog = await boundToken(ids.consumer, secrets[ids.consumer] ?? "", "catalog");
+    await expectStatus(200, "GET", "/v1/catalog", {
+      headers: await withProof("GET", "/v1/catalog", boundCatalog),
+    });
+    const boundConsumer = await boundToken(
+      ids.consumer,
+      secrets[ids.consumer] ?? "",
+      `agreement:${agr}`,
+    );
+    await expectStatus(200, "GET", `/v1/exchange/${agr}`, {
+      headers: { ...purpose, ...(await withProof("GET", `/v1/exchange/${agr}`, boundConsumer)) },
+    });
+    const boundProvider = await boundToken(
+      ids.provider,
+      secrets[ids.provider] ?? "",
+      `agreement:${agr}`,
+    );
+    await expectStatus(200, "POST", `/v1/exchange/${agr}`, {
+      headers: { ...purpose, ...(await withProof("POST", `/v1/exchange/${agr}`, boundProvider)) },
+      body: { items: [{ vin: "VIN-6", mileage: 6 }] },
+    });
 
     // ---------------------------------------------------------- lifecycle
     for (const step of ["suspend", "resume"])

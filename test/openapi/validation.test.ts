@@ -186,7 +186,9 @@ describe("request bodies", () => {
   it("a rule JSON Schema cannot state is named in the description, and the app enforces it", async () => {
     const o = find(doc, "patch", "/admin/partners/{id}");
     const schema = resolvePointerOf(doc, o.op.requestBody?.content[JSON_TYPE]?.schema ?? {});
-    expect(String(schema.description)).toContain("name, jurisdiction or baseUrl is required");
+    expect(String(schema.description)).toContain(
+      "name, jurisdiction, baseUrl or requireDpop is required",
+    );
     // Valid for the JSON Schema alone: the refinement is what refuses it.
     expect(validatorOf(doc).valid(schema, { reason: "nothing else" })).toBe(true);
     const res = await t.admin("PATCH", "/admin/partners/jur-check", { reason: "nothing else" });

@@ -64,6 +64,7 @@ describe("the SDK package", () => {
         "GATEWAY_EVENT_TYPE",
         "GATEWAY_REQUEST_TYPE",
         "GatewayClient",
+        "dpopAlgorithm",
         "GatewayProblem",
         "GatewayUnreachable",
         "GatewayVerificationError",

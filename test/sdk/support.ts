@@ -4,7 +4,7 @@
  */
 import type { Server } from "node:http";
 import { Hono } from "hono";
-import { DEFAULT_SETTINGS } from "../../functions/gateway.ts";
+import { DEFAULT_SETTINGS, type GatewaySettings } from "../../functions/gateway.ts";
 import type { AppEnv } from "../../functions/http/env.ts";
 import { freePort } from "../../functions/local/dynamo-local.ts";
 import { listen } from "../../functions/local/server.ts";
@@ -18,7 +18,10 @@ export interface ServedGateway {
   close(): Promise<void>;
 }
 
-export async function serveGateway(tokenTtlSeconds = 900): Promise<ServedGateway> {
+export async function serveGateway(
+  tokenTtlSeconds = 900,
+  settings: Partial<GatewaySettings> = {},
+): Promise<ServedGateway> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t = await createTestGateway({
@@ -28,6 +31,7 @@ export async function serveGateway(tokenTtlSeconds = 900): Promise<ServedGateway
       audience: url,
       localBackends: true,
       tokenTtlSeconds,
+      ...settings,
     },
   });
   const hits = new Map<string, number>();

@@ -16,7 +16,7 @@ export interface paths {
         put?: never;
         /**
          * Issue an access token (OAuth 2.0 client credentials)
-         * @description Authenticate with HTTP Basic (id and secret form-urlencoded inside it, RFC 6749 §2.3.1) or with a signed client assertion (RFC 7523) in the form. The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation.
+         * @description Authenticate with HTTP Basic (id and secret form-urlencoded inside it, RFC 6749 §2.3.1) or with a signed client assertion (RFC 7523) in the form. The scope decides the role: agreement:<id> (partners, for active agreements they are party to), catalog (any active partner: self-service), admin, metrics:read, attestation. With a DPoP proof (RFC 9449: typ dpop+jwt, ES256, ES384, EdDSA (or Ed25519), PS256 or RS256, the public jwk, htm POST, htu this URL, iat within 60 s, a fresh jti) the token is bound to the proof's key (cnf.jkt) and token_type is DPoP; a partner with requireDpop gets no token without one. Where the deployment uses DPoP nonces, a proof without the nonce is answered 400 use_dpop_nonce with the nonce in DPoP-Nonce. On the mTLS domain the token is bound to the client certificate (RFC 8705, cnf.x5t#S256).
          */
         post: operations["issueToken"];
         delete?: never;
@@ -253,7 +253,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a partner's name, jurisdiction or backend */
+        /**
+         * Change a partner's name, jurisdiction, backend or requireDpop
+         * @description requireDpop: true: the partner gets only DPoP-bound tokens; its token requests without a DPoP proof answer 400 invalid_dpop_proof. Tokens issued before the change stay valid until they expire.
+         */
         patch: operations["updatePartner"];
         trace?: never;
     };
@@ -1050,12 +1053,14 @@ export interface components {
             /** Format: uri */
             baseUrl: string;
         };
-        /** @description Also checked: name, jurisdiction or baseUrl is required. */
+        /** @description Also checked: name, jurisdiction, baseUrl or requireDpop is required. */
         PartnerPatch: {
             name?: string;
             jurisdiction?: components["schemas"]["Jurisdiction"];
             /** Format: uri */
             baseUrl?: string;
+            /** @description true: only DPoP-bound tokens for this partner (token requests need a DPoP proof) */
+            requireDpop?: boolean;
             reason?: string;
         };
         DatasetInput: {
@@ -1314,14 +1319,17 @@ export interface components {
         };
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_client" | "invalid_scope" | "unsupported_grant_type" | "temporarily_unavailable";
+            error: "invalid_request" | "invalid_client" | "invalid_scope" | "unsupported_grant_type" | "invalid_dpop_proof" | "use_dpop_nonce" | "temporarily_unavailable";
             error_description: string;
         };
         TokenResponse: {
             /** @description a JWT signed by the gateway */
             access_token: string;
-            /** @constant */
-            token_type: "Bearer";
+            /**
+             * @description DPoP when the request carried a DPoP proof: the token is bound to its key
+             * @enum {string}
+             */
+            token_type: "Bearer" | "DPoP";
             /** @description seconds */
             expires_in: number;
             /** @description the granted scopes, space-separated */
@@ -1353,6 +1361,10 @@ export interface components {
             client_assertion_types_supported: string[];
             response_types_supported: string[];
             scopes_supported: string[];
+            /** @description the algorithms a DPoP proof may use (RFC 9449 §5.1) */
+            dpop_signing_alg_values_supported: string[];
+            /** @description where the deployment has an mTLS domain (RFC 8705) */
+            tls_client_certificate_bound_access_tokens?: boolean;
         } & {
             [key: string]: unknown;
         };
@@ -1372,6 +1384,7 @@ export interface components {
             phaseOutAt?: string;
             credentialGeneration?: number;
             credentialsRotatedAt?: string;
+            requireDpop?: boolean;
             createdAt: string;
             updatedAt: string;
         };
@@ -2592,7 +2605,10 @@ export interface operations {
     issueToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A DPoP proof for this request (RFC 9449 §4): the token issued is bound to its key. */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2614,6 +2630,8 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     /** @description no-store */
                     "Cache-Control"?: string;
+                    /** @description the nonce to put in the next DPoP proofs (when the deployment uses nonces) */
+                    "DPoP-Nonce"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2625,6 +2643,8 @@ export interface operations {
              *     - `invalid_request`: a malformed token request: not a form, too large, a missing or repeated parameter, or more than one client authentication
              *     - `invalid_scope`: an agreement that does not exist, is not active or not the client's; a role the client does not hold
              *     - `unsupported_grant_type`: only client_credentials
+             *     - `invalid_dpop_proof`: a DPoP proof that does not verify, names another method or URL, is stale or was used before; or none where the partner requires DPoP
+             *     - `use_dpop_nonce`: the DPoP proof must carry the nonce given in the DPoP-Nonce header (when nonces are on)
              *     - `invalid_path`: Invalid path — a path with dot segments, encoded separators, control characters, or one that would leave the dataset's path
              */
             400: {
@@ -2635,7 +2655,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OAuthError"] & ({
                         /** @enum {string} */
-                        error: "invalid_request" | "invalid_scope" | "unsupported_grant_type";
+                        error: "invalid_request" | "invalid_scope" | "unsupported_grant_type" | "invalid_dpop_proof" | "use_dpop_nonce";
                     } & {
                         [key: string]: unknown;
                     });
