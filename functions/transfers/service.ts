@@ -20,6 +20,7 @@ import type { Page } from "../store/paging.ts";
 import { type TransferDirection, type TransferRecord, TransferStore } from "../store/transfers.ts";
 import { bodyKey, transferPrefix, uploadKey } from "./keys.ts";
 import { MAX_TRANSFER_ATTEMPTS, REVOKING_CODES } from "./limits.ts";
+import { revokeTransfer } from "./revoke.ts";
 import type { TransferView } from "./schemas.ts";
 
 /** A fresh GET URL is valid for this long (the contract: at most 300 s). */
@@ -111,7 +112,12 @@ export class TransferService {
     const found = await this.mine(caller, id);
     if (found.direction !== "deliver" || found.provider !== caller.claims.sub)
       throw new ForbiddenError("not_party", "only the provider completes its upload");
-    await this.permit(caller, found.agreement, "deliver");
+    // Decided under the purpose the upload was opened for (the call itself need not repeat it).
+    await this.permit(
+      { ...caller, purpose: found.purpose ?? undefined },
+      found.agreement,
+      "deliver",
+    );
     if (found.state === "awaiting_upload" && !(await this.gw.transferStorage.has(uploadKey(id))))
       throw new GatewayError("invalid_transition", "nothing was uploaded to the upload URL yet");
     const now = this.gw.clock().toISOString();
@@ -345,27 +351,6 @@ export class TransferService {
       ...extra,
     };
   }
-}
-
-/**
- * Marks a transfer revoked (unless it ended already) and deletes its
- * objects; the deletion runs whether or not this call changed the state, so
- * a retry after a failed deletion finishes it.
- */
-export async function revokeTransfer(
-  gw: Pick<Gateway, "clock" | "transferStorage" | "log">,
-  store: TransferStore,
-  id: string,
-  code: string,
-): Promise<void> {
-  const now = gw.clock().toISOString();
-  const r = await store.update(id, (t) =>
-    t.state === "awaiting_upload" || t.state === "running" || t.state === "ready"
-      ? { ...t, state: "revoked", code, leaseUntil: null, updatedAt: now }
-      : undefined,
-  );
-  if (r?.changed === true) gw.log.info("transfer_revoked", { transfer: id, code });
-  await gw.transferStorage.deleteAll(transferPrefix(id));
 }
 
 /** What a party sees of a transfer. */
