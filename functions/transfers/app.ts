@@ -37,7 +37,9 @@ export function transfersApp(gw: Gateway): Hono<AppEnv> {
 
   app.get("/v1/transfers", async (c) => {
     const q = parseWith(TransferListQuery, c.req.query());
-    return c.json(await service.list(callerOf(c), q.agreement, q.limit, q.cursor), 200, {
+    const caller = callerOf(c);
+    const agreement = q.agreement ?? onlyAgreementOf(caller);
+    return c.json(await service.list(caller, agreement, q.limit, q.cursor), 200, {
       "Cache-Control": "no-store",
     });
   });
@@ -65,6 +67,15 @@ export function transfersApp(gw: Gateway): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** The one agreement a token carries, for a list that names none. */
+function onlyAgreementOf(caller: Caller): string {
+  const agreements = caller.claims.scopes.filter((s) => s.startsWith("agreement:"));
+  const [only] = agreements;
+  if (only === undefined || agreements.length > 1)
+    throw new InvalidRequestError("agreement", "name the agreement (the token carries several)");
+  return only.slice("agreement:".length);
 }
 
 function callerOf(c: Context<AppEnv>): Caller {

@@ -18,7 +18,9 @@ export const UploadInput = z.strictObject({
 });
 
 export const TransferListQuery = z.object({
-  agreement: AgreementId,
+  agreement: AgreementId.optional().describe(
+    "The agreement whose transfers to list. Default: the token's one agreement (400 when it carries several).",
+  ),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(2048).optional(),
 });
