@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect } from "vitest";
 import { bodyKey } from "../../functions/transfers/keys.ts";
 import type { Handler } from "../support/backends.ts";
+import { createTestGateway } from "../support/gateway.ts";
 import {
   curl,
   flowTotals,
@@ -253,5 +254,20 @@ describe("read transfers", () => {
     const provider = await startRead(g, flow.eco.agreement, flow.providerToken);
     expect(await provider.json()).toMatchObject({ code: "not_party" });
     void PURPOSE;
+  });
+});
+
+describe("without transfer storage", () => {
+  it("starts no transfer and opens no upload (fail closed: 503)", async () => {
+    const t = await createTestGateway();
+    const token = await t.token("someone", ["agreement:agr-x"]);
+    for (const [path, body] of [
+      ["/v1/transfers", { agreement: "agr-x" }],
+      ["/v1/uploads", { agreement: "agr-x", contentType: "text/csv" }],
+    ] as const) {
+      const res = await t.call("POST", path, { token, body });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: "store_unavailable" });
+    }
   });
 });
