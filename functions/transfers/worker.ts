@@ -24,7 +24,7 @@ import type { MeteringOutcome, MeteringRequest, RefusalKind } from "../store/met
 import { type TransferRecord, type TransferState, TransferStore } from "../store/transfers.ts";
 import type { TransferJob } from "./dispatch.ts";
 import { type GuardFailure, guardBody } from "./guard-stream.ts";
-import { bodyKey, stagingKey, stagingPrefix, transferPrefix } from "./keys.ts";
+import { bodyKey, stagingKey, stagingPrefix, transferPrefix, uploadKey } from "./keys.ts";
 import {
   BODY_LIFETIME_MS,
   DEFAULT_TRANSFER_MAX_BYTES,
@@ -320,6 +320,13 @@ class TransferRun {
     );
     await this.discardStaging();
     if (ready?.changed === true) {
+      // An upload's body as the provider sent it is of no use once cut and ready.
+      if (t.direction === "deliver")
+        await storage
+          .deleteAll(uploadKey(t.id))
+          .catch((err: unknown) =>
+            deps.log.warn("transfer_upload_left", { transfer: t.id, message: String(err) }),
+          );
       if (outcome.kind === "metered")
         deps.telemetry.flow(t.agreement, t.direction, {
           kind: "released",
