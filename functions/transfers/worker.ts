@@ -24,7 +24,7 @@ import type { MeteringOutcome, MeteringRequest, RefusalKind } from "../store/met
 import { type TransferRecord, type TransferState, TransferStore } from "../store/transfers.ts";
 import type { TransferJob } from "./dispatch.ts";
 import { type GuardFailure, guardBody } from "./guard-stream.ts";
-import { bodyKey, stagingKey, stagingPrefix, transferPrefix, uploadKey } from "./keys.ts";
+import { bodyKey, stagingKey, transferPrefix, uploadKey } from "./keys.ts";
 import {
   BODY_LIFETIME_MS,
   DEFAULT_TRANSFER_MAX_BYTES,
@@ -134,6 +134,11 @@ type Staged =
   | { readonly ok: false; readonly failure: GuardFailure }
   | { readonly ok: false; readonly source: SourceRefusal };
 
+/** Another run took the transfer over (this one's lease ended): this run stops, writing nothing more. */
+class LeaseLost extends Error {
+  override readonly name = "LeaseLost";
+}
+
 /** One attempt at one transfer. */
 class TransferRun {
   private readonly tools: TransferTools;
@@ -166,8 +171,15 @@ class TransferRun {
         // A status or the terms changed while it ran: decide again on fresh state.
       }
     } catch (err) {
-      // Store trouble: nothing is released; the lease ends and a later run starts over.
       await this.discardStaging();
+      if (err instanceof LeaseLost) {
+        this.deps.log.warn("transfer_run_taken_over", {
+          transfer: this.t.id,
+          attempt: this.attempt,
+        });
+        return (await this.store.get(this.t.id))?.state ?? "running";
+      }
+      // Store trouble: nothing is released; the lease ends and a later run starts over.
       this.deps.log.error("transfer_run_failed", {
         transfer: this.t.id,
         attempt: this.attempt,
@@ -222,6 +234,7 @@ class TransferRun {
     });
     guarded.body.on("error", (e) => counted.destroy(e));
     guarded.body.pipe(counted);
+    const stopBeating = this.keepLease(() => guarded.body.destroy(new LeaseLost()));
     const writing = this.deps.transferStorage
       .write(stagingKey(this.t.id, this.attempt), counted, CONTENT_TYPES[source.kind])
       .then(
@@ -232,7 +245,8 @@ class TransferRun {
           return e;
         },
       );
-    const [outcome, writeError] = await Promise.all([guarded.done, writing]);
+    const [outcome, writeError] = await Promise.all([guarded.done, writing]).finally(stopBeating);
+    if (writeError instanceof LeaseLost) throw writeError;
     if (!outcome.ok && outcome.failure.kind !== "source_error")
       return { ok: false, failure: outcome.failure };
     if (writeError !== null && writeError instanceof StoreUnavailableError) throw writeError;
@@ -245,6 +259,37 @@ class TransferRun {
       sha256: hash.digest("hex"),
       kind: source.kind,
     };
+  }
+
+  /**
+   * Renews this run's lease while it streams (a body can take longer than a
+   * lease locally); once another run holds the transfer, `lost` stops the stream.
+   */
+  private keepLease(lost: () => void): () => void {
+    const timer = setInterval(() => {
+      const now = this.deps.clock();
+      this.store
+        .update(this.t.id, (cur) =>
+          this.holds(cur)
+            ? {
+                ...cur,
+                leaseUntil: now.getTime() + TRANSFER_LEASE_MS,
+                updatedAt: now.toISOString(),
+              }
+            : undefined,
+        )
+        .then((r) => {
+          if (r !== undefined && !this.holds(r.transfer)) lost();
+        })
+        .catch((err: unknown) =>
+          this.deps.log.warn("transfer_lease_unrenewed", {
+            transfer: this.t.id,
+            message: String(err),
+          }),
+        );
+    }, TRANSFER_LEASE_MS / 4);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private meteringRequest(p: Permitted, staged: Extract<Staged, { ok: true }>): MeteringRequest {
@@ -415,7 +460,9 @@ class TransferRun {
         ? { ...cur, state, code, leaseUntil: null, updatedAt: now.toISOString() }
         : undefined,
     );
-    await this.deps.transferStorage.deleteAll(transferPrefix(this.t.id)).catch(() => undefined);
+    // Everything of the transfer goes, but only when this run ended it (not another run's work).
+    if (ended?.changed === true)
+      await this.deps.transferStorage.deleteAll(transferPrefix(this.t.id)).catch(() => undefined);
     if (ended?.changed === true && agreement !== undefined) {
       this.deps.telemetry.flow(agreement.id, this.t.direction, { kind: count });
       await this.deps.meter.countRefusal(agreement, count, now);
@@ -426,7 +473,7 @@ class TransferRun {
 
   private async discardStaging(): Promise<void> {
     await this.deps.transferStorage
-      .deleteAll(stagingPrefix(this.t.id))
+      .deleteAll(stagingKey(this.t.id, this.attempt))
       .catch((err: unknown) =>
         this.deps.log.warn("transfer_staging_left", { transfer: this.t.id, message: String(err) }),
       );
