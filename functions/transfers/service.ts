@@ -166,7 +166,7 @@ export class TransferService {
       t.bodyExpiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(t.bodyExpiresAt),
     );
     const seconds = Math.max(1, Math.floor((until - now.getTime()) / 1000));
-    const url = await this.gw.transferStorage.presignGet(bodyKey(t.id), seconds, now);
+    const url = await this.gw.transferStorage.presignGet(bodyKey(t.id, t.attempt), seconds, now);
     return viewOf(t, url, new Date(now.getTime() + seconds * 1000).toISOString());
   }
 

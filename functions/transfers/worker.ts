@@ -324,7 +324,7 @@ class TransferRun {
     outcome: Extract<MeteringOutcome, { kind: "metered" | "duplicate" }>,
   ): Promise<TransferState> {
     const { storage, deps, t } = { storage: this.deps.transferStorage, deps: this.deps, t: this.t };
-    await storage.copy(stagingKey(t.id, this.attempt), bodyKey(t.id));
+    await storage.copy(stagingKey(t.id, this.attempt), bodyKey(t.id, this.attempt));
     const now = deps.clock();
     const ready = await this.store.update(
       t.id,
@@ -387,12 +387,16 @@ class TransferRun {
       });
       return "ready";
     }
-    // Revoked (or taken over) meanwhile: what this run metered did not happen.
+    // Revoked or taken over meanwhile: this run's body is not the one served.
+    await storage.deleteAll(bodyKey(t.id, this.attempt)).catch(() => undefined);
     const current = ready?.transfer ?? (await this.store.get(t.id));
-    if (outcome.kind === "metered")
+    const stillOpen = current?.state === "running" || current?.state === "ready";
+    // Ended without a release (revoked): what this run metered did not happen. Taken
+    // over (another run holds it, or released it): this metering is the one its
+    // release found as a duplicate, so it stands.
+    if (outcome.kind === "metered" && !stillOpen)
       await deps.meter.reverse(this.meteringRequest(p, staged), outcome).catch(() => false);
-    if (current !== undefined && current.state !== "running" && current.state !== "ready")
-      await storage.deleteAll(transferPrefix(t.id)).catch(() => undefined);
+    if (!stillOpen) await storage.deleteAll(transferPrefix(t.id)).catch(() => undefined);
     return current?.state ?? "revoked";
   }
 

@@ -97,7 +97,7 @@ describe("read transfers", () => {
     const row = await flowTotals(g, flow.eco.agreement);
     expect(row?.requests).toBe(before + 1);
     // The staging object is gone; only the body is kept.
-    expect(await objectsOf(g, body.id)).toEqual([bodyKey(body.id)]);
+    expect(await objectsOf(g, body.id)).toEqual([bodyKey(body.id, 1)]);
     // The provider saw one call (the job), with the gateway's JWT.
     expect(flow.eco.provider.received.at(-1)?.headers.authorization).toMatch(/^Bearer /);
     // The provider is not given the URL.
@@ -188,7 +188,7 @@ describe("read transfers", () => {
       "X-Amz-Signature",
       `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`,
     );
-    const otherKey = new URL(url.toString().replace(`${body.id}/body`, `${body.id}/staging-1`));
+    const otherKey = new URL(url.toString().replace(`${body.id}/body-1`, `${body.id}/staging-1`));
     const longer = new URL(url);
     longer.searchParams.set("X-Amz-Expires", "3600");
     for (const u of [tampered, otherKey, longer]) {
