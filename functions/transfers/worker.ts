@@ -13,17 +13,13 @@
  * partial body. A crashed run leaves its lease to end; the next run starts
  * over under a new attempt, and after MAX_TRANSFER_ATTEMPTS the transfer fails.
  */
-import { createHash } from "node:crypto";
-import { Transform } from "node:stream";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
-import type { MediaKind } from "../../policies/guard/index.ts";
 import type { Agreement, Dataset, Partner } from "../../policies/model.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { MeteringOutcome, MeteringRequest, RefusalKind } from "../store/meter.ts";
 import { type TransferRecord, type TransferState, TransferStore } from "../store/transfers.ts";
 import type { TransferJob } from "./dispatch.ts";
-import { type GuardFailure, guardBody } from "./guard-stream.ts";
 import { bodyKey, stagingKey, transferPrefix, uploadKey } from "./keys.ts";
 import {
   BODY_LIFETIME_MS,
@@ -32,7 +28,8 @@ import {
   REVOKING_CODES,
   TRANSFER_LEASE_MS,
 } from "./limits.ts";
-import { openTransferSource, type SourceRefusal } from "./sources.ts";
+import { openTransferSource } from "./sources.ts";
+import { CONTENT_TYPES, LeaseLost, type Staged, stageBody } from "./stage.ts";
 import { TransferTools } from "./tools.ts";
 
 /** What a transfer's job uses of the gateway. */
@@ -63,12 +60,6 @@ export interface TransferJobResult {
 
 /** Decisions one run may take while the terms change under it. */
 const MAX_ROUNDS = 3;
-
-export const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
-  json: "application/json; charset=utf-8",
-  ndjson: "application/x-ndjson",
-  csv: "text/csv; charset=utf-8",
-};
 
 export async function runTransferJob(
   deps: TransferWorkerDeps,
@@ -121,22 +112,6 @@ interface Permitted {
   readonly provider: Partner;
   readonly consumer: Partner;
   readonly state: ExchangeState & { replica?: number };
-}
-
-type Staged =
-  | {
-      readonly ok: true;
-      readonly records: number;
-      readonly bytes: number;
-      readonly sha256: string;
-      readonly kind: MediaKind;
-    }
-  | { readonly ok: false; readonly failure: GuardFailure }
-  | { readonly ok: false; readonly source: SourceRefusal };
-
-/** Another run took the transfer over (this one's lease ended): this run stops, writing nothing more. */
-class LeaseLost extends Error {
-  override readonly name = "LeaseLost";
 }
 
 /** One attempt at one transfer. */
@@ -214,51 +189,16 @@ class TransferRun {
     return { agreement, dataset, provider, consumer, state };
   }
 
-  /** The body, cut, under this attempt's staging key: counted and hashed as it is written. */
+  /** The body, cut, under this attempt's staging key (a lease lost on the way stops it). */
   private async stage(p: Permitted): Promise<Staged> {
     const source = await openTransferSource(this.deps, this.tools, this.t, p);
     if (!source.ok) return { ok: false, source: source.refusal };
-    const plan = await this.tools.plans.planFor(p.agreement, p.dataset);
-    const guarded = guardBody(source.body, plan, source.kind, {
+    return stageBody(this.deps.transferStorage, source, {
+      plan: await this.tools.plans.planFor(p.agreement, p.dataset),
+      key: stagingKey(this.t.id, this.attempt),
       maxDecodedBytes: this.deps.settings.transferMaxBytes ?? DEFAULT_TRANSFER_MAX_BYTES,
-      contentEncoding: source.contentEncoding,
+      watch: (stop) => this.keepLease(() => stop(new LeaseLost())),
     });
-    const hash = createHash("sha256");
-    let bytes = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    guarded.body.on("error", (e) => counted.destroy(e));
-    guarded.body.pipe(counted);
-    const stopBeating = this.keepLease(() => guarded.body.destroy(new LeaseLost()));
-    const writing = this.deps.transferStorage
-      .write(stagingKey(this.t.id, this.attempt), counted, CONTENT_TYPES[source.kind])
-      .then(
-        () => null,
-        (e: unknown) => {
-          // The store failed: stop reading the source (the guard's outcome says source_error).
-          guarded.body.destroy(e instanceof Error ? e : new Error(String(e)));
-          return e;
-        },
-      );
-    const [outcome, writeError] = await Promise.all([guarded.done, writing]).finally(stopBeating);
-    if (writeError instanceof LeaseLost) throw writeError;
-    if (!outcome.ok && outcome.failure.kind !== "source_error")
-      return { ok: false, failure: outcome.failure };
-    if (writeError !== null && writeError instanceof StoreUnavailableError) throw writeError;
-    if (!outcome.ok) return { ok: false, failure: outcome.failure };
-    if (writeError !== null) throw writeError;
-    return {
-      ok: true,
-      records: outcome.records,
-      bytes,
-      sha256: hash.digest("hex"),
-      kind: source.kind,
-    };
   }
 
   /**
