@@ -19,6 +19,12 @@ import { handle } from "hono/aws-lambda";
 import { type KmsKeyIds, kmsPseudonymKeys, kmsPurposeKeys } from "../auth/kms-keys.ts";
 import { keysFromFile } from "../auth/local-keys.ts";
 import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
+import {
+  type ClientSecrets,
+  PEPPER_LABEL,
+  pepperedSecrets,
+  scryptSecrets,
+} from "../auth/secrets.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
@@ -102,6 +108,14 @@ export async function buildGateway(
       : env.PSEUDONYM_SECRET !== undefined
         ? pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET, "base64"))
         : noPseudonyms;
+  // The client-secret pepper: one GenerateMac per container (on first use) in AWS, from the master secret locally.
+  const clientSecretKeyId = env.CLIENT_SECRET_KEY_ID;
+  const secrets: ClientSecrets =
+    clientSecretKeyId !== undefined
+      ? pepperedSecrets(() => kmsPseudonymKeys(clients.kms, clientSecretKeyId).derive(PEPPER_LABEL))
+      : env.PSEUDONYM_SECRET !== undefined
+        ? pepperedSecrets(() => pseudonyms.derive(PEPPER_LABEL))
+        : scryptSecrets;
   return createGateway({
     client: dynamo,
     tables: tableNamesOf(env),
@@ -111,6 +125,7 @@ export async function buildGateway(
         : new S3ObjectStore(clients.s3, env.OBJECTS_BUCKET),
     keys,
     pseudonyms,
+    secrets,
     settings: {
       ...DEFAULT_SETTINGS,
       issuer: env.ISSUER,
