@@ -32,9 +32,11 @@ import { S3ObjectStore } from "../store/objects.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
 import {
   createPowertools,
+  loadTracer,
   type Powertools,
   powertoolsLogger,
   powertoolsTelemetry,
+  tracingOn,
 } from "./powertools.ts";
 
 export interface AwsClients {
@@ -51,14 +53,22 @@ export const awsClients: AwsClients = {
   s3: new S3Client({}),
 };
 
-/** Powertools, once per container; every DynamoDB, KMS and S3 call is an X-Ray subsegment. */
+/**
+ * Powertools, once per container. When tracing is on, every DynamoDB, KMS
+ * and S3 call is an X-Ray subsegment; when it is off the X-Ray SDK is never
+ * loaded (see powertools.ts).
+ */
 const logLevel = process.env.LOG_LEVEL;
+const tracer = tracingOn() ? await loadTracer() : undefined;
 export const powertools: Powertools = createPowertools(
   logLevel === "debug" || logLevel === "warn" || logLevel === "error" ? logLevel : "info",
+  tracer,
 );
-powertools.tracer.captureAWSv3Client(awsClients.dynamodb);
-powertools.tracer.captureAWSv3Client(awsClients.kms);
-powertools.tracer.captureAWSv3Client(awsClients.s3);
+if (tracer !== undefined) {
+  tracer.captureAWSv3Client(awsClients.dynamodb);
+  tracer.captureAWSv3Client(awsClients.kms);
+  tracer.captureAWSv3Client(awsClients.s3);
+}
 const telemetry = powertoolsTelemetry(powertools);
 
 /**
@@ -72,9 +82,9 @@ export function instrument<E, R>(
   return async (event, context) => {
     if (context !== undefined && context !== null)
       powertools.logger.addContext(context as Parameters<typeof powertools.logger.addContext>[0]);
-    if (powertools.tracer.isTracingEnabled()) {
-      powertools.tracer.annotateColdStart();
-      powertools.tracer.addServiceNameAnnotation();
+    if (tracer?.isTracingEnabled() === true) {
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
     }
     try {
       return await handler(event, context);
