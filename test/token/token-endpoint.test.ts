@@ -195,17 +195,23 @@ describe("POST /oauth/token", () => {
     expect(client?.value.secretHash).toMatch(/^hmac-sha256\$v1\$[A-Za-z0-9_-]{43}$/);
   });
 
-  it("accepts a secret stored as an earlier scrypt hash and stores the keyed hash instead", async () => {
-    const id = eco.ids.consumer;
-    const secret = eco.secrets[id] ?? "";
+  /** Stores the client's secret as an earlier scrypt hash would have been; the record before. */
+  async function storeScryptHash(id: string) {
     const found = await t.gw.credentials.get(id);
-    if (found === undefined) throw new Error("no consumer client");
-    const old = await scryptHash(secret);
+    if (found === undefined) throw new Error(`no client ${id}`);
+    const old = await scryptHash(eco.secrets[id] ?? "");
     const written = await t.gw.db.transact(
       t.gw.credentials.clientOps({ ...found.value, secretHash: old }, found.rev),
       "store an earlier hash",
     );
     expect(written.ok).toBe(true);
+    return { found, old };
+  }
+
+  it("accepts a secret stored as an earlier scrypt hash and stores the keyed hash instead", async () => {
+    const id = eco.ids.consumer;
+    const secret = eco.secrets[id] ?? "";
+    const { found, old } = await storeScryptHash(id);
     const wrong = await tokenRequest("grant_type=client_credentials", {
       Authorization: basic(id, newClientSecret()),
     });
@@ -230,13 +236,7 @@ describe("POST /oauth/token", () => {
   it("never undoes a rotation that came between the check and the upgrade", async () => {
     const id = eco.ids.provider;
     const secret = eco.secrets[id] ?? "";
-    const found = await t.gw.credentials.get(id);
-    if (found === undefined) throw new Error("no provider client");
-    const oldHash = await scryptHash(secret);
-    await t.gw.db.transact(
-      t.gw.credentials.clientOps({ ...found.value, secretHash: oldHash }, found.rev),
-      "store an earlier hash",
-    );
+    await storeScryptHash(id);
     const read = await t.gw.credentials.get(id);
     if (read === undefined) throw new Error("no provider client");
     // A rotation writes after the token endpoint read the client ...
