@@ -9,8 +9,13 @@
  * partner and agreement reads, signing, audit append. Per layout: tokens/s,
  * latency p50/p99, refusals (503: the append gave up), and the audit
  * transactions cancelled because another writer moved the head first
- * (`conflicts`). Then the same for bare audit appends (no secret hashing,
+ * (`conflicts`), and the DynamoDB calls per token by operation (`storeCalls`:
+ * what bounds the rate once the secret check costs nothing). Then the same for bare audit appends (no secret hashing,
  * no signing), which isolates the head.
+ *
+ * First, the client-secret check alone at the same concurrency, as it was
+ * (scrypt, N = 2^14) and as it is (HMAC-SHA-256 under a pepper): what each
+ * token costs in CPU before any store call (`issuance.secretCheck`).
  *
  * Starts its own DynamoDB Local (in memory). ISSUANCE_TOKENS (256 per
  * layout), ISSUANCE_APPENDS (1024), ISSUANCE_IN_FLIGHT (64).
@@ -20,7 +25,12 @@ import { randomUUID } from "node:crypto";
 import { createApp } from "../functions/app.ts";
 import { ephemeralKeys } from "../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
-import { hashSecret, newClientSecret } from "../functions/auth/secrets.ts";
+import {
+  newClientSecret,
+  PEPPER_LABEL,
+  pepperedSecrets,
+  scryptHash,
+} from "../functions/auth/secrets.ts";
 import { ensureTradeRules } from "../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../functions/gateway.ts";
 import { startDynamoLocal } from "../functions/local/dynamo-local.ts";
@@ -71,16 +81,33 @@ async function drive(
   return { seconds: (performance.now() - started) / 1000, ok, failed, latencies };
 }
 
+/** DynamoDB calls by operation, counted on every container's client. */
+type Calls = Map<string, number>;
+
+function countedClient(endpoint: string, calls: Calls) {
+  const client = localDynamoClient(endpoint);
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const op = context.commandName ?? "unknown";
+      calls.set(op, (calls.get(op) ?? 0) + 1);
+      return next(args);
+    },
+    { step: "initialize", name: "benchCallCounter" },
+  );
+  return client;
+}
+
 async function containers(
   endpoint: string,
   tables: TableNames,
   count: number,
   audit: AuditLogOptions,
+  calls: Calls,
 ): Promise<Gateway[]> {
   const keys = await ephemeralKeys();
   return Array.from({ length: count }, () =>
     createGateway({
-      client: localDynamoClient(endpoint),
+      client: countedClient(endpoint, calls),
       tables,
       keys,
       pseudonyms: pseudonymKeysFromSecret(Buffer.alloc(32, 1)),
@@ -104,7 +131,7 @@ async function seed(gw: Gateway): Promise<{ id: string; secret: string; agreemen
         {
           id: "insureco",
           role: "partner",
-          secretHash: await hashSecret(secret),
+          secretHash: await gw.secrets.hash(secret),
           createdAt: now,
           updatedAt: now,
         },
@@ -118,19 +145,46 @@ async function seed(gw: Gateway): Promise<{ id: string; secret: string; agreemen
   return { id: "insureco", secret, agreementId: agreement.id };
 }
 
+/** The secret check alone, `inFlight` at a time: scrypt (before) against the keyed hash (after). */
+async function secretChecks(inFlight: number, tokens: number): Promise<void> {
+  const pseudonyms = pseudonymKeysFromSecret(Buffer.alloc(32, 1));
+  const secrets = pepperedSecrets(() => pseudonyms.derive(PEPPER_LABEL));
+  const secret = newClientSecret();
+  const keyed = await secrets.hash(secret);
+  const old = await scryptHash(secret);
+  for (const [scheme, stored, total] of [
+    ["scrypt N=2^14 (before)", old, tokens],
+    ["hmac-sha256 + pepper (after)", keyed, tokens * 100],
+  ] as const) {
+    const r = await drive(inFlight, total, async () => (await secrets.verify(secret, stored)).ok);
+    const sorted = [...r.latencies].sort((a, b) => a - b);
+    emit({
+      bench: "issuance.secretCheck",
+      scheme,
+      inFlight,
+      done: r.ok,
+      perSecond: round(r.ok / r.seconds, 1),
+      p50Ms: round(percentile(sorted, 50), 3),
+    });
+  }
+}
+
 export async function run(): Promise<void> {
   const inFlight = envNumber("ISSUANCE_IN_FLIGHT", 64);
   const tokens = envNumber("ISSUANCE_TOKENS", 256);
   const appends = envNumber("ISSUANCE_APPENDS", 1024);
+  await secretChecks(inFlight, tokens);
   const store = await startDynamoLocal({ dbPath: null, timeoutMs: 60_000 });
   try {
     for (const layout of LAYOUTS) {
       const admin = localDynamoClient(store.endpoint);
       const tables = localTableNames(`bi${randomUUID().slice(0, 8)}`);
       await ensureTables(admin, tables);
-      const gws = await containers(store.endpoint, tables, inFlight, layout.options);
+      const calls: Calls = new Map();
+      const gws = await containers(store.endpoint, tables, inFlight, layout.options, calls);
       const first = gws[0] as Gateway;
       const client = await seed(first);
+      calls.clear();
       const apps = gws.map((gw) => createApp(gw, [tokenSurface]));
       const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString("base64")}`;
       const body = `grant_type=client_credentials&scope=agreement%3A${client.agreementId}`;
@@ -144,7 +198,12 @@ export async function run(): Promise<void> {
         return res.status === 200;
       });
       const tokenConflicts = gws.reduce((n, gw) => n + gw.audit.stats.conflicts, 0);
-      emit(figure("issuance.tokens", layout.name, inFlight, issued, tokenConflicts));
+      emit({
+        ...figure("issuance.tokens", layout.name, inFlight, issued, tokenConflicts),
+        storeCallsPerToken: Object.fromEntries(
+          [...calls].map(([op, n]) => [op.replace(/Command$/, ""), round(n / issued.ok, 2)]),
+        ),
+      });
 
       const before = gws.reduce((n, gw) => n + gw.audit.stats.conflicts, 0);
       const appended = await drive(inFlight, appends, async (worker) => {

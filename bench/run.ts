@@ -2,8 +2,16 @@
  * `npm run bench [-- name ...]`: every benchmark, one JSON line per figure on
  * stdout. Figures vary with the machine: compare ratios and medians within
  * one run, not absolute numbers across machines.
+ *
+ * `npm run bench:record` (`-- --record`) also appends the run's lines, the
+ * machine line first, to docs/perf/bench.jsonl; `npm run bench:table`
+ * rewrites README's Performance table from the last run recorded there.
  */
+import { appendFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+
+const RECORD_FILE = join(import.meta.dirname, "..", "docs", "perf", "bench.jsonl");
 
 const SUITES = [
   "decide",
@@ -26,6 +34,18 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const suites =
     wanted.length === 0 ? SUITES : [...SUITES, ...NAMED_ONLY].filter((s) => wanted.includes(s));
+  const recorded: string[] = [];
+  if (process.argv.includes("--record")) {
+    // Every figure line printed, whichever way a suite prints it (some relay a child's output).
+    const write = process.stdout.write.bind(process.stdout);
+    let partial = "";
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line.startsWith('{"bench":')) recorded.push(line);
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+  }
   console.log(
     JSON.stringify({
       bench: "machine",
@@ -46,6 +66,10 @@ async function main(): Promise<void> {
       );
       process.exitCode = 1;
     }
+  }
+  if (recorded.length > 0) {
+    await appendFile(RECORD_FILE, `${recorded.join("\n")}\n`);
+    process.stderr.write(`recorded ${recorded.length} lines in ${RECORD_FILE}\n`);
   }
 }
 

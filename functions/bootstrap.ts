@@ -6,7 +6,7 @@
  */
 
 import { EMPTY_TRADE_RULES } from "../policies/model.ts";
-import { hashSecret, newClientSecret, verifySecret } from "./auth/secrets.ts";
+import { newClientSecret } from "./auth/secrets.ts";
 import type { Gateway } from "./gateway.ts";
 import type { ClientRole } from "./store/credentials.ts";
 
@@ -30,7 +30,7 @@ export async function ensureClient(
   if (
     found !== undefined &&
     secret !== undefined &&
-    (await verifySecret(secret, found.value.secretHash))
+    (await gw.secrets.verify(secret, found.value.secretHash)).ok
   ) {
     return { clientId: id, clientSecret: secret, created: false };
   }
@@ -39,7 +39,7 @@ export async function ensureClient(
   const record = {
     id,
     role,
-    secretHash: await hashSecret(clientSecret),
+    secretHash: await gw.secrets.hash(clientSecret),
     createdAt: found?.value.createdAt ?? now,
     updatedAt: now,
   };

@@ -7,6 +7,7 @@ import { ProofVerifier } from "./auth/dpop.ts";
 import { DpopNonces } from "./auth/dpop-nonce.ts";
 import type { GatewayKeys } from "./auth/keys.ts";
 import type { PseudonymKeys } from "./auth/pseudonyms.ts";
+import { type ClientSecrets, PEPPER_LABEL, pepperedSecrets } from "./auth/secrets.ts";
 import { TokenVerifier } from "./auth/tokens.ts";
 import type { AddressPolicy } from "./exchange/address.ts";
 import { createUpstreamTransport, type UpstreamTransport } from "./exchange/upstream.ts";
@@ -77,6 +78,11 @@ export interface GatewayDeps {
   readonly objects?: ObjectStore | undefined;
   readonly keys: GatewayKeys;
   readonly pseudonyms: PseudonymKeys;
+  /**
+   * How client secrets are hashed and checked.
+   * @default keyed hashes under a pepper derived from `pseudonyms` (the local master secret)
+   */
+  readonly secrets?: ClientSecrets | undefined;
   readonly settings: GatewaySettings;
   readonly log?: Logger | undefined;
   readonly clock?: (() => Date) | undefined;
@@ -103,6 +109,7 @@ export interface Gateway {
   readonly objects: ObjectStore;
   readonly registry: Registry;
   readonly credentials: Credentials;
+  readonly secrets: ClientSecrets;
   /** People's console sessions. */
   readonly sessions: Sessions;
   readonly audit: AuditLog;
@@ -146,6 +153,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     objects: deps.objects ?? NO_OBJECT_STORE,
     registry,
     credentials: new Credentials(db),
+    secrets: deps.secrets ?? pepperedSecrets(() => deps.pseudonyms.derive(PEPPER_LABEL)),
     sessions: new Sessions(db),
     audit: new AuditLog(db, clock, deps.audit),
     meter: new Meter(db, registry, log),

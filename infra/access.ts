@@ -43,7 +43,9 @@ export interface ObjectAccess {
 }
 
 export type SigningKeyAction = "kms:Sign" | "kms:GetPublicKey";
-export type PseudonymKeyAction = "kms:GenerateMac";
+export type MacKeyAction = "kms:GenerateMac";
+/** @deprecated the name before the client-secret key: MacKeyAction */
+export type PseudonymKeyAction = MacKeyAction;
 /** The signing keys, one per purpose (functions/auth/keys.ts). */
 export type SigningKeyName = "accessToken" | "backendToken" | "event";
 
@@ -51,7 +53,9 @@ export interface FunctionAccess {
   readonly tables: Readonly<Partial<Record<TableName, TableAccess>>>;
   /** KMS actions per signing key; a key not named here is not in the function's environment. */
   readonly signingKeys?: Readonly<Partial<Record<SigningKeyName, readonly SigningKeyAction[]>>>;
-  readonly pseudonymKey?: readonly PseudonymKeyAction[];
+  readonly pseudonymKey?: readonly MacKeyAction[];
+  /** The HMAC key the client-secret pepper is derived from (checking or issuing client secrets). */
+  readonly clientSecretKey?: readonly MacKeyAction[];
   /** The object store; a function without it gets no OBJECTS_BUCKET either. */
   readonly objects?: ObjectAccess;
 }
@@ -95,6 +99,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       audit: AUDIT_APPEND,
     },
     signingKeys: { accessToken: SIGN },
+    // The pepper client secrets are checked under (once per container).
+    clientSecretKey: ["kms:GenerateMac"],
   },
   exchange: {
     // No credentials entry: the exchange function cannot read secrets.
@@ -148,6 +154,8 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     },
     // Verifies access tokens; operators' calls sign nothing.
     signingKeys: { accessToken: READ_PUBLIC },
+    // Issues partners' and clients' secrets, hashed under the pepper.
+    clientSecretKey: ["kms:GenerateMac"],
   },
   metrics: {
     tables: {

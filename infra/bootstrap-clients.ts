@@ -11,6 +11,7 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ephemeralKeys } from "../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
+import { scryptSecrets } from "../functions/auth/secrets.ts";
 import { ensureClient, ensureTradeRules } from "../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS } from "../functions/gateway.ts";
 import { createLogger } from "../functions/log.ts";
@@ -77,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
     // Only clients and audit entries are written: no token is signed here.
     keys: await ephemeralKeys(),
     pseudonyms: pseudonymKeysFromSecret(new Uint8Array(32)),
+    // Only the functions may use the client-secret key: scrypt hashes here,
+    // which the token function replaces by keyed hashes on their first use.
+    secrets: scryptSecrets,
     settings: { ...DEFAULT_SETTINGS, issuer, audience: issuer },
     log: createLogger({ level: "warn" }),
   });

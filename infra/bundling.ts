@@ -82,8 +82,13 @@ export const BUNDLE_OPTIONS: LambdaBundleOptions = {
   // Off: smaller artifact, faster cold start, no --enable-source-maps cost.
   // Errors are diagnosed from the structured logs' `code`, not stack traces.
   sourcemap: false,
-  // The Node.js 22 runtime ships AWS SDK v3.
-  external: ["@aws-sdk/*"],
+  // The AWS SDK clients are bundled (minified, tree-shaken, their ESM builds)
+  // rather than taken from the runtime's copy: measured with
+  // `npm run bench -- lambda`, module init is 2-3x faster that way (one
+  // file to read and compile instead of hundreds of CommonJS modules), and
+  // every bundle stays under 1 MB. Only functions that keep objects carry
+  // the S3 client (functions/lambda/objects.ts).
+  external: [],
   // Prefer the ESM builds of dependencies.
   mainFields: ["module", "main"],
   banner: { js: ESM_REQUIRE_BANNER },

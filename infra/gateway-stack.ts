@@ -74,11 +74,12 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
 };
 
 /** The environment variable naming each KMS key (functions/lambda/env.ts reads them). */
-export const KEY_ENV: Readonly<Record<SigningKeyName | "pseudonym", string>> = {
+export const KEY_ENV: Readonly<Record<SigningKeyName | "pseudonym" | "clientSecret", string>> = {
   accessToken: "ACCESS_TOKEN_KEY_ID",
   backendToken: "BACKEND_TOKEN_KEY_ID",
   event: "EVENT_KEY_ID",
   pseudonym: "PSEUDONYM_KEY_ID",
+  clientSecret: "CLIENT_SECRET_KEY_ID",
 };
 
 export interface GatewayStackProps extends StackProps {
@@ -273,6 +274,7 @@ export class GatewayStack extends Stack {
     for (const name of Object.keys(access.signingKeys ?? {}) as SigningKeyName[])
       env[KEY_ENV[name]] = this.keys.signing[name].keyArn;
     if (access.pseudonymKey?.length) env[KEY_ENV.pseudonym] = this.keys.pseudonym.keyArn;
+    if (access.clientSecretKey?.length) env[KEY_ENV.clientSecret] = this.keys.clientSecret.keyArn;
     return env;
   }
 
@@ -318,6 +320,8 @@ export class GatewayStack extends Stack {
       this.keys.grantSigning(key, fn.role, actions);
     }
     if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
+    if (access.clientSecretKey?.length)
+      this.keys.grantClientSecret(fn.role, access.clientSecretKey);
     if (access.objects !== undefined) this.objects.grant(fn.role, access.objects);
   }
 

@@ -1,6 +1,6 @@
 /** Operators: named operator and finance clients, so the audit trail names who acted. */
 import { Hono } from "hono";
-import { hashSecret, newClientSecret } from "../auth/secrets.ts";
+import { newClientSecret } from "../auth/secrets.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { readJsonWith } from "../http/validate.ts";
@@ -22,7 +22,7 @@ export function clientsApp(gw: Gateway): Hono<AppEnv> {
       [
         gw.registry.absentCheck({ pk: { S: `P#${id}` }, sk: { S: "P" } }),
         ...gw.credentials.clientOps(
-          { id, role, secretHash: await hashSecret(secret), createdAt: now, updatedAt: now },
+          { id, role, secretHash: await gw.secrets.hash(secret), createdAt: now, updatedAt: now },
           null,
         ),
       ],

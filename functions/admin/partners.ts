@@ -3,7 +3,7 @@ import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { Hono } from "hono";
 import { type Partner, PartnerInput, PartnerPatch } from "../../policies/model.ts";
 import { partnerStatusAt } from "../../policies/status.ts";
-import { hashSecret, newClientSecret } from "../auth/secrets.ts";
+import { newClientSecret } from "../auth/secrets.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
@@ -54,7 +54,7 @@ export function partnersApp(gw: Gateway): Hono<AppEnv> {
     const client = {
       id: input.id,
       role: "partner" as const,
-      secretHash: await hashSecret(secret),
+      secretHash: await gw.secrets.hash(secret),
       createdAt: now,
       updatedAt: now,
     };
@@ -228,7 +228,7 @@ export async function rotateSecret(
   const generation = (found.value.generation ?? 0) + 1;
   const updated = {
     ...found.value,
-    secretHash: await hashSecret(secret),
+    secretHash: await gw.secrets.hash(secret),
     generation,
     updatedAt: now,
   };

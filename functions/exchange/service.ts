@@ -17,6 +17,7 @@
  * retry is sent again, so a replayed proof is refused and counts nothing.
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
 import {
   type GuardResult,
@@ -747,11 +748,27 @@ const termsOf = (p: Permitted): TermsVersions => ({
   tradeRules: p.tradeRules.version,
 });
 
+/**
+ * Fingerprints of bodiless requests (reads): the same few subpaths and
+ * queries come again and again, and a hash per exchange is a measurable
+ * share of the policy work (docs/perf/exchange-repeat.md).
+ */
+const fingerprints = new LRUCache<string, string>({
+  max: 1000,
+  maxSize: 256 * 1024,
+  sizeCalculation: (v, k) => v.length + k.length,
+});
+
 /** What an exchange asked for: action, subpath, query and, for a deliver, the body. */
 function fingerprintOf(input: ExchangeInput): string {
-  const h = createHash("sha256").update(
-    `${input.action}\n${input.segments.join("/")}\n${input.rawQuery}\n`,
-  );
-  if (input.body !== undefined) h.update(input.body.bytes);
-  return h.digest("base64url");
+  const asked = `${input.action}\n${input.segments.join("/")}\n${input.rawQuery}\n`;
+  if (input.body === undefined) {
+    let known = fingerprints.get(asked);
+    if (known === undefined) {
+      known = createHash("sha256").update(asked).digest("base64url");
+      fingerprints.set(asked, known);
+    }
+    return known;
+  }
+  return createHash("sha256").update(asked).update(input.body.bytes).digest("base64url");
 }

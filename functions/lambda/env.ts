@@ -3,8 +3,10 @@
  * In AWS the keys live in KMS, one per purpose, and a function's environment
  * names only the keys it may use (infra/access.ts decides both):
  * ACCESS_TOKEN_KEY_ID, BACKEND_TOKEN_KEY_ID, EVENT_KEY_ID (each with a
- * PREVIOUS_… during a rotation) and PSEUDONYM_KEY_ID. Outside AWS a private
- * JWK (SIGNING_JWK, every purpose) and a secret (PSEUDONYM_SECRET) serve.
+ * PREVIOUS_… during a rotation), PSEUDONYM_KEY_ID and CLIENT_SECRET_KEY_ID (the
+ * HMAC key the client-secret pepper is derived from). Outside AWS a private
+ * JWK (SIGNING_JWK, every purpose) and a secret (PSEUDONYM_SECRET, every keyed
+ * hash) serve.
  */
 import * as z from "zod";
 import { PeopleEnv } from "../people/settings.ts";
@@ -30,6 +32,7 @@ export const LambdaEnv = z
     SIGNING_JWK: z.string().min(1).optional(),
     PSEUDONYM_KEY_ID: z.string().min(1).optional(),
     PSEUDONYM_SECRET: z.string().min(1).optional(),
+    CLIENT_SECRET_KEY_ID: z.string().min(1).optional(),
     LOCAL_BACKENDS: z.enum(["0", "1"]).default("0"),
     UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
     DYNAMODB_ENDPOINT: z.url().optional(),

@@ -9,12 +9,17 @@
  * - Tracer: X-Ray subsegments for every DynamoDB and KMS call (the SDK
  *   clients are captured) and for each call to a partner backend, whose
  *   subsegment id is the parent id of the traceparent the backend receives.
+ *   Loaded only when tracing is on (`tracingOn`): importing the X-Ray SDK
+ *   installs an async hook (cls-hooked) that makes every promise of the
+ *   process several times dearer, and its module init is most of the
+ *   Powertools init; where Powertools would not trace anyway (outside
+ *   Lambda, POWERTOOLS_TRACE_ENABLED=false) neither cost is paid.
  * The service name and metrics namespace come from the standard
  * POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE variables.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Level, Logger } from "../log.ts";
 import { currentTrace } from "../telemetry/context.ts";
 import type { FlowOutcome, Span, Telemetry } from "../telemetry/telemetry.ts";
@@ -22,7 +27,8 @@ import type { FlowOutcome, Span, Telemetry } from "../telemetry/telemetry.ts";
 export interface Powertools {
   readonly logger: PowertoolsLogger;
   readonly metrics: Metrics;
-  readonly tracer: Tracer;
+  /** Present only when tracing is on (`loadTracer`). */
+  readonly tracer: Tracer | undefined;
 }
 
 const LEVELS: Readonly<Record<Level, "DEBUG" | "INFO" | "WARN" | "ERROR">> = {
@@ -32,12 +38,33 @@ const LEVELS: Readonly<Record<Level, "DEBUG" | "INFO" | "WARN" | "ERROR">> = {
   error: "ERROR",
 };
 
-export function createPowertools(level: Level = "info"): Powertools {
+export function createPowertools(level: Level = "info", tracer?: Tracer): Powertools {
   return {
     logger: new PowertoolsLogger({ logLevel: LEVELS[level] }),
     metrics: new Metrics(),
-    tracer: new Tracer(),
+    tracer,
   };
+}
+
+/**
+ * Whether Powertools Tracer would trace here: its own rule (Tracer's
+ * setTracingEnabled): in a Lambda execution environment, not SAM local or
+ * the Amplify mock, and POWERTOOLS_TRACE_ENABLED not `false`.
+ */
+export function tracingOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  const execution = env.AWS_EXECUTION_ENV ?? "";
+  return (
+    execution !== "" &&
+    execution !== "AWS_Lambda_amplify-mock" &&
+    (env.AWS_SAM_LOCAL ?? "") === "" &&
+    (env.POWERTOOLS_TRACE_ENABLED ?? "").toLowerCase() !== "false"
+  );
+}
+
+/** Powertools Tracer, imported on demand (the bundle evaluates the X-Ray SDK only then). */
+export async function loadTracer(): Promise<Tracer> {
+  const { Tracer } = await import("@aws-lambda-powertools/tracer");
+  return new Tracer();
 }
 
 const REFUSALS = { denied: "Denied", blocked: "Blocked", failed: "Failed" } as const;
@@ -73,18 +100,19 @@ export function powertoolsTelemetry(pt: Powertools): Telemetry & { flush(): void
       noted.push({ agreement, action, outcome, ...(traceId === undefined ? {} : { traceId }) });
     },
     span(name): Span | null {
-      if (!pt.tracer.isTracingEnabled()) return null;
-      const parent = pt.tracer.getSegment();
+      const tracer = pt.tracer;
+      if (tracer === undefined || !tracer.isTracingEnabled()) return null;
+      const parent = tracer.getSegment();
       if (parent === undefined) return null;
       const sub = parent.addNewSubsegment(`## ${name}`);
-      pt.tracer.setSegment(sub);
+      tracer.setSegment(sub);
       return {
         id: sub.id,
         annotate: (key, value) => sub.addAnnotation(key, value),
         fail: (error) => sub.addError(error instanceof Error ? error : new Error(String(error))),
         close: () => {
           sub.close();
-          pt.tracer.setSegment(parent);
+          tracer.setSegment(parent);
         },
       };
     },

@@ -9,50 +9,83 @@
  * function makes (test/lambda/permissions.test.ts proves the IAM grants with
  * it). Constructing a client does no I/O; endpoints come from the standard
  * `AWS_ENDPOINT_URL_<SERVICE>` variables (or DYNAMODB_ENDPOINT) outside AWS.
+ * The S3 client is added by the entries of functions that keep objects
+ * (`provideObjectStore(s3ObjectStore)`, ./objects.ts): the SDK is bundled,
+ * and S3's part of it would weigh on every other function's bundle and init.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
-import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { type KmsKeyIds, kmsPseudonymKeys, kmsPurposeKeys } from "../auth/kms-keys.ts";
 import { keysFromFile } from "../auth/local-keys.ts";
 import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
+import {
+  type ClientSecrets,
+  PEPPER_LABEL,
+  pepperedSecrets,
+  scryptSecrets,
+} from "../auth/secrets.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
-import { S3ObjectStore } from "../store/objects.ts";
+import type { ObjectStore } from "../store/objects.ts";
 import { type LambdaEnv, parseLambdaEnv, tableNamesOf } from "./env.ts";
 import {
   createPowertools,
+  loadTracer,
   type Powertools,
   powertoolsLogger,
   powertoolsTelemetry,
+  tracingOn,
 } from "./powertools.ts";
 
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
   readonly kms: KMSClient;
-  /** The object store (used only where OBJECTS_BUCKET is set: the exchange's kept replay bodies). */
-  readonly s3: S3Client;
+  /** The object store's client: only in functions whose entry provides an object store. */
+  s3?: S3Client;
 }
 
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT;
 export const awsClients: AwsClients = {
   dynamodb: new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {}),
   kms: new KMSClient({}),
-  s3: new S3Client({}),
 };
 
-/** Powertools, once per container; every DynamoDB, KMS and S3 call is an X-Ray subsegment. */
+/** An S3 client and how to open the object store in a bucket on it (./objects.ts). */
+export interface ObjectStoreProvider {
+  readonly client: S3Client;
+  open(bucket: string): ObjectStore;
+}
+
+/** How this function opens the object store in OBJECTS_BUCKET. */
+let objectStoreIn: ((bucket: string) => ObjectStore) | undefined;
+
+/** Gives this function an S3 client and the object store on it (its entry calls it once). */
+export function provideObjectStore(provider: ObjectStoreProvider): void {
+  awsClients.s3 = provider.client;
+  tracer?.captureAWSv3Client(provider.client);
+  objectStoreIn = (bucket) => provider.open(bucket);
+}
+
+/**
+ * Powertools, once per container. When tracing is on, every DynamoDB, KMS
+ * and S3 call is an X-Ray subsegment; when it is off the X-Ray SDK is never
+ * loaded (see powertools.ts).
+ */
 const logLevel = process.env.LOG_LEVEL;
+const tracer = tracingOn() ? await loadTracer() : undefined;
 export const powertools: Powertools = createPowertools(
   logLevel === "debug" || logLevel === "warn" || logLevel === "error" ? logLevel : "info",
+  tracer,
 );
-powertools.tracer.captureAWSv3Client(awsClients.dynamodb);
-powertools.tracer.captureAWSv3Client(awsClients.kms);
-powertools.tracer.captureAWSv3Client(awsClients.s3);
+if (tracer !== undefined) {
+  tracer.captureAWSv3Client(awsClients.dynamodb);
+  tracer.captureAWSv3Client(awsClients.kms);
+}
 const telemetry = powertoolsTelemetry(powertools);
 
 /**
@@ -66,9 +99,9 @@ export function instrument<E, R>(
   return async (event, context) => {
     if (context !== undefined && context !== null)
       powertools.logger.addContext(context as Parameters<typeof powertools.logger.addContext>[0]);
-    if (powertools.tracer.isTracingEnabled()) {
-      powertools.tracer.annotateColdStart();
-      powertools.tracer.addServiceNameAnnotation();
+    if (tracer?.isTracingEnabled() === true) {
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
     }
     try {
       return await handler(event, context);
@@ -102,15 +135,21 @@ export async function buildGateway(
       : env.PSEUDONYM_SECRET !== undefined
         ? pseudonymKeysFromSecret(Buffer.from(env.PSEUDONYM_SECRET, "base64"))
         : noPseudonyms;
+  // The client-secret pepper: one GenerateMac per container (on first use) in AWS, from the master secret locally.
+  const clientSecretKeyId = env.CLIENT_SECRET_KEY_ID;
+  const secrets: ClientSecrets =
+    clientSecretKeyId !== undefined
+      ? pepperedSecrets(() => kmsPseudonymKeys(clients.kms, clientSecretKeyId).derive(PEPPER_LABEL))
+      : env.PSEUDONYM_SECRET !== undefined
+        ? pepperedSecrets(() => pseudonyms.derive(PEPPER_LABEL))
+        : scryptSecrets;
   return createGateway({
     client: dynamo,
     tables: tableNamesOf(env),
-    objects:
-      env.OBJECTS_BUCKET === undefined
-        ? undefined
-        : new S3ObjectStore(clients.s3, env.OBJECTS_BUCKET),
+    objects: env.OBJECTS_BUCKET === undefined ? undefined : openObjectStore(env.OBJECTS_BUCKET),
     keys,
     pseudonyms,
+    secrets,
     settings: {
       ...DEFAULT_SETTINGS,
       issuer: env.ISSUER,
@@ -125,6 +164,15 @@ export async function buildGateway(
     log,
     telemetry,
   });
+}
+
+/**
+ * The object store in `bucket`, for a function whose entry provides one; a
+ * function that keeps no objects has none (whatever its environment says),
+ * so anything there that asked for one would be refused (503), never served.
+ */
+function openObjectStore(bucket: string): ObjectStore | undefined {
+  return objectStoreIn?.(bucket);
 }
 
 const keyIds = (current?: string, previous?: string): KmsKeyIds | undefined =>

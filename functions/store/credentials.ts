@@ -1,7 +1,7 @@
 /**
  * OAuth clients in the `credentials` table: partners (client id = partner id),
  * operators (`admin`) and finance (`metrics:read`). Secrets are kept only as
- * slow salted hashes; partners may also register public keys for RFC 7523
+ * keyed hashes (functions/auth/secrets.ts); partners may also register public keys for RFC 7523
  * client assertions. One namespace: a client id is taken once.
  */
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
@@ -57,6 +57,34 @@ export class Credentials {
         },
       },
     ];
+  }
+
+  /**
+   * Replaces the stored hash of a client read at `rev` by its keyed hash, if
+   * nothing wrote the client since: `rev` stays, so a rotation that read the
+   * same revision still succeeds (and wins), and one that came first makes
+   * this write fail instead of undoing it. False when it did not apply.
+   */
+  async upgradeHash(client: ClientRecord, rev: number, secretHash: string): Promise<boolean> {
+    const result = await this.db.transact(
+      [
+        {
+          Put: {
+            TableName: this.db.name("credentials"),
+            Item: {
+              ...clientKey(client.id),
+              doc: S(JSON.stringify({ ...client, secretHash })),
+              role: S(client.role),
+              rev: N(rev),
+            },
+            ConditionExpression: "rev = :rev",
+            ExpressionAttributeValues: { ":rev": N(rev) },
+          },
+        },
+      ],
+      "upgrade the client's secret hash",
+    );
+    return result.ok;
   }
 
   /** Asserts a client id is free inside a transaction. */

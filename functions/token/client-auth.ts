@@ -4,7 +4,6 @@
  * assertion (RFC 7523 private_key_jwt) against the client's registered keys.
  */
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
-import { verifySecret } from "../auth/secrets.ts";
 import type { Gateway } from "../gateway.ts";
 import type { ClientRecord } from "../store/credentials.ts";
 import { OAuthError } from "./oauth-error.ts";
@@ -33,7 +32,7 @@ function parseBasic(header: string): { id: string; secret: string } {
 }
 
 /** What client authentication reads: the clients, the clock and the issuer (assertions' audience). */
-type ClientAuthDeps = Pick<Gateway, "credentials" | "clock" | "settings">;
+type ClientAuthDeps = Pick<Gateway, "credentials" | "secrets" | "clock" | "settings" | "log">;
 
 export async function authenticateClient(
   gw: ClientAuthDeps,
@@ -52,9 +51,10 @@ export async function authenticateClient(
       throw new OAuthError(401, "invalid_client", "credentials too large", true);
     const { id, secret } = parseBasic(authorization);
     const client = id.length <= 64 ? await gw.credentials.get(id) : undefined;
-    const ok = await verifySecret(secret, client?.value.secretHash);
-    if (!ok || client === undefined)
+    const check = await gw.secrets.verify(secret, client?.value.secretHash);
+    if (!check.ok || client === undefined)
       throw new OAuthError(401, "invalid_client", "unknown client or wrong secret", true);
+    if (check.upgrade !== undefined) await upgradeHash(gw, client, check.upgrade);
     // A body naming another client than the one authenticated is ambiguous: refused, not ignored.
     const formId = form.get("client_id");
     if (formId !== null && formId !== client.value.id)
@@ -63,6 +63,26 @@ export async function authenticateClient(
   }
   if (assertion !== null) return authenticateAssertion(gw, assertion, form);
   throw new OAuthError(401, "invalid_client", "client authentication is required", true);
+}
+
+/**
+ * Stores the keyed hash in place of an earlier kind, once. The client is
+ * authenticated either way: a lost race (a rotation came first) or a store
+ * failure here only leaves the old hash for the next time.
+ */
+async function upgradeHash(
+  gw: ClientAuthDeps,
+  client: { value: ClientRecord; rev: number },
+  secretHash: string,
+): Promise<void> {
+  try {
+    await gw.credentials.upgradeHash(client.value, client.rev, secretHash);
+  } catch (err) {
+    gw.log.warn("client_secret_upgrade_failed", {
+      client: client.value.id,
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
 
 async function authenticateAssertion(

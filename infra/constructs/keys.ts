@@ -8,7 +8,7 @@ import {
 } from "aws-cdk-lib/aws-iam";
 import { type CfnKey, Key, KeySpec, KeyUsage } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import type { PseudonymKeyAction, SigningKeyAction, SigningKeyName } from "../access.ts";
+import type { MacKeyAction, SigningKeyAction, SigningKeyName } from "../access.ts";
 
 /**
  * Pinned logical ids: a changed id would create a new key (new JWKS, new
@@ -20,6 +20,7 @@ export const KEY_LOGICAL_IDS = {
   backendToken: "BackendTokenSigningKey",
   event: "EventSigningKey",
   pseudonym: "PseudonymKey",
+  clientSecret: "ClientSecretKey",
 } as const;
 
 /** What each signing key signs (its description; the `typ` its JWTs carry). */
@@ -74,12 +75,17 @@ export interface KeysProps {
  *   functions cannot mint access tokens). All public keys are published as JWKS.
  * - `pseudonym`: HMAC_256 / GENERATE_VERIFY_MAC, derives per-agreement
  *   pseudonymisation keys.
+ * - `clientSecret`: HMAC_256 / GENERATE_VERIFY_MAC, derives the pepper client
+ *   secrets are hashed under (once per container), for the functions that
+ *   check or issue client secrets only: not the pseudonym key, so they
+ *   cannot derive pseudonyms, and the exchange cannot derive the pepper.
  * None supports automatic rotation (KMS only rotates symmetric keys);
  * see docs/deploy.md for the manual rotation procedure.
  */
 export class Keys extends Construct {
   readonly signing: Readonly<Record<SigningKeyName, Key>>;
   readonly pseudonym: Key;
+  readonly clientSecret: Key;
 
   constructor(scope: Construct, id: string, props: KeysProps = {}) {
     super(scope, id);
@@ -100,6 +106,11 @@ export class Keys extends Construct {
       keySpec: KeySpec.HMAC_256,
       keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
     });
+    this.clientSecret = this.createKey(KEY_LOGICAL_IDS.clientSecret, {
+      description: `${prefix}: HMAC key deriving the client-secret pepper`,
+      keySpec: KeySpec.HMAC_256,
+      keyUsage: KeyUsage.GENERATE_VERIFY_MAC,
+    });
   }
 
   /** Let `grantee` use one signing key (key policy and identity policy). */
@@ -113,12 +124,17 @@ export class Keys extends Construct {
 
   /** Every key (for alarms and the EventBridge rule on key changes). */
   get all(): Key[] {
-    return [...Object.values(this.signing), this.pseudonym];
+    return [...Object.values(this.signing), this.pseudonym, this.clientSecret];
   }
 
   /** Let `grantee` use the pseudonym key (key policy and identity policy). */
-  grantPseudonym(grantee: IGrantable, actions: readonly PseudonymKeyAction[]): Grant {
+  grantPseudonym(grantee: IGrantable, actions: readonly MacKeyAction[]): Grant {
     return this.grant(this.pseudonym, grantee, actions);
+  }
+
+  /** Let `grantee` use the client-secret key (key policy and identity policy). */
+  grantClientSecret(grantee: IGrantable, actions: readonly MacKeyAction[]): Grant {
+    return this.grant(this.clientSecret, grantee, actions);
   }
 
   private grant(key: Key, grantee: IGrantable, actions: readonly string[]): Grant {

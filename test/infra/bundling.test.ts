@@ -14,6 +14,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FUNCTION_ACCESS } from "../../infra/access.ts";
 import {
   BUNDLE_OPTIONS,
   ESM_REQUIRE_BANNER,
@@ -105,6 +106,14 @@ describe("the CDK asset is the esbuild artifact of BUNDLE_OPTIONS", () => {
     expect(apiBundles[name].equals(cdkBundle)).toBe(true);
   });
 
+  it.each(FUNCTION_NAMES)("%s: under 1 MB, the S3 client only where objects are kept", (name) => {
+    const bundle = apiBundles[name];
+    expect(bundle.length).toBeLessThan(1024 * 1024);
+    expect(bundle.includes("s3.amazonaws.com") || bundle.includes("PutObject")).toBe(
+      FUNCTION_ACCESS[name].objects !== undefined,
+    );
+  });
+
   it.each(FUNCTION_NAMES)("%s: the artifact loads on Node and exports handler()", async (name) => {
     const module = await load(readFileSync(join(assetDir(name), "index.mjs")), name);
     expect(typeof module.handler).toBe("function");
@@ -120,15 +129,18 @@ describe("BUNDLE_OPTIONS", () => {
       target: "node22",
       minify: true,
       sourcemap: false,
-      external: ["@aws-sdk/*"],
+      external: [],
     });
     expect(BUNDLE_OPTIONS.banner.js).toBe(ESM_REQUIRE_BANNER);
   });
 
-  it("leaves @aws-sdk/* to the runtime", async () => {
-    const { text } = await build(fixture("sdk-entry.ts"));
-    expect(text).toMatch(/from\s*"@aws-sdk\/client-kms"/);
-    expect(text.length).toBeLessThan(2_000);
+  it("bundles the AWS SDK clients an entry uses, and only those", async () => {
+    const { code, text } = await build(fixture("sdk-entry.ts"));
+    expect(text).not.toMatch(/from\s*"@aws-sdk\//);
+    expect(text).toContain("TrentService");
+    expect(text).not.toContain("DynamoDB_20120810");
+    const module = await load(code, "sdk");
+    await expect((module.handler as () => Promise<string>)()).resolves.toBe("object");
   });
 
   it("the banner makes bundled CommonJS require() work in the ESM output", async () => {
@@ -153,7 +165,7 @@ describe("nodejsBundling (BUNDLE_OPTIONS → NodejsFunction)", () => {
       target: "node22",
       minify: true,
       sourceMap: false,
-      externalModules: ["@aws-sdk/*"],
+      externalModules: [],
       mainFields: ["module", "main"],
       banner: ESM_REQUIRE_BANNER,
       loader: BUNDLE_OPTIONS.loader,

@@ -25,6 +25,7 @@ const SIGNING = "TokenSigningKey";
 const BACKEND_SIGNING = "BackendTokenSigningKey";
 const EVENT_SIGNING = "EventSigningKey";
 const PSEUDONYM = "PseudonymKey";
+const CLIENT_SECRET = "ClientSecretKey";
 const d = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 
 // What test/lambda/permissions.test.ts proved each function calls, pinned
@@ -38,6 +39,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    // The pepper client secrets are checked under, derived once per container.
+    [CLIENT_SECRET]: ["kms:GenerateMac"],
   },
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
@@ -72,6 +75,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [METER]: d("Query", "UpdateItem"),
     // No kms:Sign: operators' calls sign nothing.
     [SIGNING]: ["kms:GetPublicKey"],
+    // Issues partners' and clients' secrets, hashed under the pepper.
+    [CLIENT_SECRET]: ["kms:GenerateMac"],
   },
   metrics: {
     // The finance client's record: its credential generation ends rotated tokens.
@@ -221,7 +226,13 @@ describe("KMS key policies", () => {
     expect(usage(PSEUDONYM)).toEqual(rolesFor({ exchange: ["kms:GenerateMac"] }));
   });
 
-  it.each([SIGNING, BACKEND_SIGNING, EVENT_SIGNING, PSEUDONYM])(
+  it("only the token and admin roles can derive the client-secret pepper", () => {
+    expect(usage(CLIENT_SECRET)).toEqual(
+      rolesFor({ token: ["kms:GenerateMac"], admin: ["kms:GenerateMac"] }),
+    );
+  });
+
+  it.each([SIGNING, BACKEND_SIGNING, EVENT_SIGNING, PSEUDONYM, CLIENT_SECRET])(
     "the account administers %s but cannot use it",
     (keyId) => {
       const root = [...keyPolicyGrants(dev.template, keyId)].find(([p]) => p.endsWith(":root"));

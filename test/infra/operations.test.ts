@@ -154,7 +154,13 @@ describe("key changes", () => {
       EventPattern: Record<string, unknown>;
       Targets: Record<string, unknown>[];
     };
-    const keys = ["TokenSigningKey", "BackendTokenSigningKey", "EventSigningKey", "PseudonymKey"];
+    const keys = [
+      "TokenSigningKey",
+      "BackendTokenSigningKey",
+      "EventSigningKey",
+      "PseudonymKey",
+      "ClientSecretKey",
+    ];
     expect(rule.EventPattern).toEqual({
       source: ["aws.kms"],
       "detail-type": ["AWS API Call via CloudTrail"],

@@ -38,6 +38,7 @@ describe("stateful resources", () => {
           "BackendTokenSigningKey",
           "EventSigningKey",
           "PseudonymKey",
+          "ClientSecretKey",
         ]),
       );
     }
@@ -100,15 +101,17 @@ describe("stateful resources", () => {
     const keys = resources(dev.template, "AWS::KMS::Key");
     for (const id of ["TokenSigningKey", "BackendTokenSigningKey", "EventSigningKey"])
       expect(props(keys[id])).toMatchObject({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
-    expect(props(keys.PseudonymKey)).toMatchObject({
-      KeySpec: "HMAC_256",
-      KeyUsage: "GENERATE_VERIFY_MAC",
-    });
+    for (const id of ["PseudonymKey", "ClientSecretKey"])
+      expect(props(keys[id])).toMatchObject({
+        KeySpec: "HMAC_256",
+        KeyUsage: "GENERATE_VERIFY_MAC",
+      });
     for (const id of [
       "TokenSigningKey",
       "BackendTokenSigningKey",
       "EventSigningKey",
       "PseudonymKey",
+      "ClientSecretKey",
     ]) {
       expect(keys[id]?.DeletionPolicy).toBe("Retain");
       expect(keys[id]?.UpdateReplacePolicy).toBe("Retain");
@@ -174,14 +177,14 @@ describe("functions", () => {
 
   // Each function is told only the keys it may use (infra/access.ts).
   const KEY_ENV: Record<FunctionName, Record<string, string>> = {
-    token: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    token: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey", CLIENT_SECRET_KEY_ID: "ClientSecretKey" },
     exchange: {
       ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
       BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
       PSEUDONYM_KEY_ID: "PseudonymKey",
     },
     catalog: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
-    admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
+    admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey", CLIENT_SECRET_KEY_ID: "ClientSecretKey" },
     metrics: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     events: { EVENT_KEY_ID: "EventSigningKey" },
     meta: {

@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { keysFromFile, newPrivateJwk } from "../../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../../functions/auth/pseudonyms.ts";
+import { scryptSecrets } from "../../functions/auth/secrets.ts";
 import { ensureClient, ensureTradeRules } from "../../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../../functions/gateway.ts";
 import { localDynamoClient } from "../../functions/local/server.ts";
@@ -133,6 +134,8 @@ export async function deployLocally(
     tables,
     keys: keysFromFile({ current: await newPrivateJwk() }),
     pseudonyms: pseudonymKeysFromSecret(Buffer.alloc(32, 3)),
+    // As `npm run bootstrap` does: scrypt hashes, upgraded by the token function on first use.
+    secrets: scryptSecrets,
     settings: { ...DEFAULT_SETTINGS, issuer: ISSUER, audience: ISSUER, localBackends: true },
     log: silentLogger,
   });

@@ -7,7 +7,7 @@
  * (Powertools Metrics).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashSecret, newClientSecret } from "../../functions/auth/secrets.ts";
+import { newClientSecret } from "../../functions/auth/secrets.ts";
 import { json, startBackend, type TestBackend } from "../support/backends.ts";
 import { agreementInput, datasetInput, RECORDS } from "../support/ecosystem.ts";
 import { deployLocally, type LocalDeployment } from "./deployment.ts";
@@ -60,7 +60,7 @@ beforeAll(async () => {
         {
           id: "ob-insure",
           role: "partner",
-          secretHash: await hashSecret(secret),
+          secretHash: await store.secrets.hash(secret),
           createdAt: at,
           updatedAt: at,
         },

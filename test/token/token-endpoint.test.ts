@@ -1,5 +1,6 @@
 /** The token endpoint's rules, request by request. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newClientSecret, scryptHash } from "../../functions/auth/secrets.ts";
 import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
 import { createTestGateway, type TestGateway } from "../support/gateway.ts";
 
@@ -187,13 +188,81 @@ describe("POST /oauth/token", () => {
     }
   });
 
-  it("keeps only a slow salted hash of each secret", async () => {
+  it("keeps only a keyed hash of each secret", async () => {
     const client = await t.gw.credentials.get(eco.ids.consumer);
     const stored = JSON.stringify(client);
     expect(stored).not.toContain(eco.secrets[eco.ids.consumer]);
-    expect(client?.value.secretHash).toMatch(
-      /^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/,
+    expect(client?.value.secretHash).toMatch(/^hmac-sha256\$v1\$[A-Za-z0-9_-]{43}$/);
+  });
+
+  /** Stores the client's secret as an earlier scrypt hash would have been; the record before. */
+  async function storeScryptHash(id: string) {
+    const found = await t.gw.credentials.get(id);
+    if (found === undefined) throw new Error(`no client ${id}`);
+    const old = await scryptHash(eco.secrets[id] ?? "");
+    const written = await t.gw.db.transact(
+      t.gw.credentials.clientOps({ ...found.value, secretHash: old }, found.rev),
+      "store an earlier hash",
     );
+    expect(written.ok).toBe(true);
+    return { found, old };
+  }
+
+  it("accepts a secret stored as an earlier scrypt hash and stores the keyed hash instead", async () => {
+    const id = eco.ids.consumer;
+    const secret = eco.secrets[id] ?? "";
+    const { found, old } = await storeScryptHash(id);
+    const wrong = await tokenRequest("grant_type=client_credentials", {
+      Authorization: basic(id, newClientSecret()),
+    });
+    expect(wrong.status).toBe(401);
+    expect((await t.gw.credentials.get(id))?.value.secretHash).toBe(old);
+
+    const res = await tokenRequest("grant_type=client_credentials", {
+      Authorization: basic(id, secret),
+    });
+    expect(res.status).toBe(200);
+    const after = await t.gw.credentials.get(id);
+    expect(after?.value.secretHash).toBe(await t.gw.secrets.hash(secret));
+    // Nothing else changed: same revision (a rotation that read it still applies), same generation.
+    expect(after?.rev).toBe(found.rev + 1);
+    expect({ ...after?.value, secretHash: old }).toEqual({ ...found.value, secretHash: old });
+    const again = await tokenRequest("grant_type=client_credentials", {
+      Authorization: basic(id, secret),
+    });
+    expect(again.status).toBe(200);
+  });
+
+  it("never undoes a rotation that came between the check and the upgrade", async () => {
+    const id = eco.ids.provider;
+    const secret = eco.secrets[id] ?? "";
+    await storeScryptHash(id);
+    const read = await t.gw.credentials.get(id);
+    if (read === undefined) throw new Error("no provider client");
+    // A rotation writes after the token endpoint read the client ...
+    const rotated = await t.gw.secrets.hash(newClientSecret());
+    await t.gw.db.transact(
+      t.gw.credentials.clientOps({ ...read.value, secretHash: rotated }, read.rev),
+      "rotate",
+    );
+    // ... so the upgrade of what it read does not apply.
+    expect(
+      await t.gw.credentials.upgradeHash(read.value, read.rev, await t.gw.secrets.hash(secret)),
+    ).toBe(false);
+    expect((await t.gw.credentials.get(id))?.value.secretHash).toBe(rotated);
+    // The other order: an upgrade keeps the revision, so the rotation that read it still wins.
+    const current = await t.gw.credentials.get(id);
+    if (current === undefined) throw new Error("no provider client");
+    expect(await t.gw.credentials.upgradeHash(current.value, current.rev, "hmac-sha256$v1$x")).toBe(
+      true,
+    );
+    const restore = await t.gw.secrets.hash(secret);
+    const rotation = await t.gw.db.transact(
+      t.gw.credentials.clientOps({ ...current.value, secretHash: restore }, current.rev),
+      "rotate",
+    );
+    expect(rotation.ok).toBe(true);
+    expect((await t.gw.credentials.get(id))?.value.secretHash).toBe(restore);
   });
 
   it("publishes the authorization server metadata and the JWKS", async () => {
