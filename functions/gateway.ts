@@ -26,6 +26,8 @@ import { Registry } from "./store/registry.ts";
 import { Sessions } from "./store/sessions.ts";
 import { noTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
 import { tracedTransport } from "./telemetry/traced-transport.ts";
+import type { TransferDispatcher } from "./transfers/dispatch.ts";
+import { NO_TRANSFER_STORAGE, type TransferStorage } from "./transfers/storage.ts";
 
 export interface GatewaySettings {
   /** `iss` of the tokens the gateway issues, and the base of its URLs. */
@@ -53,6 +55,8 @@ export interface GatewaySettings {
    * tokens asked for there are bound to the certificate (RFC 8705).
    */
   readonly mtlsDomain?: string | undefined;
+  /** Cap of a transfer's body once decoded (`TRANSFER_MAX_BYTES`). @default 5 GiB */
+  readonly transferMaxBytes?: number | undefined;
 }
 
 /** What sender-constrained tokens use: proof checks, replay claims, nonces. */
@@ -83,6 +87,10 @@ export interface GatewayDeps {
   readonly telemetry?: Telemetry | undefined;
   /** How the audit trail is laid out (the bench measures the single-head layout too). */
   readonly audit?: AuditLogOptions | undefined;
+  /** Where transfer bodies live; without it, transfers fail closed (503). */
+  readonly transferStorage?: TransferStorage | undefined;
+  /** Where transfer jobs go (in AWS the worker Lambda; locally this process). */
+  readonly transferDispatcher?: TransferDispatcher | undefined;
 }
 
 export interface Gateway {
@@ -110,6 +118,8 @@ export interface Gateway {
   readonly telemetry: Telemetry;
   readonly addressPolicy: AddressPolicy;
   readonly resolveHost: (host: string) => Promise<string[]>;
+  readonly transferStorage: TransferStorage;
+  readonly transferDispatcher: TransferDispatcher;
 }
 
 export const DEFAULT_SETTINGS: Omit<GatewaySettings, "issuer" | "audience"> = {
@@ -161,8 +171,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     telemetry: deps.telemetry ?? noTelemetry,
     addressPolicy,
     resolveHost: deps.resolveHost ?? defaultResolve,
+    transferStorage: deps.transferStorage ?? NO_TRANSFER_STORAGE,
+    transferDispatcher: deps.transferDispatcher ?? noDispatcher(log),
   };
 }
+
+/** Without a dispatcher a transfer stays running until a read finds its lease over and fails it. */
+const noDispatcher = (log: Logger): TransferDispatcher => ({
+  dispatch: async (job) => log.warn("transfer_not_dispatched", { transfer: job.transferId }),
+});
 
 function dpopParts(db: Db, keys: PseudonymKeys, withNonces: boolean): DpopParts {
   let nonces: Promise<DpopNonces> | undefined;

@@ -32,7 +32,8 @@ export type OutboxDeps = Pick<
 
 /**
  * Who must hear of an event: both parties of an agreement or of an agreement
- * request; the counterparties of a partner.
+ * request; the counterparties of a partner; the consumer of a transfer
+ * (named in the event, which is written with the transfer's change).
  */
 export async function recipientsOf(
   gw: Pick<Gateway, "db" | "registry">,
@@ -41,6 +42,10 @@ export async function recipientsOf(
   if (event.subject.kind === "agreement_request") {
     const r = (await new SelfServiceStore(gw.db).getRequest(event.subject.id))?.value;
     return r === undefined ? [] : [...new Set([r.provider, r.consumer])];
+  }
+  if (event.subject.kind === "transfer") {
+    const consumer = event.data.consumer;
+    return typeof consumer === "string" ? [consumer] : [];
   }
   if (event.subject.kind === "agreement") {
     const a = (await gw.registry.getAgreement(event.subject.id))?.value;

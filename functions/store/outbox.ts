@@ -27,17 +27,23 @@ export const EVENT_TYPES = [
   "agreement_request.approved",
   "agreement_request.rejected",
   "agreement_request.cancelled",
+  "transfer.ready",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const EVENT_SUBJECT_KINDS = ["agreement", "partner", "agreement_request"] as const;
+export const EVENT_SUBJECT_KINDS = [
+  "agreement",
+  "partner",
+  "agreement_request",
+  "transfer",
+] as const;
 export type EventSubjectKind = (typeof EVENT_SUBJECT_KINDS)[number];
 
 export interface GatewayEvent {
   readonly id: string;
   readonly type: EventType;
   readonly at: string;
-  /** The agreement, partner or agreement request the event is about. */
+  /** The agreement, partner, agreement request or transfer the event is about. */
   readonly subject: { readonly kind: EventSubjectKind; readonly id: string };
   readonly reason: string | null;
   readonly data: Readonly<Record<string, unknown>>;

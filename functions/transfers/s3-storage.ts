@@ -1,0 +1,211 @@
+/**
+ * Where transfer bodies live: one bucket (the objects bucket), keys chosen by
+ * the gateway. A body is written as a stream (multipart, `@aws-sdk/lib-storage`),
+ * first under a staging key, and only copied to its final key once it was cut
+ * whole and metered. URLs are presigned by `@aws-sdk/s3-request-presigner`,
+ * never signed by hand.
+ *
+ * Locally the embedded S3-compatible server checks no signatures, so URLs
+ * are presigned against the gateway's own `/local-objects` route instead
+ * (`publicEndpoint`), which checks them by presigning the same request again
+ * (functions/transfers/local-urls.ts) before it streams from or to the store.
+ */
+import { randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { StoreUnavailableError } from "../errors.ts";
+import type { PresignedPut, TransferStorage } from "./storage.ts";
+
+export interface S3TransferStorageOptions {
+  /**
+   * The base of the URLs handed out when it is not the store's own endpoint
+   * (locally: the gateway's `/local-objects` route). @default the client's endpoint
+   */
+  readonly publicEndpoint?: string | undefined;
+  /** The secret local URLs are signed with (with publicEndpoint only; the route checks it). */
+  readonly localSecret?: string | undefined;
+  /** Part size of multipart uploads. @default 8 MiB */
+  readonly partSize?: number | undefined;
+}
+
+export class S3TransferStorage implements TransferStorage {
+  /** The client URLs are presigned with (the store's, or one aimed at publicEndpoint). */
+  readonly signer: S3Client;
+  private readonly partSize: number;
+
+  constructor(
+    readonly client: S3Client,
+    readonly bucket: string,
+    options: S3TransferStorageOptions = {},
+  ) {
+    this.partSize = options.partSize ?? 8 * 1024 * 1024;
+    this.signer =
+      options.publicEndpoint === undefined
+        ? client
+        : presigningClient(
+            options.publicEndpoint,
+            options.localSecret ?? randomBytes(32).toString("base64url"),
+          );
+  }
+
+  async write(key: string, body: Readable, contentType: string): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: this.partSize,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    let bodyError: unknown;
+    body.once("error", (e) => {
+      bodyError ??= e;
+    });
+    try {
+      await upload.done();
+    } catch (cause) {
+      // The body's own failure (a leak, a backend that hung up) is the answer, not a store fault.
+      if (bodyError !== undefined) throw bodyError;
+      throw new StoreUnavailableError("write the transfer body", cause);
+    }
+    if (bodyError !== undefined) throw bodyError;
+  }
+
+  async open(key: string): Promise<{ body: Readable; size: number } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
+    } catch (cause) {
+      if (isMissing(cause)) return undefined;
+      throw new StoreUnavailableError("read the transfer body", cause);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (cause) {
+      if (isMissing(cause)) return false;
+      throw new StoreUnavailableError("look for the transfer body", cause);
+    }
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    await this.call("copy the transfer body", () =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: `${this.bucket}/${encodeURIComponent(from).replaceAll("%2F", "/")}`,
+        }),
+      ),
+    );
+  }
+
+  async deleteAll(prefix: string): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await this.call("list the transfer bodies", () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
+      if (keys.length > 0)
+        await this.call("delete the transfer bodies", () =>
+          this.client.send(
+            new DeleteObjectsCommand({
+              Bucket: this.bucket,
+              Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+            }),
+          ),
+        );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  presignGet(key: string, expiresIn: number, at: Date): Promise<string> {
+    return this.call("sign the transfer URL", () =>
+      getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        expiresIn,
+        signingDate: at,
+      }),
+    );
+  }
+
+  async presignPut(
+    key: string,
+    contentType: string,
+    expiresIn: number,
+    at: Date,
+  ): Promise<PresignedPut> {
+    const url = await this.call("sign the upload URL", () =>
+      getSignedUrl(
+        this.signer,
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
+        { expiresIn, signingDate: at },
+      ),
+    );
+    return { url, headers: { "Content-Type": contentType } };
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      throw new StoreUnavailableError(operation, cause);
+    }
+  }
+}
+
+/**
+ * A client that only presigns, for URLs under `endpoint`. It checksums only
+ * when S3 requires it: by default the SDK signs a CRC32 of the (unknown) body
+ * into PUT URLs, which a plain `curl -T` cannot match.
+ */
+export function presigningClient(endpoint: string, secret: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "gateway-local", secretAccessKey: secret },
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+const isMissing = (cause: unknown): boolean =>
+  cause instanceof NoSuchKey ||
+  cause instanceof NotFound ||
+  ["NoSuchKey", "NotFound"].includes((cause as { name?: string }).name ?? "");
+
+/**
+ * The deployed storage: S3 in the function's region with its role's
+ * credentials. Checksums only when S3 requires them, so that the presigned
+ * PUT URLs carry no CRC32 of a body the client has not sent yet.
+ */
+export function awsTransferStorage(bucket: string): S3TransferStorage {
+  return new S3TransferStorage(
+    new S3Client({
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    }),
+    bucket,
+  );
+}
