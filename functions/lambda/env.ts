@@ -35,6 +35,10 @@ export const LambdaEnv = z
     DYNAMODB_ENDPOINT: z.url().optional(),
     /** The object store's bucket (kept replay bodies); its endpoint is the SDK's (AWS_ENDPOINT_URL_S3 outside AWS). */
     OBJECTS_BUCKET: z.string().min(3).optional(),
+    /** The transfer worker's live alias ARN: the route function starts transfer jobs there. */
+    TRANSFER_WORKER_FUNCTION: z.string().min(1).optional(),
+    /** Cap of a transfer's decoded body in bytes (default: the gateway's, 5 GiB). */
+    TRANSFER_MAX_BYTES: z.coerce.number().int().positive().optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** DPoP proofs must carry a server nonce (RFC 9449 §8). */
     DPOP_NONCE: z.enum(["0", "1"]).default("0"),

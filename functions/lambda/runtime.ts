@@ -13,13 +13,14 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
 import { type KmsKeyIds, kmsPseudonymKeys, kmsPurposeKeys } from "../auth/kms-keys.ts";
 import { keysFromFile } from "../auth/local-keys.ts";
 import { type PseudonymKeys, pseudonymKeysFromSecret } from "../auth/pseudonyms.ts";
-import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
+import { createGateway, DEFAULT_SETTINGS, type Gateway, type GatewayDeps } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
 import { S3ObjectStore } from "../store/objects.ts";
@@ -34,18 +35,26 @@ import {
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
   readonly kms: KMSClient;
-  /** The object store (used only where OBJECTS_BUCKET is set: the exchange's kept replay bodies). */
+  /** The object store (used only where OBJECTS_BUCKET is set: kept replay bodies, transfer bodies). */
   readonly s3: S3Client;
+  /** Starts transfer jobs (used only where TRANSFER_WORKER_FUNCTION is set). */
+  readonly lambda: LambdaClient;
 }
 
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT;
 export const awsClients: AwsClients = {
   dynamodb: new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {}),
   kms: new KMSClient({}),
-  s3: new S3Client({}),
+  // Checksums only where S3 requires them: by default the SDK signs a CRC32
+  // of the body into presigned PUT URLs, which a plain `curl -T` cannot send.
+  s3: new S3Client({
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  }),
+  lambda: new LambdaClient({}),
 };
 
-/** Powertools, once per container; every DynamoDB, KMS and S3 call is an X-Ray subsegment. */
+/** Powertools, once per container; every DynamoDB, KMS, S3 and Lambda call is an X-Ray subsegment. */
 const logLevel = process.env.LOG_LEVEL;
 export const powertools: Powertools = createPowertools(
   logLevel === "debug" || logLevel === "warn" || logLevel === "error" ? logLevel : "info",
@@ -53,6 +62,7 @@ export const powertools: Powertools = createPowertools(
 powertools.tracer.captureAWSv3Client(awsClients.dynamodb);
 powertools.tracer.captureAWSv3Client(awsClients.kms);
 powertools.tracer.captureAWSv3Client(awsClients.s3);
+powertools.tracer.captureAWSv3Client(awsClients.lambda);
 const telemetry = powertoolsTelemetry(powertools);
 
 /**
@@ -78,9 +88,19 @@ export function instrument<E, R>(
   };
 }
 
+/**
+ * What only some functions add to their gateway (the transfer parts: the
+ * exchange and the worker), so that the others neither load nor hold them.
+ */
+export type GatewayExtras = (
+  env: LambdaEnv,
+  clients: AwsClients,
+) => Pick<GatewayDeps, "transferStorage" | "transferDispatcher">;
+
 export async function buildGateway(
   env: LambdaEnv,
   clients: AwsClients = awsClients,
+  extras?: GatewayExtras,
 ): Promise<Gateway> {
   const dynamo = clients.dynamodb;
   const log = powertoolsLogger(powertools.logger, { stage: env.STAGE });
@@ -111,6 +131,7 @@ export async function buildGateway(
         : new S3ObjectStore(clients.s3, env.OBJECTS_BUCKET),
     keys,
     pseudonyms,
+    ...extras?.(env, clients),
     settings: {
       ...DEFAULT_SETTINGS,
       issuer: env.ISSUER,
@@ -121,6 +142,7 @@ export async function buildGateway(
       people: peopleSettingsFromEnv(env),
       dpopNonce: env.DPOP_NONCE === "1",
       mtlsDomain: env.MTLS_DOMAIN,
+      transferMaxBytes: env.TRANSFER_MAX_BYTES,
     },
     log,
     telemetry,
@@ -141,13 +163,15 @@ const noPseudonyms: PseudonymKeys = {
 };
 
 /** The gateway of this container, built on first use; a failed build is tried again next time. */
-export function lazyGateway(): () => Promise<Gateway> {
+export function lazyGateway(extras?: GatewayExtras): () => Promise<Gateway> {
   let ready: Promise<Gateway> | undefined;
   return () => {
-    ready ??= buildGateway(parseLambdaEnv(process.env)).catch((err: unknown) => {
-      ready = undefined;
-      throw err;
-    });
+    ready ??= buildGateway(parseLambdaEnv(process.env), awsClients, extras).catch(
+      (err: unknown) => {
+        ready = undefined;
+        throw err;
+      },
+    );
     return ready;
   };
 }
@@ -201,8 +225,11 @@ const notFound = () => ({
 });
 
 /** A Lambda handler for an app built on the first invocation. */
-export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
-  const gateway = lazyGateway();
+export function lazyHandler(
+  makeApp: (gw: Gateway) => Hono<AppEnv>,
+  extras?: GatewayExtras,
+): LambdaHandler {
+  const gateway = lazyGateway(extras);
   let handler: LambdaHandler | undefined;
   let env: LambdaEnv | undefined;
   return instrument(async (event: unknown, context: unknown) => {

@@ -93,6 +93,17 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
     "*": d("ListStreams"),
   },
+  transferWorker: {
+    // Re-checks parties, agreement and trade rules (ConditionCheckItem in its metering).
+    [REGISTRY]: d("GetItem", "BatchGetItem", "ConditionCheckItem"),
+    // Metering as the exchange does; GetItem only on transfer items (below).
+    [METER]: d("PutItem", "UpdateItem", "GetItem"),
+    [AUDIT]: d("GetItem", "PutItem"),
+    // The transfer.ready event, written with the transfer's change.
+    [OUTBOX]: d("PutItem"),
+    [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    [PSEUDONYM]: ["kms:GenerateMac"],
+  },
   meta: {
     // /health's read of the trade rules (only that partition: see below).
     [REGISTRY]: d("GetItem"),
@@ -127,6 +138,28 @@ describe("IAM: least privilege per function", () => {
       // Kept replay bodies: the exchange's own prefix of the objects bucket, nothing else.
       ...(name === "exchange"
         ? pairs({ "ObjectsBucket/replays/*": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] })
+        : []),
+      // Starting transfer jobs: the worker's live alias only.
+      ...(name === "exchange"
+        ? pairs({
+            [logicalId(dev.stack.functions.transferWorker.alias)]: ["lambda:InvokeFunction"],
+          })
+        : []),
+      // Transfer objects, by kind; listing (transfers' prefixes only: see transfers.test.ts);
+      // the failed jobs' queue Lambda writes with the worker's role.
+      ...(name === "transferWorker"
+        ? pairs({
+            "ObjectsBucket/transfers/*/staging-*": [
+              "s3:PutObject",
+              "s3:AbortMultipartUpload",
+              "s3:GetObject",
+              "s3:DeleteObject",
+            ],
+            "ObjectsBucket/transfers/*/body": ["s3:PutObject", "s3:DeleteObject"],
+            "ObjectsBucket/transfers/*/upload": ["s3:GetObject", "s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
+            [logicalId(dev.stack.transferJobs.failedJobs)]: ["sqs:SendMessage"],
+          })
         : []),
     ]);
     if (name === "events") {
@@ -198,7 +231,7 @@ describe("KMS key policies", () => {
         .map(([principal, actions]) => [principal, sorted(actions)]),
     );
 
-  it("each signing key signs for one function only; the others read its public half", () => {
+  it("each signing key signs for one purpose only; the others read its public half", () => {
     expect(usage(SIGNING)).toEqual(
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
@@ -210,15 +243,22 @@ describe("KMS key policies", () => {
       }),
     );
     expect(usage(BACKEND_SIGNING)).toEqual(
-      rolesFor({ exchange: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
+      // A read transfer calls the provider's backend as a read exchange does.
+      rolesFor({
+        exchange: ["kms:GetPublicKey", "kms:Sign"],
+        transferWorker: ["kms:GetPublicKey", "kms:Sign"],
+        meta: ["kms:GetPublicKey"],
+      }),
     );
     expect(usage(EVENT_SIGNING)).toEqual(
       rolesFor({ events: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
     );
   });
 
-  it("only the exchange role can derive pseudonym keys", () => {
-    expect(usage(PSEUDONYM)).toEqual(rolesFor({ exchange: ["kms:GenerateMac"] }));
+  it("only the exchange and transfer worker roles can derive pseudonym keys", () => {
+    expect(usage(PSEUDONYM)).toEqual(
+      rolesFor({ exchange: ["kms:GenerateMac"], transferWorker: ["kms:GenerateMac"] }),
+    );
   });
 
   it.each([SIGNING, BACKEND_SIGNING, EVENT_SIGNING, PSEUDONYM])(
@@ -301,6 +341,20 @@ describe("partition-scoped writes", () => {
         Action: "dynamodb:BatchGetItem",
         Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
+      },
+    ]);
+  });
+
+  it("the worker reads the meter only in transfer items' partitions", () => {
+    const reads = statements("transferWorker").filter(
+      (s) => JSON.stringify(s.Resource).includes(METER) && String(s.Action) === "dynamodb:GetItem",
+    );
+    expect(reads).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["X#*"] } },
       },
     ]);
   });
