@@ -240,6 +240,12 @@ export const PROBLEMS = {
     title: "Transfer not found",
     about: "no such transfer (or not one of the caller's)",
   },
+  url_refused: {
+    status: 403,
+    title: "URL refused",
+    about:
+      "a transfer's `url` or `uploadUrl` whose signature, expiry or object was altered, or that expired",
+  },
   offer_not_found: { status: 404, title: "Offer not found", about: "no such offer" },
   agreement_request_not_found: {
     status: 404,

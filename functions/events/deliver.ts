@@ -14,6 +14,7 @@ import { signJws } from "../auth/jws.ts";
 import type { Gateway } from "../gateway.ts";
 import type { Delivery, GatewayEvent } from "../store/outbox.ts";
 import { SelfServiceStore } from "../store/self-service.ts";
+import { revokeTransfersFor } from "../transfers/revoke.ts";
 
 export const EVENTS_PATH = "/gateway-events";
 export const EVENT_JWT_TYPE = "gateway-event+jwt";
@@ -27,7 +28,15 @@ const LEASE_MS = 4 * TIMEOUT_MS;
 /** What delivering events uses of the gateway (never the meter, the audit trail or credentials). */
 export type OutboxDeps = Pick<
   Gateway,
-  "db" | "registry" | "outbox" | "transport" | "keys" | "settings" | "log" | "clock"
+  | "db"
+  | "registry"
+  | "outbox"
+  | "transport"
+  | "keys"
+  | "settings"
+  | "log"
+  | "clock"
+  | "transferStorage"
 >;
 
 /**
@@ -62,10 +71,13 @@ export async function recipientsOf(
 }
 
 export async function fanOutNewEvents(
-  gw: Pick<Gateway, "db" | "registry" | "outbox" | "clock">,
+  gw: Pick<Gateway, "db" | "registry" | "outbox" | "clock" | "transferStorage" | "log">,
 ): Promise<number> {
   const events = await gw.outbox.newEvents();
   for (const event of events) {
+    // A flow that stopped takes its transfers' bodies with it, before anyone
+    // is told (a failure leaves the event new: the next pass tries again).
+    await revokeTransfersFor(gw, event);
     await gw.outbox.fanOut(event, await recipientsOf(gw, event), gw.clock());
   }
   return events.length;

@@ -76,6 +76,7 @@ import {
   SELF_SERVICE_SCOPE_NOTE,
   SELF_SERVICE_TAGS,
 } from "./self-service.ts";
+import { TRANSFER_REQUEST_SCHEMAS, TRANSFER_RESPONSE_SCHEMAS, TRANSFER_TAGS } from "./transfers.ts";
 
 export type OpenApiDocument = { readonly [key: string]: unknown };
 
@@ -97,6 +98,7 @@ const REQUEST_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   Jurisdiction,
   Currency,
   ...SELF_SERVICE_REQUEST_SCHEMAS,
+  ...TRANSFER_REQUEST_SCHEMAS,
 };
 
 const listOf = (item: z.ZodType) =>
@@ -146,6 +148,7 @@ const RESPONSE_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   Jurisdiction,
   Currency,
   ...SELF_SERVICE_RESPONSE_SCHEMAS,
+  ...TRANSFER_RESPONSE_SCHEMAS,
 };
 
 const TAGS: readonly { name: string; description: string }[] = [
@@ -170,6 +173,7 @@ const TAGS: readonly { name: string; description: string }[] = [
   { name: "Admin: deliveries", description: "Operators: event deliveries to counterparties." },
   { name: "Metrics", description: "Finance: usage, value and its attribution." },
   ...SELF_SERVICE_TAGS,
+  ...TRANSFER_TAGS,
   { name: "Meta", description: "Health and this documentation." },
 ];
 
@@ -200,7 +204,7 @@ export const OAUTH_SCOPES: Readonly<Record<string, string>> = {
   attestation: "a phased-out partner: POST /v1/attestations only",
   catalog: SELF_SERVICE_SCOPE_NOTE,
   "agreement:{id}":
-    "a party of agreement {id} (replace {id}): its exchanges, and /v1/agreements and /v1/usage",
+    "a party of agreement {id} (replace {id}): its exchanges and transfers, and /v1/agreements and /v1/usage",
 };
 
 const SECURITY: Readonly<Record<Guard, readonly Record<string, string[]>[]>> = {

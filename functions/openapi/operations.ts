@@ -33,6 +33,7 @@ import type { OAuthErrorCode } from "../token/oauth-error.ts";
 import { inlineSchema, type JsonSchema, type Parameter, queryParameters, ref } from "./generate.ts";
 import { GROUP_BY_PATTERN } from "./schemas.ts";
 import { selfServiceOperations } from "./self-service.ts";
+import { transferOperations } from "./transfers.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -917,4 +918,5 @@ export const operationSpecs = (): OperationSpec[] => [
 
   // ------------------------------------------------------------ self-service (./self-service.ts)
   ...selfServiceOperations(),
+  ...transferOperations(),
 ];

@@ -26,7 +26,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StoreUnavailableError } from "../errors.ts";
-import type { PresignedPut, TransferStorage } from "./storage.ts";
+import type { PresignedPut, StoredBody, TransferStorage } from "./storage.ts";
 
 export interface S3TransferStorageOptions {
   /**
@@ -82,17 +82,21 @@ export class S3TransferStorage implements TransferStorage {
     if (bodyError !== undefined) throw bodyError;
   }
 
-  async open(key: string): Promise<{ body: Readable; size: number } | undefined> {
+  async open(key: string): Promise<StoredBody | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { body: out.Body as Readable, size: out.ContentLength ?? 0 };
+      return {
+        body: out.Body as Readable,
+        size: out.ContentLength ?? 0,
+        contentType: out.ContentType,
+      };
     } catch (cause) {
       if (isMissing(cause)) return undefined;
       throw new StoreUnavailableError("read the transfer body", cause);
     }
   }
 
-  async exists(key: string): Promise<boolean> {
+  async has(key: string): Promise<boolean> {
     try {
       await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
@@ -159,7 +163,8 @@ export class S3TransferStorage implements TransferStorage {
       getSignedUrl(
         this.signer,
         new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
-        { expiresIn, signingDate: at },
+        // The content type is signed: a PUT with another one is refused.
+        { expiresIn, signingDate: at, signableHeaders: new Set(["content-type"]) },
       ),
     );
     return { url, headers: { "Content-Type": contentType } };

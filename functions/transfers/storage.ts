@@ -13,11 +13,19 @@ export interface PresignedPut {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+export interface StoredBody {
+  readonly body: Readable;
+  readonly size: number;
+  readonly contentType: string | undefined;
+}
+
 export interface TransferStorage {
   /** Writes a stream to `key` (multipart); rejects with the stream's own error if it fails. */
   write(key: string, body: Readable, contentType: string): Promise<void>;
   /** The object as a stream with its size, or undefined when there is none. */
-  open(key: string): Promise<{ body: Readable; size: number } | undefined>;
+  open(key: string): Promise<StoredBody | undefined>;
+  /** Whether an object is stored under `key`. */
+  has(key: string): Promise<boolean>;
   copy(from: string, to: string): Promise<void>;
   /** Deletes every object under `prefix` (deleting nothing is not an error). */
   deleteAll(prefix: string): Promise<void>;
@@ -31,6 +39,7 @@ export interface TransferStorage {
 export const NO_TRANSFER_STORAGE: TransferStorage = {
   write: async () => unavailable("write the transfer body"),
   open: async () => unavailable("read the transfer body"),
+  has: async () => unavailable("look for the transfer body"),
   copy: async () => unavailable("copy the transfer body"),
   deleteAll: async () => unavailable("delete the transfer bodies"),
   presignGet: async () => unavailable("sign the transfer URL"),

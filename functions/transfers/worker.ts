@@ -25,6 +25,13 @@ import { type TransferRecord, type TransferState, TransferStore } from "../store
 import type { TransferJob } from "./dispatch.ts";
 import { type GuardFailure, guardBody } from "./guard-stream.ts";
 import { bodyKey, stagingKey, stagingPrefix, transferPrefix } from "./keys.ts";
+import {
+  BODY_LIFETIME_MS,
+  DEFAULT_TRANSFER_MAX_BYTES,
+  MAX_TRANSFER_ATTEMPTS,
+  REVOKING_CODES,
+  TRANSFER_LEASE_MS,
+} from "./limits.ts";
 import { openTransferSource, type SourceRefusal } from "./sources.ts";
 import { TransferTools } from "./tools.ts";
 
@@ -54,32 +61,14 @@ export interface TransferJobResult {
   readonly ran: boolean;
 }
 
-/** How long one run holds a transfer: longer than the worker Lambda's 15 minutes. */
-export const TRANSFER_LEASE_MS = 16 * 60_000;
-/** Runs started before a transfer fails (`transfer_interrupted`). */
-export const MAX_TRANSFER_ATTEMPTS = 3;
 /** Decisions one run may take while the terms change under it. */
 const MAX_ROUNDS = 3;
-/** The default cap of a transfer's decoded body. */
-export const DEFAULT_TRANSFER_MAX_BYTES = 5 * 1024 ** 3;
-/** A ready body is served for this long. */
-export const BODY_LIFETIME_MS = 24 * 3600_000;
 
 export const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
   json: "application/json; charset=utf-8",
   ndjson: "application/x-ndjson",
   csv: "text/csv; charset=utf-8",
 };
-
-/** Denial codes that mean a party or the agreement stopped being active: the transfer is revoked. */
-const REVOKING = new Set([
-  "agreement_not_found",
-  "partner_revoked",
-  "partner_suspended",
-  "partner_offboarded",
-  "agreement_inactive",
-  "agreement_expired",
-]);
 
 export async function runTransferJob(
   deps: TransferWorkerDeps,
@@ -207,7 +196,7 @@ class TransferRun {
     const { agreement, dataset, provider, consumer } = state;
     if (decision.decision === "deny" || !agreement || !dataset || !provider || !consumer) {
       const code = decision.decision === "deny" ? decision.reasons[0].code : "agreement_not_found";
-      const ended = REVOKING.has(code) ? "revoked" : "failed";
+      const ended = REVOKING_CODES.has(code) ? "revoked" : "failed";
       return { ended: await this.end(ended, code, agreement, "denied") };
     }
     return { agreement, dataset, provider, consumer, state };

@@ -1042,6 +1042,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An agreement's transfers, newest first (either party; no URLs) */
+        get: operations["listTransfers"];
+        put?: never;
+        /**
+         * The consumer starts a read transfer
+         * @description The provider's backend is called as for a read (the same URL, the same gateway JWT) outside the request; its answer is streamed through the guard into storage. Poll GET /v1/transfers/{id}.
+         */
+        post: operations["startTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/transfers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A transfer (either party); for its consumer, once ready, a fresh URL
+         * @description Re-checks both parties and the agreement every time: once any is no longer active the answer is the exchange's 403 code and the transfer is revoked. `url` is valid for at most 300 s and needs no Authorization header; `sha256` and `bytes` describe exactly what it serves.
+         */
+        get: operations["getTransfer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/transfers/{id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider uploaded the body: the transfer runs */
+        post: operations["completeUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The provider asks to deliver a large body
+         * @description PUT the body to uploadUrl with the headers given (no Authorization header) before expiresAt, then POST /v1/transfers/{id}/complete.
+         */
+        post: operations["openUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1289,6 +1367,18 @@ export interface components {
         };
         OptionalReasonBody: {
             reason?: string;
+        };
+        TransferInput: {
+            agreement: string;
+            subpath?: string;
+            query?: string;
+        };
+        UploadInput: {
+            agreement: string;
+            /** @enum {string} */
+            contentType: "application/x-ndjson" | "text/csv" | "application/json";
+            /** @constant */
+            contentEncoding?: "gzip";
         };
         Problem: {
             /** @description urn:dsg:problem:<code> */
@@ -1657,12 +1747,12 @@ export interface components {
         GatewayEvent: {
             id: string;
             /** @enum {string} */
-            type: "agreement.suspended" | "agreement.resumed" | "agreement.terminated" | "agreement.amended" | "partner.suspended" | "partner.resumed" | "partner.revoked" | "partner.reinstated" | "partner.phase_out_scheduled" | "agreement_request.created" | "agreement_request.approved" | "agreement_request.rejected" | "agreement_request.cancelled";
+            type: "agreement.suspended" | "agreement.resumed" | "agreement.terminated" | "agreement.amended" | "partner.suspended" | "partner.resumed" | "partner.revoked" | "partner.reinstated" | "partner.phase_out_scheduled" | "agreement_request.created" | "agreement_request.approved" | "agreement_request.rejected" | "agreement_request.cancelled" | "transfer.ready";
             /** @description ISO 8601 time in UTC */
             at: string;
             subject: {
                 /** @enum {string} */
-                kind: "agreement" | "partner" | "agreement_request";
+                kind: "agreement" | "partner" | "agreement_request" | "transfer";
                 id: string;
             };
             reason: string | null;
@@ -1954,6 +2044,46 @@ export interface components {
         AgreementRequestList: {
             items: components["schemas"]["AgreementRequest"][];
             /** @description cursor of the next page, or null on the last one */
+            next: string | null;
+        };
+        Transfer: {
+            id: string;
+            agreement: string;
+            /** @enum {string} */
+            direction: "read" | "deliver";
+            /** @enum {string} */
+            state: "awaiting_upload" | "running" | "ready" | "blocked" | "failed" | "revoked" | "expired";
+            createdAt: string;
+            records: number | null;
+            bytes: number | null;
+            sha256: string | null;
+            contentType: string | null;
+            url: string | null;
+            expiresAt: string | null;
+            code: string | null;
+        };
+        Upload: {
+            id: string;
+            agreement: string;
+            /** @enum {string} */
+            direction: "read" | "deliver";
+            /** @enum {string} */
+            state: "awaiting_upload" | "running" | "ready" | "blocked" | "failed" | "revoked" | "expired";
+            createdAt: string;
+            records: number | null;
+            bytes: number | null;
+            sha256: string | null;
+            contentType: string | null;
+            url: string | null;
+            expiresAt: string;
+            code: string | null;
+            uploadUrl: string;
+            headers: {
+                [key: string]: string;
+            };
+        };
+        TransferList: {
+            items: components["schemas"]["Transfer"][];
             next: string | null;
         };
     };
@@ -2580,6 +2710,49 @@ export interface components {
                     status: 422;
                     /** @enum {string} */
                     code: "dataset_not_found" | "partner_not_found" | "provider_not_owner" | "partner_not_active" | "core_field_not_shareable" | "personal_field_needs_purpose" | "pseudonymize_not_granted" | "jurisdiction_blocked" | "invalid_shares" | "invalid_validity";
+                } & {
+                    [key: string]: unknown;
+                });
+            };
+        };
+        /**
+         * @description Service Unavailable:
+         *     - `store_unavailable`: Store unavailable — the store did not answer; retry (see Retry-After)
+         *     - `metering_unavailable`: Metering unavailable — the flow could not be metered: nothing was released
+         */
+        "503-store_unavailable-metering_unavailable": {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & ({
+                    /** @constant */
+                    status: 503;
+                    /** @enum {string} */
+                    code: "store_unavailable" | "metering_unavailable";
+                } & {
+                    [key: string]: unknown;
+                });
+            };
+        };
+        /**
+         * @description Not Found:
+         *     - `agreement_not_found`: Agreement not found — no such agreement (or not one of the caller's)
+         *     - `transfer_not_found`: Transfer not found — no such transfer (or not one of the caller's)
+         */
+        "404-agreement_not_found-transfer_not_found": {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & ({
+                    /** @constant */
+                    status: 404;
+                    /** @enum {string} */
+                    code: "agreement_not_found" | "transfer_not_found";
                 } & {
                     [key: string]: unknown;
                 });
@@ -5457,6 +5630,217 @@ export interface operations {
             409: components["responses"]["409-invalid_transition-conflict"];
             413: components["responses"]["413-payload_too_large"];
             503: components["responses"]["503-store_unavailable-identity_provider_unavailable"];
+        };
+    };
+    listTransfers: {
+        parameters: {
+            query?: {
+                /** @description The agreement whose transfers to list. Default: the token's one agreement (400 when it carries several). */
+                agreement?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfers */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferList"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            404: components["responses"]["404-agreement_not_found"];
+            451: components["responses"]["451-jurisdiction_blocked"];
+            503: components["responses"]["503-store_unavailable-metering_unavailable"];
+        };
+    };
+    startTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description As for an exchange: required where the agreement names purposes. */
+                "Data-Purpose"?: string;
+                /** @description The same key on the same agreement and request within 24 hours answers the same transfer (200), metered once. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agreement": "agr-1",
+                 *       "subpath": "/daily",
+                 *       "query": "day=2026-11-01"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TransferInput"];
+            };
+        };
+        responses: {
+            /** @description The transfer this Idempotency-Key started before */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description /v1/transfers/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            /** @description The transfer, running */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description /v1/transfers/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            404: components["responses"]["404-agreement_not_found"];
+            451: components["responses"]["451-jurisdiction_blocked"];
+            503: components["responses"]["503-store_unavailable-metering_unavailable"];
+        };
+    };
+    getTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            404: components["responses"]["404-agreement_not_found-transfer_not_found"];
+            451: components["responses"]["451-jurisdiction_blocked"];
+            503: components["responses"]["503-store_unavailable-metering_unavailable"];
+        };
+    };
+    completeUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The transfer, running */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description /v1/transfers/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            404: components["responses"]["404-agreement_not_found-transfer_not_found"];
+            /**
+             * @description Conflict:
+             *     - `invalid_transition`: Invalid transition — the request's state does not allow this step
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & ({
+                        /** @constant */
+                        status: 409;
+                        /** @enum {string} */
+                        code: "invalid_transition";
+                    } & {
+                        [key: string]: unknown;
+                    });
+                };
+            };
+            451: components["responses"]["451-jurisdiction_blocked"];
+            503: components["responses"]["503-store_unavailable-metering_unavailable"];
+        };
+    };
+    openUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description As for an exchange: required where the agreement names purposes. */
+                "Data-Purpose"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agreement": "agr-2",
+                 *       "contentType": "application/x-ndjson"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UploadInput"];
+            };
+        };
+        responses: {
+            /** @description The transfer, awaiting its upload */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description /v1/transfers/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing-not_party-partner_revoked-partner_suspended-partner_offboarded-agreement_inactive-agreement_not_yet_valid-agreement_expired-action_not_permitted-purpose_not_permitted"];
+            404: components["responses"]["404-agreement_not_found"];
+            451: components["responses"]["451-jurisdiction_blocked"];
+            503: components["responses"]["503-store_unavailable-metering_unavailable"];
         };
     };
 }

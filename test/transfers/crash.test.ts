@@ -1,0 +1,158 @@
+/**
+ * A worker that dies in the middle of a transfer (a process killed with
+ * SIGKILL while the provider's answer streams) leaves nothing released: the
+ * transfer stays running, no body exists, nothing is metered. Once its lease
+ * is over, a read dispatches it again and the next run starts over and
+ * finishes whole; a transfer whose every run dies ends failed.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import type { ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransferStore } from "../../functions/store/transfers.ts";
+import { bodyKey, transferPrefix } from "../../functions/transfers/keys.ts";
+import { MAX_TRANSFER_ATTEMPTS, TRANSFER_LEASE_MS } from "../../functions/transfers/limits.ts";
+import { runTransferJob } from "../../functions/transfers/worker.ts";
+import { dynamoEndpoint, s3Endpoint } from "../support/gateway.ts";
+import {
+  curl,
+  record,
+  settled,
+  startRead,
+  startTransferGateway,
+  type TransferGateway,
+  transferFlow,
+} from "./support.ts";
+
+let g: TransferGateway;
+let flow: Awaited<ReturnType<typeof transferFlow>>;
+
+beforeAll(async () => {
+  g = await startTransferGateway();
+  flow = await transferFlow(g);
+});
+afterAll(async () => {
+  g.dispatcher.bind((job) => runTransferJob(g.t.gw, job));
+  await flow.eco.close();
+  await g.close();
+});
+
+const WORKER = fileURLToPath(new URL("./crash-worker.ts", import.meta.url));
+const FULL = 20_000;
+
+/** Sends half of the answer, says so, and then holds the connection open. */
+function halfThenHang(onHalf: () => void) {
+  return async (_req: unknown, res: ServerResponse) => {
+    res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+    const lines = Array.from({ length: FULL / 2 }, (_, i) => JSON.stringify(record(i))).join("\n");
+    res.write(`${lines}\n`, () => onHalf());
+  };
+}
+
+function fullAnswer(_req: unknown, res: ServerResponse) {
+  res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+  res.end(`${Array.from({ length: FULL }, (_, i) => JSON.stringify(record(i))).join("\n")}\n`);
+}
+
+/** Starts a worker process for the transfer and kills it once the provider sent half its answer. */
+async function runAndKill(transferId: string): Promise<void> {
+  let child: ChildProcess | undefined;
+  const half = new Promise<void>((resolve) => {
+    flow.eco.provider.handler = halfThenHang(resolve);
+  });
+  child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      WORKER,
+      JSON.stringify({
+        dynamoEndpoint: dynamoEndpoint(),
+        tables: g.t.gw.db.tables,
+        s3Endpoint: s3Endpoint(),
+        bucket: g.storage.bucket,
+        issuer: g.t.gw.settings.issuer,
+        transferId,
+        clockOffsetMs: g.t.clock.offsetMs,
+      }),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child?.once("exit", (_code, signal) => resolve(signal)),
+  );
+  await half;
+  child.kill("SIGKILL");
+  expect(await exited).toBe("SIGKILL");
+  child = undefined;
+}
+
+async function objectsOf(id: string): Promise<string[]> {
+  const out = await g.storage.client.send(
+    new ListObjectsV2Command({ Bucket: g.storage.bucket, Prefix: transferPrefix(id) }),
+  );
+  return (out.Contents ?? []).map((o) => o.Key ?? "");
+}
+
+async function requests(): Promise<number> {
+  const finance = await g.t.token("finance", ["metrics:read"]);
+  const res = await g.t.call("GET", "/metrics/flows?granularity=total", { token: finance });
+  const items = ((await res.json()) as { items: { agreement: string; requests: number }[] }).items;
+  return items.find((r) => r.agreement === flow.eco.agreement)?.requests ?? 0;
+}
+
+/** A consumer token minted on the gateway's (shifted) clock. */
+const tokenNow = () => g.t.token(flow.eco.ids.consumer, [`agreement:${flow.eco.agreement}`]);
+
+/** A read transfer that no in-process run picks up (the test runs it in a child). */
+async function startUnrun(): Promise<string> {
+  g.dispatcher.bind(async () => undefined);
+  const res = await startRead(g, flow.eco.agreement, await tokenNow());
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+describe("a worker killed mid-stream", () => {
+  it("releases nothing; after its lease a new run starts over and finishes whole", async () => {
+    const before = await requests();
+    const id = await startUnrun();
+    await runAndKill(id);
+    const store = new TransferStore(g.t.gw.db);
+    expect(await store.get(id)).toMatchObject({ state: "running", attempt: 1 });
+    expect(await objectsOf(id)).not.toContain(bodyKey(id));
+    const seen = await settled(g, id, await tokenNow());
+    expect(seen).toMatchObject({ state: "running", url: null, bytes: null });
+    expect(await requests()).toBe(before);
+
+    // The lease ends; the next read dispatches the transfer again, and this run finishes.
+    g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+    flow.eco.provider.handler = fullAnswer;
+    g.dispatcher.bind((job) => runTransferJob(g.t.gw, job));
+    await settled(g, id, await tokenNow());
+    const done = await settled(g, id, await tokenNow());
+    expect(done).toMatchObject({ state: "ready", records: FULL });
+    const body = (await curl([String(done.url)])).body;
+    expect(createHash("sha256").update(body).digest("hex")).toBe(done.sha256);
+    expect(
+      body
+        .toString()
+        .split("\n")
+        .filter((l) => l !== ""),
+    ).toHaveLength(FULL);
+    expect((await store.get(id))?.attempt).toBe(2);
+    expect(await requests()).toBe(before + 1);
+  }, 60_000);
+
+  it("fails a transfer whose every run dies, with nothing kept", async () => {
+    const id = await startUnrun();
+    for (let i = 0; i < MAX_TRANSFER_ATTEMPTS; i++) {
+      await runAndKill(id);
+      g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+    }
+    const done = await settled(g, id, await tokenNow());
+    expect(done).toMatchObject({ state: "failed", code: "transfer_interrupted", url: null });
+    expect(await objectsOf(id)).toEqual([]);
+  }, 60_000);
+});
