@@ -146,7 +146,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         // status (un-revoke a partner).
         scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      // GetItem: transfers (`X#`, read before a change) and their
+      // Idempotency-Key claims (`XI#`, the transfer a repeated POST names) only.
+      meter: {
+        table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        scoped: [{ actions: ["GetItem"], leadingKeys: ["X#*", "XI#*"] }],
+      },
       audit: AUDIT_APPEND,
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.
@@ -155,7 +160,17 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     pseudonymKey: ["kms:GenerateMac"],
     // Released bodies kept for Idempotency-Key retries: written before the
     // metering, read by a retry, deleted when the metering did not commit.
-    objects: [{ actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] }],
+    // Transfers: a ready body's GET URL and an upload's PUT URL are presigned
+    // here (with this role's credentials: the URL can do what the role may),
+    // `complete` looks for the upload, and a transfer revoked on read loses
+    // all its objects.
+    objects: [
+      { actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] },
+      { actions: ["GetObject"], keys: ["transfers/*/body"] },
+      { actions: ["PutObject", "GetObject"], keys: ["transfers/*/upload"] },
+      { actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] },
+    ],
+    listObjects: [TRANSFER_OBJECTS],
     // Starts transfer jobs (the worker's live alias, asynchronously).
     invokes: ["transferWorker"],
   },
@@ -215,8 +230,19 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           { actions: ["BatchGetItem"], leadingKeys: ["CHAIN*"] },
         ],
       },
+      // An event that ends a flow revokes its open transfers: their listings
+      // (`XA#<agreement>`), the transfers themselves (`X#<id>`), nothing else there.
+      meter: {
+        scoped: [
+          { actions: ["Query"], leadingKeys: ["XA#*"] },
+          { actions: ["GetItem", "BatchGetItem", "PutItem"], leadingKeys: ["X#*"] },
+        ],
+      },
     },
     signingKeys: { event: SIGN },
+    // ... and deletes their objects.
+    objects: [{ actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] }],
+    listObjects: [TRANSFER_OBJECTS],
   },
   transferWorker: {
     // A transfer's job: re-checks the parties, the agreement and the trade

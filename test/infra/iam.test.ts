@@ -42,7 +42,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    // GetItem: transfers and their Idempotency-Key claims only (see "partition-scoped").
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query", "GetItem"),
     [AUDIT]: d("GetItem", "PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
@@ -88,6 +89,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
     // Anchoring the audit trail (the ANCHOR partition and the chains' heads only: below).
     [AUDIT]: d("Query", "PutItem", "BatchGetItem"),
+    // Revoking the transfers of a flow that stopped (their partitions only: below).
+    [METER]: d("Query", "GetItem", "BatchGetItem", "PutItem"),
     [EVENT_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // Stream read for the event source mapping.
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
@@ -139,10 +142,22 @@ describe("IAM: least privilege per function", () => {
       ...(name === "exchange"
         ? pairs({ "ObjectsBucket/replays/*": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] })
         : []),
-      // Starting transfer jobs: the worker's live alias only.
+      // Transfers: presigned URLs of bodies and uploads, the upload looked for,
+      // everything of a transfer revoked on read deleted; starting jobs on the worker's alias.
       ...(name === "exchange"
         ? pairs({
+            "ObjectsBucket/transfers/*/body": ["s3:GetObject"],
+            "ObjectsBucket/transfers/*/upload": ["s3:PutObject", "s3:GetObject"],
+            "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
             [logicalId(dev.stack.functions.transferWorker.alias)]: ["lambda:InvokeFunction"],
+          })
+        : []),
+      // Revoking a flow's transfers deletes their objects.
+      ...(name === "events"
+        ? pairs({
+            "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
           })
         : []),
       // Transfer objects, by kind; listing (transfers' prefixes only: see transfers.test.ts);
@@ -345,14 +360,36 @@ describe("partition-scoped writes", () => {
     ]);
   });
 
-  it("the worker reads the meter only in transfer items' partitions", () => {
-    const reads = statements("transferWorker").filter(
-      (s) => JSON.stringify(s.Resource).includes(METER) && String(s.Action) === "dynamodb:GetItem",
-    );
-    expect(reads).toEqual([
+  it("the worker and the exchange read single meter items only of transfers (and claims)", () => {
+    const reads = (name: FunctionName) =>
+      statements(name).filter(
+        (s) =>
+          JSON.stringify(s.Resource).includes(METER) && String(s.Action) === "dynamodb:GetItem",
+      );
+    const scoped = (keys: string[]) => [
       {
         Effect: "Allow",
         Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keys } },
+      },
+    ];
+    expect(reads("transferWorker")).toEqual(scoped(["X#*"]));
+    expect(reads("exchange")).toEqual(scoped(["X#*", "XI#*"]));
+  });
+
+  it("the events role touches the meter only in transfers' partitions", () => {
+    const meter = statements("events").filter((s) => JSON.stringify(s.Resource).includes(METER));
+    expect(meter).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Query",
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["XA#*"] } },
+      },
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"],
         Resource: { "Fn::GetAtt": [METER, "Arn"] },
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["X#*"] } },
       },

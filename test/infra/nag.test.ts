@@ -64,10 +64,11 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
       "AwsSolutions-IAM5[Resource::*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/replays/*]",
-      // The worker's transfer objects, one grant per kind of object.
+      // Transfer objects, one grant per kind of object (deletes: all of a transfer's).
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/body]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/staging-*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/upload]",
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*]",
       "AwsSolutions-L1",
       "AwsSolutions-S1",
       "AwsSolutions-SQS3",
@@ -91,10 +92,10 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
         (n) => `${n}Function/Role`,
       ),
     );
-    // The transfer objects' wildcards on the worker's role only.
+    // The transfer objects' wildcards on the roles that touch them only.
     const transfers = acks.filter((a) => a.id.includes("/transfers/"));
     expect(new Set(transfers.map((a) => a.path.replace(/^[^/]+\//, "")))).toEqual(
-      new Set(["transferWorkerFunction/Role"]),
+      new Set(["exchangeFunction/Role", "eventsFunction/Role", "transferWorkerFunction/Role"]),
     );
     // The failed jobs' queue is the worker's failure destination: acknowledged there only.
     const queues = acks.filter((a) => a.path.includes("TransferJobs"));

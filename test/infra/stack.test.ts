@@ -227,8 +227,9 @@ describe("functions", () => {
             "OIDC_USERNAME_CLAIM",
           ]
         : []),
-      // Only the exchange (replays, transfer URLs) and the worker use the objects bucket.
-      ...(name === "exchange" || name === "transferWorker" ? ["OBJECTS_BUCKET"] : []),
+      // Only the exchange (replays, transfer URLs), the worker and events (revoked
+      // transfers' objects) use the objects bucket.
+      ...(["exchange", "transferWorker", "events"].includes(name) ? ["OBJECTS_BUCKET"] : []),
       // Only the exchange starts transfer jobs.
       ...(name === "exchange" ? ["TRANSFER_WORKER_FUNCTION"] : []),
     ];
@@ -250,7 +251,7 @@ describe("functions", () => {
       TOKEN_TTL_SECONDS: "900",
       LOCAL_BACKENDS: "0",
       ...keys,
-      ...(name === "exchange" || name === "transferWorker"
+      ...(["exchange", "transferWorker", "events"].includes(name)
         ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } }
         : {}),
       ...(name === "exchange"

@@ -157,7 +157,7 @@ describe("the objects bucket, for transfers", () => {
     });
   });
 
-  it("lists only for the worker and, with it, transfers' prefixes only", () => {
+  it("lists only where transfers' objects are deleted, and transfers' prefixes only", () => {
     for (const name of FUNCTION_NAMES) {
       const listing = Object.values(resources(dev.template, "AWS::IAM::Policy"))
         .filter((p) =>
@@ -172,7 +172,7 @@ describe("the objects bucket, for transfers", () => {
         )
         .filter((st) => JSON.stringify(st.Action).includes("s3:List"));
       expect(listing, name).toEqual(
-        name === "transferWorker"
+        ["exchange", "events", "transferWorker"].includes(name)
           ? [
               {
                 Effect: "Allow",

@@ -348,12 +348,12 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     await expectStatus(401, "GET", "/v1/usage");
 
     // ---------------------------------------------------------- large transfers
-    await runTransferSteps(d, provider, {
+    await runTransferSteps(d, expectStatus, provider, {
       agreement: agr,
-      dataset,
-      provider: ids.provider,
-      consumer: ids.consumer,
       purpose: purpose["data-purpose"],
+      consumerToken,
+      providerToken,
+      adminToken: admin,
     });
     invoked.add("transferWorker");
 

@@ -1,65 +1,102 @@
 /**
- * The large transfers' part of the scenario, through the bundled worker as
- * Lambda runs it: jobs arrive as asynchronous invocations of its alias
- * (the AWS dispatcher against the loopback Lambda endpoint), each the event
- * `{ "transferId" }`. A read transfer released (staged, metered, copied to
- * its body key), one blocked by a marker in its last record after more than
- * a multipart part was written (the upload aborted, everything deleted), an
- * uploaded body delivered and one blocked (the upload deleted), and a
- * transfer whose runs all crashed after writing (failed, every object of it
- * deleted: staging, body and upload).
+ * The large transfers' part of the scenario, as deployed: the routes on the
+ * exchange bundle start jobs by invoking the worker's alias asynchronously
+ * (a loopback Lambda endpoint queues them and runs the worker bundle with
+ * the event `{ "transferId" }`), URLs are presigned by the exchange's role
+ * and fetched from the bucket. A read transfer released and asked again with
+ * its Idempotency-Key, one blocked by a marker in its last record after a
+ * multipart upload started (aborted, everything deleted), an upload
+ * delivered and one blocked, a transfer whose every run crashed after
+ * writing (failed, all its objects deleted), and a read revoked on read
+ * while its agreement is suspended (its body deleted). The ready upload is
+ * left for the events function: the agreement's suspension revokes it there.
  */
-import { randomUUID } from "node:crypto";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { expect } from "vitest";
 import { LambdaTransferDispatcher } from "../../functions/lambda/transfer-dispatch.ts";
-import type { TransferRecord } from "../../functions/store/transfers.ts";
-import { TransferStore } from "../../functions/store/transfers.ts";
+import { type TransferRecord, TransferStore } from "../../functions/store/transfers.ts";
 import { bodyKey, stagingKey, transferPrefix, uploadKey } from "../../functions/transfers/keys.ts";
-import { MAX_TRANSFER_ATTEMPTS } from "../../functions/transfers/worker.ts";
+import { MAX_TRANSFER_ATTEMPTS } from "../../functions/transfers/limits.ts";
 import type { TestBackend } from "../support/backends.ts";
 import type { LocalDeployment } from "./deployment.ts";
+import type { HttpAnswer } from "./host.ts";
+
+type ExpectStatus = (
+  status: number,
+  method: string,
+  target: string,
+  options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+) => Promise<HttpAnswer>;
 
 export interface TransferParties {
   readonly agreement: string;
-  readonly dataset: string;
-  readonly provider: string;
-  readonly consumer: string;
   readonly purpose: string;
+  readonly consumerToken: string;
+  readonly providerToken: string;
+  readonly adminToken: string;
 }
 
-/** One NDJSON line of the bulk answer (the dataset's fields; `driver.name` is pseudonymised). */
+interface View {
+  readonly id: string;
+  readonly state: string;
+  readonly code?: string | null;
+  readonly records?: number | null;
+  readonly bytes?: number | null;
+  readonly sha256?: string | null;
+  readonly url?: string | null;
+}
+
+/** One NDJSON line of a bulk body (the dataset's fields; `driver.name` is pseudonymised). */
 const line = (i: number, vin = `VIN-B${i}`) =>
   `${JSON.stringify({ vin, mileage: i, speed: { avg: 50, max: 90 }, driver: { name: "Anna", license: "L-1" } })}\n`;
+const lines = (n: number, last = "") =>
+  Array.from({ length: n }, (_, i) => line(i)).join("") + last;
 
 /** Over one 8 MiB multipart part, so that a refusal at the end aborts a started upload. */
 const BLOCKED_LINES = 110_000;
 
 export async function runTransferSteps(
   d: LocalDeployment,
+  expectStatus: ExpectStatus,
   provider: TestBackend,
-  parties: TransferParties,
+  p: TransferParties,
 ): Promise<void> {
-  const store = new TransferStore(d.store.db);
-  const worker = d.functions.transferWorker;
-  if (worker === undefined) throw new Error("no transferWorker function");
-  const dispatcher = new LambdaTransferDispatcher(
-    new LambdaClient({
-      endpoint: d.lambda.endpoint,
-      region: "eu-north-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    }),
-    d.aliasArn("transferWorker"),
-  );
-  const run = async (t: TransferRecord) => {
-    await store.create(t);
-    await dispatcher.dispatch({ transferId: t.id });
+  const purpose = { "data-purpose": p.purpose };
+  const settle = async (id: string) => {
     const runs = await d.lambda.settled();
     expect(runs.map((r) => [r.functionName, r.event, r.error])).toEqual([
-      ["transferWorker", { transferId: t.id }, undefined],
+      ["transferWorker", { transferId: id }, undefined],
     ]);
-    return store.get(t.id);
   };
+  const show = async (id: string, token = p.consumerToken) =>
+    (await expectStatus(200, "GET", `/v1/transfers/${id}`, { token })).json as View;
+  const startRead = async (headers: Record<string, string> = {}) => {
+    const res = await expectStatus(202, "POST", "/v1/transfers", {
+      token: p.consumerToken,
+      headers: { ...purpose, ...headers },
+      body: { agreement: p.agreement, subpath: "/bulk" },
+    });
+    return (res.json as View).id;
+  };
+  const upload = async (body: string) => {
+    const opened = await expectStatus(201, "POST", "/v1/uploads", {
+      token: p.providerToken,
+      headers: purpose,
+      body: { agreement: p.agreement, contentType: "application/x-ndjson" },
+    });
+    const { id, uploadUrl, headers } = opened.json as View & {
+      uploadUrl: string;
+      headers: Record<string, string>;
+    };
+    const put = await fetch(uploadUrl, { method: "PUT", headers, body });
+    expect(put.status).toBe(200);
+    await expectStatus(202, "POST", `/v1/transfers/${id}/complete`, { token: p.providerToken });
+    await settle(id);
+    return id;
+  };
+  const keysOf = async (id: string) =>
+    (await d.objects.list(transferPrefix(id), "scenario")).map((o) => o.key);
+
   const previous = provider.handler;
   let blockAtEnd = false;
   provider.handler = (req, res) => {
@@ -70,83 +107,108 @@ export async function runTransferSteps(
     res.end(blockAtEnd ? line(BLOCKED_LINES, "CAL-999999") : undefined);
   };
   try {
-    // A read transfer, released: the cut body under its key, its staging gone.
-    const read = await run(transferRecord(parties, "read", { subpath: "/bulk" }));
-    expect(read).toMatchObject({ state: "ready", records: 50 });
-    const body = Buffer.from((await d.objects.get(bodyKey(read?.id ?? ""), "scenario")) ?? []);
-    expect(body.length).toBe(read?.bytes);
-    expect(body.toString("utf8")).toContain("VIN-B49");
-    expect(body.toString("utf8")).not.toContain("Anna");
-    expect(
-      (await d.objects.list(transferPrefix(read?.id ?? ""), "scenario")).map((o) => o.key),
-    ).toEqual([bodyKey(read?.id ?? "")]);
+    // A read transfer, released; its URL serves exactly what the transfer says.
+    const read = await startRead({ "idempotency-key": "lp-transfer-1" });
+    await settle(read);
+    const ready = await show(read);
+    expect(ready).toMatchObject({ state: "ready", records: 50 });
+    const got = Buffer.from(await (await fetch(ready.url ?? "")).arrayBuffer());
+    expect(got.length).toBe(ready.bytes);
+    expect(got.toString("utf8")).toContain("VIN-B49");
+    expect(got.toString("utf8")).not.toContain("Anna");
+    expect(await keysOf(read)).toEqual([bodyKey(read)]);
+    // The same Idempotency-Key: the same transfer, no second job.
+    const again = await expectStatus(200, "POST", "/v1/transfers", {
+      token: p.consumerToken,
+      headers: { ...purpose, "idempotency-key": "lp-transfer-1" },
+      body: { agreement: p.agreement, subpath: "/bulk" },
+    });
+    expect((again.json as View).id).toBe(read);
+    expect(await d.lambda.settled()).toEqual([]);
 
     // A marker in the last record, after a multipart upload started: blocked, nothing kept.
     blockAtEnd = true;
-    const blocked = await run(transferRecord(parties, "read", { subpath: "/bulk" }));
-    expect(blocked).toMatchObject({ state: "blocked", code: "leak_blocked" });
-    expect(await d.objects.list(transferPrefix(blocked?.id ?? ""), "scenario")).toEqual([]);
+    const blocked = await startRead();
+    await settle(blocked);
+    expect(await show(blocked)).toMatchObject({ state: "blocked", code: "leak_blocked" });
+    expect(await keysOf(blocked)).toEqual([]);
 
-    // An uploaded body, delivered; one with a marker, blocked and its upload deleted.
-    const lines = (n: number, last = "") =>
-      Buffer.from(Array.from({ length: n }, (_, i) => line(i)).join("") + last);
-    const deliver = transferRecord(parties, "deliver", { contentType: "application/x-ndjson" });
-    await d.objects.put(uploadKey(deliver.id), lines(20), "scenario");
-    expect(await run(deliver)).toMatchObject({ state: "ready", records: 20 });
-    const leaky = transferRecord(parties, "deliver", { contentType: "application/x-ndjson" });
-    await d.objects.put(uploadKey(leaky.id), lines(20, line(20, "CAL-999999")), "scenario");
-    expect(await run(leaky)).toMatchObject({ state: "blocked", code: "leak_blocked" });
-    expect(await d.objects.list(transferPrefix(leaky.id), "scenario")).toEqual([]);
+    // An upload, delivered; one with a marker, blocked and its upload deleted.
+    const delivered = await upload(lines(20));
+    expect(await show(delivered)).toMatchObject({ state: "ready", records: 20 });
+    const leaky = await upload(lines(20, line(20, "CAL-999999")));
+    expect(await show(leaky, p.providerToken)).toMatchObject({ state: "blocked" });
+    expect(await keysOf(leaky)).toEqual([]);
+    await expectStatus(200, "GET", `/v1/transfers?agreement=${p.agreement}`, {
+      token: p.providerToken,
+    });
 
     // Every run crashed after writing (its lease over): failed, and all of it deleted.
-    const crashed = transferRecord(parties, "deliver", {
-      contentType: "application/x-ndjson",
-      attempt: MAX_TRANSFER_ATTEMPTS,
+    const crashed = await seedCrashed(d, read);
+    const dispatcher = new LambdaTransferDispatcher(
+      new LambdaClient({
+        endpoint: d.lambda.endpoint,
+        region: "eu-north-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      }),
+      d.aliasArn("transferWorker"),
+    );
+    await dispatcher.dispatch({ transferId: crashed });
+    await settle(crashed);
+    expect(await keysOf(crashed)).toEqual([]);
+    expect(await new TransferStore(d.store.db).get(crashed)).toMatchObject({
+      state: "failed",
+      code: "transfer_interrupted",
     });
-    for (const key of [
-      uploadKey(crashed.id),
-      stagingKey(crashed.id, MAX_TRANSFER_ATTEMPTS),
-      bodyKey(crashed.id),
-    ])
-      await d.objects.put(key, lines(5), "scenario");
-    expect(await run(crashed)).toMatchObject({ state: "failed", code: "transfer_interrupted" });
-    expect(await d.objects.list(transferPrefix(crashed.id), "scenario")).toEqual([]);
+
+    // The agreement suspended: asking for the ready read revokes it and deletes its body.
+    await expectStatus(200, "POST", `/admin/agreements/${p.agreement}/suspend`, {
+      token: p.adminToken,
+      body: { reason: "lp transfer revocation" },
+    });
+    await expectStatus(403, "GET", `/v1/transfers/${read}`, { token: p.consumerToken });
+    expect(await keysOf(read)).toEqual([]);
+    await expectStatus(200, "POST", `/admin/agreements/${p.agreement}/resume`, {
+      token: p.adminToken,
+      body: { reason: "lp transfer revocation over" },
+    });
+    // The delivered one keeps its body (and the upload it was cut from) for the events function.
+    expect((await keysOf(delivered)).sort()).toEqual([bodyKey(delivered), uploadKey(delivered)]);
   } finally {
     provider.handler = previous;
   }
 }
 
-/** A transfer as the routes create it: running, no attempt yet. */
-function transferRecord(
-  p: TransferParties,
-  direction: "read" | "deliver",
-  extra: Partial<TransferRecord>,
-): TransferRecord {
+/**
+ * A transfer like `like` whose runs all started and crashed after writing
+ * (a staging object, a body copied, an upload): on its last attempt, its
+ * lease over.
+ */
+async function seedCrashed(d: LocalDeployment, like: string): Promise<string> {
+  const store = new TransferStore(d.store.db);
+  const base = await store.get(like);
+  if (base === undefined) throw new Error(`no transfer ${like}`);
   const at = new Date().toISOString();
-  return {
-    id: `xfer-${randomUUID()}`,
-    agreement: p.agreement,
-    direction,
+  const crashed: TransferRecord = {
+    ...base,
+    id: `${like}-crashed`,
     state: "running",
     createdAt: at,
     updatedAt: at,
-    provider: p.provider,
-    consumer: p.consumer,
-    dataset: p.dataset,
-    purpose: p.purpose,
-    subpath: null,
-    query: null,
-    contentType: null,
-    contentEncoding: null,
     records: null,
     bytes: null,
     sha256: null,
-    code: null,
     readyAt: null,
     bodyExpiresAt: null,
-    attempt: 0,
-    leaseUntil: null,
-    requestId: randomUUID(),
-    ...extra,
+    attempt: MAX_TRANSFER_ATTEMPTS,
+    leaseUntil: Date.now() - 1000,
   };
+  await store.create(crashed);
+  for (const key of [
+    stagingKey(crashed.id, MAX_TRANSFER_ATTEMPTS),
+    bodyKey(crashed.id),
+    uploadKey(crashed.id),
+  ])
+    await d.objects.put(key, Buffer.from(lines(5)), "scenario");
+  return crashed.id;
 }
