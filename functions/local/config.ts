@@ -31,6 +31,12 @@ export const LocalEnv = z.object({
   DPOP_NONCE: flag.default(false),
   DYNAMODB_ENDPOINT: z.url().optional(),
   S3_ENDPOINT: z.url().optional(),
+  /** Cap of a large transfer's body once decoded (bytes): past it, `failed` payload_too_large. */
+  TRANSFER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 1024 ** 3),
   HOST: z.string().default("127.0.0.1"),
   CONSOLE_OPERATOR: Person.optional(),
   CONSOLE_FINANCE: Person.optional(),

@@ -5,6 +5,7 @@
  * should: with the partner SDK's verifyGatewayRequest and verifyGatewayEvent
  * (the gateway's published keys, fetched once and cached).
  */
+import { Readable } from "node:stream";
 import { verifyGatewayEvent, verifyGatewayRequest } from "@data-sharing-gateway/sdk";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -28,6 +29,31 @@ function telemetry() {
     // Written into the JSON text below: more digits than a double holds.
     odometerMicros: 0,
   }));
+}
+
+/** Records of FleetCo's bulk export (the tour's large transfer): about 25 MB of NDJSON. */
+export const BULK_RECORDS = 100_000;
+
+/** The bulk export, generated as it is sent: NDJSON, one vehicle-day per line. */
+async function* bulkExport(): AsyncGenerator<string> {
+  const base = telemetry();
+  let batch = "";
+  for (let i = 0; i < BULK_RECORDS; i++) {
+    const r = base[i % base.length];
+    if (r === undefined) continue;
+    const line = {
+      ...r,
+      vin: `${r.vin.slice(0, 11)}${String(i).padStart(6, "0")}`,
+      mileage: r.mileage + i,
+      notes: `day ${i % 365}`,
+    };
+    batch += `${JSON.stringify(line)}\n`;
+    if (batch.length >= 64 * 1024) {
+      yield batch;
+      batch = "";
+    }
+  }
+  if (batch !== "") yield batch;
 }
 
 export interface DemoBackend {
@@ -79,7 +105,10 @@ async function listen(app: Hono): Promise<{ url: string; close(): Promise<void> 
   });
 }
 
-/** FleetCo: GET /telemetry (records), /telemetry/{vin}, /telemetry/incidents (a marker in a granted field). */
+/**
+ * FleetCo: GET /telemetry (records), /telemetry/{vin}, /telemetry/incidents (a
+ * marker in a granted field), /telemetry/bulk (a large NDJSON export, for transfers).
+ */
 export async function startProviderBackend(
   partnerId: string,
   gatewayUrl: string,
@@ -108,6 +137,11 @@ export async function startProviderBackend(
       items: [
         { vin: "YV1DZ8256C2271234", mileage: 182345, notes: "calibration CAL-004211 drifted" },
       ],
+    }),
+  );
+  app.get("/telemetry/bulk", (c) =>
+    c.body(Readable.toWeb(Readable.from(bulkExport())) as ReadableStream, 200, {
+      "Content-Type": "application/x-ndjson",
     }),
   );
   app.get("/telemetry/:vin", (c) => {

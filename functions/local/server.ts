@@ -31,6 +31,10 @@ import {
 import { ensureTables, localTableNames } from "../store/create-tables.ts";
 import { ensureBucket, localS3Client, S3ObjectStore } from "../store/objects.ts";
 import { ALL_SURFACES } from "../surfaces/index.ts";
+import { InProcessDispatcher } from "../transfers/dispatch.ts";
+import { LOCAL_OBJECTS_PATH, localObjectsSurface } from "../transfers/local-urls.ts";
+import { S3TransferStorage } from "../transfers/s3-storage.ts";
+import { runTransferJob } from "../transfers/worker.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
 import { type DynamoLocal, startDynamoLocal } from "./dynamo-local.ts";
@@ -161,6 +165,11 @@ export async function startLocalGateway(
     const base = `http://${config.HOST}:${config.PORT}`;
     const signIn = await peopleSignIn(config, base);
     const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "warn" });
+    // Transfer URLs point at the gateway, which checks them (s3rver checks no signatures).
+    const transferStorage = new S3TransferStorage(s3, LOCAL_BUCKET, {
+      publicEndpoint: `${base}${LOCAL_OBJECTS_PATH}`,
+    });
+    const transferDispatcher = new InProcessDispatcher(log);
     const gw = createGateway({
       client,
       tables,
@@ -177,9 +186,13 @@ export async function startLocalGateway(
         localBackends: true,
         people: signIn.settings,
         dpopNonce: config.DPOP_NONCE,
+        transferMaxBytes: config.TRANSFER_MAX_BYTES,
       },
       log,
+      transferStorage,
+      transferDispatcher,
     });
+    transferDispatcher.bind((job) => runTransferJob(gw, job));
     await ensureTradeRules(gw);
     const operator = await ensureClient(
       gw,
@@ -193,7 +206,11 @@ export async function startLocalGateway(
       "metrics:read",
       config.FINANCE_CLIENT_SECRET,
     );
-    const app = createApp(gw, [...ALL_SURFACES, consoleSurface({ assets: fileAssets() })]);
+    const app = createApp(gw, [
+      ...ALL_SURFACES,
+      consoleSurface({ assets: fileAssets() }),
+      localObjectsSurface(transferStorage, gw.clock, config.TRANSFER_MAX_BYTES),
+    ]);
 
     let demo: { secrets: Record<string, string>; inbox: string } | undefined;
     if (config.DEMO) {
@@ -219,6 +236,8 @@ export async function startLocalGateway(
 
     const worker = startOutboxWorker(gw);
     cleanups.push(() => worker.stop());
+    // Transfers under way finish (or fail) before the stores stop.
+    cleanups.push(() => transferDispatcher.idle());
     const sweeper = startReplaySweeper(objects, log, gw.clock);
     cleanups.push(() => sweeper.stop());
     const server = await listen(app, config.HOST, config.PORT, signIn.idp);

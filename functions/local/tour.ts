@@ -47,6 +47,27 @@ function selfService(base: string, s: Readonly<Record<string, string>>): string[
   ];
 }
 
+/**
+ * Step 9: a large transfer with plain curl. InsureCo starts a read transfer of
+ * FleetCo's bulk export (streamed through the guard into object storage),
+ * waits until it has ended, and downloads the cut body from its short-lived
+ * URL, which needs no token.
+ */
+function largeTransfer(base: string, s: Readonly<Record<string, string>>): string[] {
+  const auth = `-H "Authorization: Bearer $INSURECO_BULK"`;
+  return [
+    "# 9. A large transfer: InsureCo asks for FleetCo's bulk export (NDJSON, streamed through the guard",
+    "#    into storage, metered once when whole), waits for it, and downloads the cut body with plain curl",
+    `INSURECO_BULK=${tokenCmd(base, "insureco", s.insureco ?? "", "agreement:agr-1")}`,
+    `TRANSFER=$(curl -s ${auth} -H 'Data-Purpose: insurance-pricing' -H 'Content-Type: application/json' -d '{"agreement":"agr-1","subpath":"/bulk"}' ${base}/v1/transfers | sed -E 's/.*"id":"([^"]+)".*/\\1/')`,
+    `until curl -s ${auth} ${base}/v1/transfers/$TRANSFER | grep -qE '"state":"(ready|blocked|failed|revoked)"'; do sleep 1; done`,
+    `curl -s ${auth} ${base}/v1/transfers/$TRANSFER -w '\\n'`,
+    `URL=$(curl -s ${auth} ${base}/v1/transfers/$TRANSFER | sed -E 's/.*"url":"([^"]+)".*/\\1/')`,
+    `curl -s "$URL" -o transfer.ndjson && wc -l transfer.ndjson && sha256sum transfer.ndjson`,
+    "",
+  ];
+}
+
 export function tour(t: TourInput): string {
   const { base } = t;
   const lines = [
@@ -102,6 +123,7 @@ export function tour(t: TourInput): string {
     `curl -s -H "Authorization: Bearer $OPERATOR" '${base}/admin/flows?format=mermaid'`,
     "",
     ...selfService(base, s),
+    ...largeTransfer(base, s),
     "Ctrl-C stops the gateway, DynamoDB Local and the demo backends.",
     "",
   );

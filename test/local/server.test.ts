@@ -1,17 +1,19 @@
 /**
  * The local server as `npm start` runs it, minus the embedded store (the run's
  * DynamoDB Local is given as DYNAMODB_ENDPOINT): the printed tour works as
- * written (its self-service step run as printed, with bash and curl; the demo
+ * written (its self-service and large-transfer steps run as printed, with
+ * bash and curl; the demo
  * backends check the gateway's JWTs and events with the partner SDK), the
  * demo survives a restart on the same data, DEMO=0 starts bare.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseLocalEnv } from "../../functions/local/config.ts";
+import { BULK_RECORDS } from "../../functions/local/demo-backends.ts";
 import { freePort } from "../../functions/local/dynamo-local.ts";
 import { type LocalGateway, startLocalGateway } from "../../functions/local/server.ts";
 import { dynamoEndpoint } from "../support/gateway.ts";
@@ -229,6 +231,26 @@ describe("npm start", () => {
     );
   }, 120_000);
 
+  it("runs the tour's large-transfer step as printed: curl pulls the cut bulk export from its URL", async () => {
+    for (const earlier of started.splice(0)) await earlier.stop();
+    const g = await start({ DATA_DIR: await mkdtemp(join(tmpdir(), "dsg-bulk-")) });
+    const script = step(g.tour, 9);
+    expect(script).toContain("/v1/transfers");
+    const cwd = await mkdtemp(join(tmpdir(), "dsg-bulk-out-"));
+    const { stdout } = await run("bash", ["-c", `set -euo pipefail\n${script}`], {
+      timeout: 90_000,
+      cwd,
+    });
+    const [shown = "", lines = "", sum = ""] = stdout.trim().split("\n");
+    const transfer = JSON.parse(shown) as { state: string; records: number; sha256: string };
+    expect(transfer).toMatchObject({ state: "ready", records: BULK_RECORDS });
+    expect(lines.trim()).toBe(`${BULK_RECORDS} transfer.ndjson`);
+    expect(sum.split(/\s+/)[0]).toBe(transfer.sha256);
+    const body = await readFile(join(cwd, "transfer.ndjson"), "utf8");
+    expect(body).not.toContain("CAL-");
+    expect(body).not.toContain("routePlan");
+  }, 120_000);
+
   it("with DEMO=0 starts without demo partners or backends", async () => {
     const g = await start({
       DATA_DIR: await mkdtemp(join(tmpdir(), "dsg-local-")),
@@ -252,5 +274,7 @@ describe("npm start", () => {
     expect(() => parseLocalEnv({ PORT: "http" })).toThrow(/PORT/);
     expect(() => parseLocalEnv({ DEMO: "yes" })).toThrow(/DEMO/);
     expect(() => parseLocalEnv({ TOKEN_TTL_SECONDS: "0" })).toThrow(/TOKEN_TTL_SECONDS/);
+    expect(() => parseLocalEnv({ TRANSFER_MAX_BYTES: "0" })).toThrow(/TRANSFER_MAX_BYTES/);
+    expect(parseLocalEnv({}).TRANSFER_MAX_BYTES).toBe(5 * 1024 ** 3);
   });
 });

@@ -9,35 +9,23 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { TransferStore } from "../../functions/store/transfers.ts";
-import { bodyKey, transferPrefix } from "../../functions/transfers/keys.ts";
+import { bodyKey } from "../../functions/transfers/keys.ts";
 import { MAX_TRANSFER_ATTEMPTS, TRANSFER_LEASE_MS } from "../../functions/transfers/limits.ts";
 import { runTransferJob } from "../../functions/transfers/worker.ts";
 import { dynamoEndpoint, s3Endpoint } from "../support/gateway.ts";
 import {
   curl,
+  flowTotals,
+  it,
+  objectsOf,
   record,
   settled,
   startRead,
-  startTransferGateway,
+  type TransferFlow,
   type TransferGateway,
-  transferFlow,
 } from "./support.ts";
-
-let g: TransferGateway;
-let flow: Awaited<ReturnType<typeof transferFlow>>;
-
-beforeAll(async () => {
-  g = await startTransferGateway();
-  flow = await transferFlow(g);
-});
-afterAll(async () => {
-  g.dispatcher.bind((job) => runTransferJob(g.t.gw, job));
-  await flow.eco.close();
-  await g.close();
-});
 
 const WORKER = fileURLToPath(new URL("./crash-worker.ts", import.meta.url));
 const FULL = 20_000;
@@ -57,7 +45,11 @@ function fullAnswer(_req: unknown, res: ServerResponse) {
 }
 
 /** Starts a worker process for the transfer and kills it once the provider sent half its answer. */
-async function runAndKill(transferId: string): Promise<void> {
+async function runAndKill(
+  g: TransferGateway,
+  flow: TransferFlow,
+  transferId: string,
+): Promise<void> {
   let child: ChildProcess | undefined;
   const half = new Promise<void>((resolve) => {
     flow.eco.provider.handler = halfThenHang(resolve);
@@ -89,49 +81,39 @@ async function runAndKill(transferId: string): Promise<void> {
   child = undefined;
 }
 
-async function objectsOf(id: string): Promise<string[]> {
-  const out = await g.storage.client.send(
-    new ListObjectsV2Command({ Bucket: g.storage.bucket, Prefix: transferPrefix(id) }),
-  );
-  return (out.Contents ?? []).map((o) => o.Key ?? "");
-}
-
-async function requests(): Promise<number> {
-  const finance = await g.t.token("finance", ["metrics:read"]);
-  const res = await g.t.call("GET", "/metrics/flows?granularity=total", { token: finance });
-  const items = ((await res.json()) as { items: { agreement: string; requests: number }[] }).items;
-  return items.find((r) => r.agreement === flow.eco.agreement)?.requests ?? 0;
-}
-
 /** A consumer token minted on the gateway's (shifted) clock. */
-const tokenNow = () => g.t.token(flow.eco.ids.consumer, [`agreement:${flow.eco.agreement}`]);
+const tokenNow = (g: TransferGateway, flow: TransferFlow) =>
+  g.t.token(flow.eco.ids.consumer, [`agreement:${flow.eco.agreement}`]);
 
 /** A read transfer that no in-process run picks up (the test runs it in a child). */
-async function startUnrun(): Promise<string> {
+async function startUnrun(g: TransferGateway, flow: TransferFlow): Promise<string> {
   g.dispatcher.bind(async () => undefined);
-  const res = await startRead(g, flow.eco.agreement, await tokenNow());
+  const res = await startRead(g, flow.eco.agreement, await tokenNow(g, flow));
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
 
 describe("a worker killed mid-stream", () => {
-  it("releases nothing; after its lease a new run starts over and finishes whole", async () => {
-    const before = await requests();
-    const id = await startUnrun();
-    await runAndKill(id);
+  it("releases nothing; after its lease a new run starts over and finishes whole", async ({
+    g,
+    flow,
+  }) => {
+    const before = (await flowTotals(g, flow.eco.agreement))?.requests ?? 0;
+    const id = await startUnrun(g, flow);
+    await runAndKill(g, flow, id);
     const store = new TransferStore(g.t.gw.db);
     expect(await store.get(id)).toMatchObject({ state: "running", attempt: 1 });
-    expect(await objectsOf(id)).not.toContain(bodyKey(id));
-    const seen = await settled(g, id, await tokenNow());
+    expect(await objectsOf(g, id)).not.toContain(bodyKey(id));
+    const seen = await settled(g, id, await tokenNow(g, flow));
     expect(seen).toMatchObject({ state: "running", url: null, bytes: null });
-    expect(await requests()).toBe(before);
+    expect((await flowTotals(g, flow.eco.agreement))?.requests ?? 0).toBe(before);
 
     // The lease ends; the next read dispatches the transfer again, and this run finishes.
     g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
     flow.eco.provider.handler = fullAnswer;
     g.dispatcher.bind((job) => runTransferJob(g.t.gw, job));
-    await settled(g, id, await tokenNow());
-    const done = await settled(g, id, await tokenNow());
+    await settled(g, id, await tokenNow(g, flow));
+    const done = await settled(g, id, await tokenNow(g, flow));
     expect(done).toMatchObject({ state: "ready", records: FULL });
     const body = (await curl([String(done.url)])).body;
     expect(createHash("sha256").update(body).digest("hex")).toBe(done.sha256);
@@ -142,17 +124,17 @@ describe("a worker killed mid-stream", () => {
         .filter((l) => l !== ""),
     ).toHaveLength(FULL);
     expect((await store.get(id))?.attempt).toBe(2);
-    expect(await requests()).toBe(before + 1);
+    expect((await flowTotals(g, flow.eco.agreement))?.requests ?? 0).toBe(before + 1);
   }, 60_000);
 
-  it("fails a transfer whose every run dies, with nothing kept", async () => {
-    const id = await startUnrun();
+  it("fails a transfer whose every run dies, with nothing kept", async ({ g, flow }) => {
+    const id = await startUnrun(g, flow);
     for (let i = 0; i < MAX_TRANSFER_ATTEMPTS; i++) {
-      await runAndKill(id);
+      await runAndKill(g, flow, id);
       g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
     }
-    const done = await settled(g, id, await tokenNow());
+    const done = await settled(g, id, await tokenNow(g, flow));
     expect(done).toMatchObject({ state: "failed", code: "transfer_interrupted", url: null });
-    expect(await objectsOf(id)).toEqual([]);
+    expect(await objectsOf(g, id)).toEqual([]);
   }, 60_000);
 });

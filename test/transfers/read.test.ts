@@ -7,31 +7,22 @@
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bodyKey, transferPrefix } from "../../functions/transfers/keys.ts";
+import { describe, expect } from "vitest";
+import { bodyKey } from "../../functions/transfers/keys.ts";
 import type { Handler } from "../support/backends.ts";
 import {
   curl,
+  flowTotals,
+  it,
+  objectsOf,
   PURPOSE,
   record,
   settled,
   startRead,
-  startTransferGateway,
+  type TransferFlow,
   type TransferGateway,
   transferFlow,
 } from "./support.ts";
-
-let g: TransferGateway;
-let flow: Awaited<ReturnType<typeof transferFlow>>;
-
-beforeAll(async () => {
-  g = await startTransferGateway();
-  flow = await transferFlow(g);
-});
-afterAll(async () => {
-  await flow.eco.close();
-  await g.close();
-});
 
 /** Bytes the provider's last answer held. */
 let sent = 0;
@@ -55,43 +46,25 @@ function ndjsonLines(count: number, last?: Record<string, unknown>): Handler {
   };
 }
 
-async function flowRow() {
-  const finance = await g.t.token("finance", ["metrics:read"]);
-  const res = await g.t.call("GET", "/metrics/flows?granularity=total", { token: finance });
-  const items = (
-    (await res.json()) as {
-      items: {
-        agreement: string;
-        requests: number;
-        records: number;
-        blocked: number;
-        denied: number;
-      }[];
-    }
-  ).items;
-  return items.find((r) => r.agreement === flow.eco.agreement);
-}
-
-async function readTransfer(headers: Record<string, string> = {}) {
+async function readTransfer(
+  g: TransferGateway,
+  flow: TransferFlow,
+  headers: Record<string, string> = {},
+) {
   const res = await startRead(g, flow.eco.agreement, flow.consumerToken, headers);
   const body = (await res.json()) as { id: string; state: string };
   return { res, body };
 }
 
-async function objectsOf(id: string): Promise<string[]> {
-  const { ListObjectsV2Command } = await import("@aws-sdk/client-s3");
-  const out = await g.storage.client.send(
-    new ListObjectsV2Command({ Bucket: g.storage.bucket, Prefix: transferPrefix(id) }),
-  );
-  return (out.Contents ?? []).map((o) => o.Key ?? "");
-}
-
 describe("read transfers", () => {
-  it("moves 50 MiB of NDJSON end to end, cut, metered once, pulled with curl", async () => {
+  it("moves 50 MiB of NDJSON end to end, cut, metered once, pulled with curl", async ({
+    g,
+    flow,
+  }) => {
     const count = 400_000;
     flow.eco.provider.handler = ndjsonLines(count);
-    const before = (await flowRow())?.requests ?? 0;
-    const { res, body } = await readTransfer();
+    const before = (await flowTotals(g, flow.eco.agreement))?.requests ?? 0;
+    const { res, body } = await readTransfer(g, flow);
     expect(res.status).toBe(202);
     expect(res.headers.get("Location")).toBe(`/v1/transfers/${body.id}`);
     expect(body).toMatchObject({
@@ -120,10 +93,10 @@ describe("read transfers", () => {
       speed: { avg: (count - 1) % 120 },
       driver: { name: `Driver ${count - 1}` },
     });
-    const row = await flowRow();
+    const row = await flowTotals(g, flow.eco.agreement);
     expect(row?.requests).toBe(before + 1);
     // The staging object is gone; only the body is kept.
-    expect(await objectsOf(body.id)).toEqual([bodyKey(body.id)]);
+    expect(await objectsOf(g, body.id)).toEqual([bodyKey(body.id)]);
     // The provider saw one call (the job), with the gateway's JWT.
     expect(flow.eco.provider.received.at(-1)?.headers.authorization).toMatch(/^Bearer /);
     // The provider is not given the URL.
@@ -133,12 +106,12 @@ describe("read transfers", () => {
     expect(await asProvider.json()).toMatchObject({ state: "ready", url: null });
   }, 120_000);
 
-  it("cuts CSV and gzip JSON answers", async () => {
+  it("cuts CSV and gzip JSON answers", async ({ g, flow }) => {
     flow.eco.provider.handler = (_req, res) => {
       res.writeHead(200, { "Content-Type": "text/csv" });
       res.end("vin,mileage,engine.calibration\r\nV1,5,CAL-000001\r\nV2,6,CAL-000002\r\n");
     };
-    const csv = await readTransfer();
+    const csv = await readTransfer(g, flow);
     const csvDone = await settled(g, csv.body.id, flow.consumerToken);
     expect(csvDone).toMatchObject({ state: "ready", records: 2 });
     expect(String(csvDone.contentType)).toMatch(/^text\/csv/);
@@ -150,7 +123,7 @@ describe("read transfers", () => {
       res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip" });
       res.end(gzipSync(JSON.stringify({ items: [record(1), record(2), record(3)] })));
     };
-    const gz = await readTransfer();
+    const gz = await readTransfer(g, flow);
     const gzDone = await settled(g, gz.body.id, flow.consumerToken);
     expect(gzDone).toMatchObject({ state: "ready", records: 3 });
     const gzBody = JSON.parse((await curl([String(gzDone.url)])).body.toString()) as {
@@ -160,16 +133,19 @@ describe("read transfers", () => {
     expect(JSON.stringify(gzBody)).not.toContain("CAL-");
   });
 
-  it("blocks a marker in the last record: nothing kept, blocked counted once, audited", async () => {
+  it("blocks a marker in the last record: nothing kept, blocked counted once, audited", async ({
+    g,
+    flow,
+  }) => {
     flow.eco.provider.handler = ndjsonLines(20_000, { ...record(0), vin: "CAL-999999" });
-    const before = (await flowRow())?.blocked ?? 0;
-    const { body } = await readTransfer();
+    const before = (await flowTotals(g, flow.eco.agreement))?.blocked ?? 0;
+    const { body } = await readTransfer(g, flow);
     const done = await settled(g, body.id, flow.consumerToken);
     expect(done).toMatchObject({ state: "blocked", code: "leak_blocked", url: null });
-    expect(await objectsOf(body.id)).toEqual([]);
+    expect(await objectsOf(g, body.id)).toEqual([]);
     // Reading it again changes nothing and counts nothing more.
     await settled(g, body.id, flow.consumerToken);
-    expect((await flowRow())?.blocked).toBe(before + 1);
+    expect((await flowTotals(g, flow.eco.agreement))?.blocked).toBe(before + 1);
     const audit = await g.t.admin("GET", `/admin/audit?action=transfer.leak_blocked`);
     const entries = ((await audit.json()) as { items: { action: string; details: unknown }[] })
       .items;
@@ -178,17 +154,20 @@ describe("read transfers", () => {
     expect(JSON.stringify(mine)).not.toContain("CAL-999999");
   });
 
-  it("gives the same transfer for the same Idempotency-Key (200), metered once", async () => {
+  it("gives the same transfer for the same Idempotency-Key (200), metered once", async ({
+    g,
+    flow,
+  }) => {
     flow.eco.provider.handler = ndjsonLines(10);
-    const before = (await flowRow())?.requests ?? 0;
-    const first = await readTransfer({ "Idempotency-Key": "same-key-1" });
+    const before = (await flowTotals(g, flow.eco.agreement))?.requests ?? 0;
+    const first = await readTransfer(g, flow, { "Idempotency-Key": "same-key-1" });
     expect(first.res.status).toBe(202);
     await settled(g, first.body.id, flow.consumerToken);
-    const again = await readTransfer({ "Idempotency-Key": "same-key-1" });
+    const again = await readTransfer(g, flow, { "Idempotency-Key": "same-key-1" });
     expect(again.res.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
     await g.dispatcher.idle();
-    expect((await flowRow())?.requests).toBe(before + 1);
+    expect((await flowTotals(g, flow.eco.agreement))?.requests).toBe(before + 1);
     const list = await g.http("GET", `/v1/transfers?agreement=${flow.eco.agreement}`, {
       token: flow.consumerToken,
     });
@@ -196,9 +175,9 @@ describe("read transfers", () => {
     expect(items.filter((i) => i.id === first.body.id)).toHaveLength(1);
   });
 
-  it("refuses a URL whose signature, key or expiry was altered", async () => {
+  it("refuses a URL whose signature, key or expiry was altered", async ({ g, flow }) => {
     flow.eco.provider.handler = ndjsonLines(5);
-    const { body } = await readTransfer();
+    const { body } = await readTransfer(g, flow);
     const done = await settled(g, body.id, flow.consumerToken);
     const url = new URL(String(done.url));
     expect((await curl([url.toString()])).status).toBe(200);
@@ -225,7 +204,7 @@ describe("read transfers", () => {
     }
   });
 
-  it("ends over quota as failed quota_exceeded, nothing kept", async () => {
+  it("ends over quota as failed quota_exceeded, nothing kept", async ({ g }) => {
     const small = await transferFlow(g, { agreement: { quota: { recordsPerMonth: 5 } } });
     try {
       small.eco.provider.handler = ndjsonLines(6);
@@ -233,18 +212,18 @@ describe("read transfers", () => {
       const { id } = (await res.json()) as { id: string };
       const done = await settled(g, id, small.consumerToken);
       expect(done).toMatchObject({ state: "failed", code: "quota_exceeded", url: null });
-      expect(await objectsOf(id)).toEqual([]);
+      expect(await objectsOf(g, id)).toEqual([]);
     } finally {
       await small.eco.close();
     }
   });
 
-  it("fails with the exchange's codes when the provider fails", async () => {
+  it("fails with the exchange's codes when the provider fails", async ({ g, flow }) => {
     flow.eco.provider.handler = (_req, res) => {
       res.writeHead(500, { "Content-Type": "application/json" });
       res.end('{"error":"CAL-111111"}');
     };
-    const { body } = await readTransfer();
+    const { body } = await readTransfer(g, flow);
     expect(await settled(g, body.id, flow.consumerToken)).toMatchObject({
       state: "failed",
       code: "upstream_error",
@@ -253,14 +232,14 @@ describe("read transfers", () => {
       res.writeHead(200, { "Content-Type": "application/octet-stream" });
       res.end("binary");
     };
-    const bin = await readTransfer();
+    const bin = await readTransfer(g, flow);
     expect(await settled(g, bin.body.id, flow.consumerToken)).toMatchObject({
       state: "failed",
       code: "uninspectable_content",
     });
   });
 
-  it("asks for the agreement's scope and a purpose, as an exchange", async () => {
+  it("asks for the agreement's scope and a purpose, as an exchange", async ({ g, flow }) => {
     const other = await g.t.token(flow.eco.ids.consumer, ["agreement:agr-other"]);
     const noScope = await startRead(g, flow.eco.agreement, other);
     expect(noScope.status).toBe(403);

@@ -4,38 +4,24 @@
  * that fans the event out) whether or not anyone asks, and a read of such a
  * transfer answers the exchange's 403 code and shows it revoked.
  */
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { processOutbox } from "../../functions/events/deliver.ts";
 import { TransferStore } from "../../functions/store/transfers.ts";
-import { transferPrefix } from "../../functions/transfers/keys.ts";
 import { json } from "../support/backends.ts";
 import {
   curl,
+  it,
+  objectsOf,
   PURPOSE,
   record,
   settled,
   startRead,
-  startTransferGateway,
+  type TransferFlow,
   type TransferGateway,
   transferFlow,
 } from "./support.ts";
 
-let g: TransferGateway;
-
-beforeAll(async () => {
-  g = await startTransferGateway();
-});
-afterAll(() => g.close());
-
-async function objectsOf(id: string): Promise<string[]> {
-  const out = await g.storage.client.send(
-    new ListObjectsV2Command({ Bucket: g.storage.bucket, Prefix: transferPrefix(id) }),
-  );
-  return (out.Contents ?? []).map((o) => o.Key ?? "");
-}
-
-async function readyTransfer(flow: Awaited<ReturnType<typeof transferFlow>>) {
+async function readyTransfer(g: TransferGateway, flow: TransferFlow) {
   flow.eco.provider.handler = (_req, res) => {
     res.writeHead(200, { "Content-Type": "application/x-ndjson" });
     res.end(`${JSON.stringify(record(1))}\n${JSON.stringify(record(2))}\n`);
@@ -44,15 +30,17 @@ async function readyTransfer(flow: Awaited<ReturnType<typeof transferFlow>>) {
   const { id } = (await res.json()) as { id: string };
   const done = await settled(g, id, flow.consumerToken);
   expect(done.state).toBe("ready");
-  expect(await objectsOf(id)).toHaveLength(1);
+  expect(await objectsOf(g, id)).toHaveLength(1);
   return { id, url: String(done.url) };
 }
 
 describe("revocation", () => {
-  it("deletes the bodies of a suspended partner's transfers from the outbox pass, then answers 403", async () => {
+  it("deletes the bodies of a suspended partner's transfers from the outbox pass, then answers 403", async ({
+    g,
+  }) => {
     const flow = await transferFlow(g);
     try {
-      const { id, url } = await readyTransfer(flow);
+      const { id, url } = await readyTransfer(g, flow);
       const suspended = await g.t.admin(
         "POST",
         `/admin/partners/${flow.eco.ids.provider}/suspend`,
@@ -64,7 +52,7 @@ describe("revocation", () => {
       // The status-change path: the pass that fans the event out (no read of the transfer).
       flow.eco.consumer.handler = json({});
       await processOutbox(g.t.gw);
-      expect(await objectsOf(id)).toEqual([]);
+      expect(await objectsOf(g, id)).toEqual([]);
       expect((await new TransferStore(g.t.gw.db).get(id))?.state).toBe("revoked");
       expect((await curl([url])).status).toBe(404);
       const read = await g.http("GET", `/v1/transfers/${id}`, {
@@ -78,10 +66,10 @@ describe("revocation", () => {
     }
   });
 
-  it("revokes on read when the agreement stopped, before any pass ran", async () => {
+  it("revokes on read when the agreement stopped, before any pass ran", async ({ g }) => {
     const flow = await transferFlow(g);
     try {
-      const { id } = await readyTransfer(flow);
+      const { id } = await readyTransfer(g, flow);
       const stopped = await g.t.admin("POST", `/admin/agreements/${flow.eco.agreement}/suspend`, {
         reason: "dispute",
       });
@@ -93,21 +81,21 @@ describe("revocation", () => {
       expect(read.status).toBe(403);
       expect(await read.json()).toMatchObject({ code: "agreement_inactive" });
       expect((await new TransferStore(g.t.gw.db).get(id))?.state).toBe("revoked");
-      expect(await objectsOf(id)).toEqual([]);
+      expect(await objectsOf(g, id)).toEqual([]);
     } finally {
       await flow.eco.close();
     }
   });
 
-  it("expires a body 24 hours after ready", async () => {
+  it("expires a body 24 hours after ready", async ({ g }) => {
     const flow = await transferFlow(g);
     try {
-      const { id } = await readyTransfer(flow);
+      const { id } = await readyTransfer(g, flow);
       g.t.clock.offsetMs = 24 * 3600_000 + 1000;
       const token = await g.t.token(flow.eco.ids.consumer, [`agreement:${flow.eco.agreement}`]);
       const late = await settled(g, id, token);
       expect(late).toMatchObject({ state: "expired", url: null });
-      expect(await objectsOf(id)).toEqual([]);
+      expect(await objectsOf(g, id)).toEqual([]);
     } finally {
       g.t.clock.offsetMs = 0;
       await flow.eco.close();

@@ -9,12 +9,15 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { promisify } from "node:util";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { getRequestListener } from "@hono/node-server";
+import { test as base } from "vitest";
 import { createApp } from "../../functions/app.ts";
 import { silentLogger } from "../../functions/log.ts";
 import { ensureBucket, localS3Client } from "../../functions/store/objects.ts";
 import { ALL_SURFACES } from "../../functions/surfaces/index.ts";
 import { InProcessDispatcher } from "../../functions/transfers/dispatch.ts";
+import { transferPrefix } from "../../functions/transfers/keys.ts";
 import { localObjectsSurface } from "../../functions/transfers/local-urls.ts";
 import { S3TransferStorage } from "../../functions/transfers/s3-storage.ts";
 import { runTransferJob } from "../../functions/transfers/worker.ts";
@@ -158,3 +161,49 @@ export function record(i: number, calibration = `CAL-${String(i % 1_000_000).pad
     driver: { name: `Driver ${i}`, license: `L-${i}` },
   };
 }
+
+/** The keys stored under a transfer's prefix. */
+export async function objectsOf(g: TransferGateway, id: string): Promise<string[]> {
+  const out = await g.storage.client.send(
+    new ListObjectsV2Command({ Bucket: g.storage.bucket, Prefix: transferPrefix(id) }),
+  );
+  return (out.Contents ?? []).map((o) => o.Key ?? "");
+}
+
+export interface FlowTotals {
+  readonly agreement: string;
+  readonly requests: number;
+  readonly records: number;
+  readonly blocked: number;
+  readonly denied: number;
+}
+
+/** The flow's totals as finance reads them (`/metrics/flows`). */
+export async function flowTotals(
+  g: TransferGateway,
+  agreement: string,
+): Promise<FlowTotals | undefined> {
+  const finance = await g.t.token("finance", ["metrics:read"]);
+  const res = await g.t.call("GET", "/metrics/flows?granularity=total", { token: finance });
+  const items = ((await res.json()) as { items: FlowTotals[] }).items;
+  return items.find((r) => r.agreement === agreement);
+}
+
+export type TransferFlow = Awaited<ReturnType<typeof transferFlow>>;
+
+/**
+ * The file's transfer gateway (`g`) and one ecosystem on it (`flow`), made
+ * for the first test that asks and closed after the file's last test.
+ */
+export const it = base
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern (none)
+  .extend("g", { scope: "file" }, async ({}, { onCleanup }) => {
+    const g = await startTransferGateway();
+    onCleanup(() => g.close());
+    return g;
+  })
+  .extend("flow", { scope: "file" }, async ({ g }, { onCleanup }) => {
+    const flow = await transferFlow(g);
+    onCleanup(() => flow.eco.close());
+    return flow;
+  });

@@ -11,34 +11,26 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GatewayClient } from "@data-sharing-gateway/sdk";
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { processOutbox } from "../../functions/events/deliver.ts";
 import { json } from "../support/backends.ts";
 import {
   curl,
+  it,
   PURPOSE,
   record,
   settled,
   startRead,
-  startTransferGateway,
+  type TransferFlow,
   type TransferGateway,
-  transferFlow,
 } from "./support.ts";
 
-let g: TransferGateway;
-let flow: Awaited<ReturnType<typeof transferFlow>>;
 let dir: string;
 
 beforeAll(async () => {
-  g = await startTransferGateway();
-  flow = await transferFlow(g);
   dir = await mkdtemp(join(tmpdir(), "dsg-upload-"));
 });
-afterAll(async () => {
-  await flow.eco.close();
-  await g.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 interface Upload {
   id: string;
@@ -49,7 +41,11 @@ interface Upload {
   headers: Record<string, string>;
 }
 
-async function openUpload(body: Record<string, unknown>): Promise<Upload> {
+async function openUpload(
+  g: TransferGateway,
+  flow: TransferFlow,
+  body: Record<string, unknown>,
+): Promise<Upload> {
   const res = await g.http("POST", "/v1/uploads", {
     token: flow.providerToken,
     body: { agreement: flow.eco.agreement, ...body },
@@ -59,7 +55,7 @@ async function openUpload(body: Record<string, unknown>): Promise<Upload> {
   return (await res.json()) as Upload;
 }
 
-const complete = (id: string) =>
+const complete = (g: TransferGateway, flow: TransferFlow, id: string) =>
   g.http("POST", `/v1/transfers/${id}/complete`, {
     token: flow.providerToken,
     headers: { "Data-Purpose": PURPOSE },
@@ -71,11 +67,14 @@ async function put(upload: Upload, file: string, extra: string[] = []) {
 }
 
 describe("uploads", () => {
-  it("takes a body PUT with curl, cuts and meters it, and tells the consumer", async () => {
-    const upload = await openUpload({ contentType: "application/x-ndjson" });
+  it("takes a body PUT with curl, cuts and meters it, and tells the consumer", async ({
+    g,
+    flow,
+  }) => {
+    const upload = await openUpload(g, flow, { contentType: "application/x-ndjson" });
     expect(upload).toMatchObject({ direction: "deliver", state: "awaiting_upload" });
     expect(Date.parse(upload.expiresAt)).toBeGreaterThan(Date.now());
-    const early = await complete(upload.id);
+    const early = await complete(g, flow, upload.id);
     expect(early.status).toBe(409);
     expect(await early.json()).toMatchObject({ code: "invalid_transition" });
 
@@ -86,7 +85,7 @@ describe("uploads", () => {
     expect(wrongType.status).toBe(403);
     const sent = await put(upload, file);
     expect(sent.status).toBe(200);
-    const done = await complete(upload.id);
+    const done = await complete(g, flow, upload.id);
     expect(done.status).toBe(202);
     expect(await done.json()).toMatchObject({ id: upload.id, state: "running" });
 
@@ -107,29 +106,32 @@ describe("uploads", () => {
     ]);
   });
 
-  it("reads a gzip upload, and blocks a leaking one", async () => {
-    const upload = await openUpload({ contentType: "application/json", contentEncoding: "gzip" });
+  it("reads a gzip upload, and blocks a leaking one", async ({ g, flow }) => {
+    const upload = await openUpload(g, flow, {
+      contentType: "application/json",
+      contentEncoding: "gzip",
+    });
     const file = join(dir, "body.json.gz");
     await writeFile(file, gzipSync(JSON.stringify({ items: [record(1), record(2)] })));
     expect((await put(upload, file)).status).toBe(200);
-    expect((await complete(upload.id)).status).toBe(202);
+    expect((await complete(g, flow, upload.id)).status).toBe(202);
     expect(await settled(g, upload.id, flow.consumerToken)).toMatchObject({
       state: "ready",
       records: 2,
     });
 
-    const leaking = await openUpload({ contentType: "text/csv" });
+    const leaking = await openUpload(g, flow, { contentType: "text/csv" });
     const csv = join(dir, "leak.csv");
     await writeFile(csv, "vin,mileage\r\nV1,1\r\nCAL-123456,2\r\n");
     expect((await put(leaking, csv)).status).toBe(200);
-    expect((await complete(leaking.id)).status).toBe(202);
+    expect((await complete(g, flow, leaking.id)).status).toBe(202);
     expect(await settled(g, leaking.id, flow.consumerToken)).toMatchObject({
       state: "blocked",
       code: "leak_blocked",
     });
   });
 
-  it("ends a body over TRANSFER_MAX_BYTES as failed payload_too_large", async () => {
+  it("ends a body over TRANSFER_MAX_BYTES as failed payload_too_large", async ({ g, flow }) => {
     flow.eco.provider.handler = (_req, res) => {
       res.writeHead(200, { "Content-Type": "application/x-ndjson" });
       res.end(`${JSON.stringify(record(1))}\n`.repeat(100));
@@ -148,7 +150,7 @@ describe("uploads", () => {
     }
   });
 
-  it("works with the SDK's transfer methods", async () => {
+  it("works with the SDK's transfer methods", async ({ g, flow }) => {
     const consumer = new GatewayClient({
       baseUrl: g.base,
       clientId: flow.eco.ids.consumer,
