@@ -142,7 +142,8 @@ export async function deployLocally(
   const lambda = await startFakeLambda();
   const aliasArns = new Map<string, FunctionName>();
   const byAliasArn = new Map<string, string>();
-  for (const name of names) {
+  // Every alias, hosted here or not (an invocation of one not hosted is answered 404).
+  for (const name of Object.keys(stack.functions) as FunctionName[]) {
     const aliasId = logicalId(stack.functions[name].alias);
     const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}:live`;
     standIns.set(aliasId, arn);
