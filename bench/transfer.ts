@@ -16,10 +16,10 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import { EXAMPLE_PARTNERS } from "../policies/demo/ecosystem.ts";
-import { agreement, datasetInput } from "./fixtures.ts";
+import { TransferView } from "../functions/transfers/schemas.ts";
+import { ecosystem } from "./e2e.ts";
 import { accessToken, httpRequest, keepAliveAgent } from "./load/http.ts";
-import { type LoadTarget, startLoadTarget } from "./load/local.ts";
+import { startLoadTarget } from "./load/local.ts";
 import { nextMessage } from "./load/threads.ts";
 import { emit, round } from "./stats.ts";
 
@@ -98,50 +98,6 @@ function curl(url: string): Promise<Download> {
   });
 }
 
-async function ecosystem(target: LoadTarget, providerUrl: string): Promise<Record<string, string>> {
-  const secrets: Record<string, string> = {};
-  for (const { id: exampleId, jurisdiction } of Object.values(EXAMPLE_PARTNERS)) {
-    const id = `xfer-${exampleId}`;
-    const created = await target.operator.expect<{ clientSecret: string }>(
-      201,
-      "POST",
-      "/admin/partners",
-      { id, name: id, jurisdiction, baseUrl: providerUrl },
-    );
-    secrets[id] = created.clientSecret;
-  }
-  await target.operator.expect(
-    201,
-    "POST",
-    "/admin/datasets",
-    datasetInput("xfer-vehicle-telemetry", "xfer-fleetco"),
-  );
-  const now = Date.now();
-  const { status: _s, version: _v, createdAt: _c, updatedAt: _u, ...terms } = agreement;
-  await target.operator.expect(201, "POST", "/admin/agreements", {
-    ...terms,
-    id: AGREEMENT,
-    dataset: "xfer-vehicle-telemetry",
-    provider: "xfer-fleetco",
-    consumer: "xfer-insureco",
-    purposes: [PURPOSE],
-    validFrom: new Date(now - 86_400_000).toISOString(),
-    validUntil: new Date(now + 365 * 86_400_000).toISOString(),
-    valueShares: terms.valueShares.map((s) => ({ ...s, partner: `xfer-${s.partner}` })),
-  });
-  return secrets;
-}
-
-interface Transfer {
-  readonly id: string;
-  readonly state: string;
-  readonly code?: string | null;
-  readonly records?: number | null;
-  readonly bytes?: number | null;
-  readonly sha256?: string | null;
-  readonly url?: string | null;
-}
-
 const mibPerSecond = (bytes: number, seconds: number) => round(bytes / MIB / seconds, 1);
 
 export async function run(): Promise<void> {
@@ -163,7 +119,7 @@ export async function run(): Promise<void> {
     const providerUrl = `http://127.0.0.1:${port}`;
     const target = await startLoadTarget();
     stops.push(() => target.stop());
-    const secrets = await ecosystem(target, providerUrl);
+    const secrets = await ecosystem(target, providerUrl, { prefix: "xfer", agreement: AGREEMENT });
     const agent = keepAliveAgent(2);
     stops.push(async () => agent.destroy());
     const token = await accessToken(
@@ -187,14 +143,15 @@ export async function run(): Promise<void> {
     });
     if (created.status !== 202)
       throw new Error(`POST /v1/transfers: ${created.status} ${created.body.toString("utf8")}`);
-    const { id } = JSON.parse(created.body.toString("utf8")) as Transfer;
-    let transfer: Transfer;
+    const { id } = TransferView.parse(JSON.parse(created.body.toString("utf8")));
+    let transfer: TransferView;
     for (;;) {
       const res = await httpRequest(agent, new URL(`${target.base}/v1/transfers/${id}`), {
         headers,
       });
-      transfer = JSON.parse(res.body.toString("utf8")) as Transfer;
-      if (res.status !== 200 || transfer.state !== "running") break;
+      if (res.status !== 200) throw new Error(`GET /v1/transfers/${id}: ${res.status}`);
+      transfer = TransferView.parse(JSON.parse(res.body.toString("utf8")));
+      if (transfer.state !== "running") break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const readySeconds = (performance.now() - started) / 1000;

@@ -17,6 +17,7 @@ import { LambdaTransferDispatcher } from "../../functions/lambda/transfer-dispat
 import { type TransferRecord, TransferStore } from "../../functions/store/transfers.ts";
 import { bodyKey, stagingKey, transferPrefix, uploadKey } from "../../functions/transfers/keys.ts";
 import { MAX_TRANSFER_ATTEMPTS } from "../../functions/transfers/limits.ts";
+import { TransferView, UploadView } from "../../functions/transfers/schemas.ts";
 import type { TestBackend } from "../support/backends.ts";
 import type { LocalDeployment } from "./deployment.ts";
 import type { HttpAnswer } from "./host.ts";
@@ -34,16 +35,6 @@ export interface TransferParties {
   readonly consumerToken: string;
   readonly providerToken: string;
   readonly adminToken: string;
-}
-
-interface View {
-  readonly id: string;
-  readonly state: string;
-  readonly code?: string | null;
-  readonly records?: number | null;
-  readonly bytes?: number | null;
-  readonly sha256?: string | null;
-  readonly url?: string | null;
 }
 
 /** One NDJSON line of a bulk body (the dataset's fields; `driver.name` is pseudonymised). */
@@ -69,14 +60,14 @@ export async function runTransferSteps(
     ]);
   };
   const show = async (id: string, token = p.consumerToken) =>
-    (await expectStatus(200, "GET", `/v1/transfers/${id}`, { token })).json as View;
+    TransferView.parse((await expectStatus(200, "GET", `/v1/transfers/${id}`, { token })).json);
   const startRead = async (headers: Record<string, string> = {}) => {
     const res = await expectStatus(202, "POST", "/v1/transfers", {
       token: p.consumerToken,
       headers: { ...purpose, ...headers },
       body: { agreement: p.agreement, subpath: "/bulk" },
     });
-    return (res.json as View).id;
+    return TransferView.parse(res.json).id;
   };
   const upload = async (body: string) => {
     const opened = await expectStatus(201, "POST", "/v1/uploads", {
@@ -84,10 +75,7 @@ export async function runTransferSteps(
       headers: purpose,
       body: { agreement: p.agreement, contentType: "application/x-ndjson" },
     });
-    const { id, uploadUrl, headers } = opened.json as View & {
-      uploadUrl: string;
-      headers: Record<string, string>;
-    };
+    const { id, uploadUrl, headers } = UploadView.parse(opened.json);
     const put = await fetch(uploadUrl, { method: "PUT", headers, body });
     expect(put.status).toBe(200);
     await expectStatus(202, "POST", `/v1/transfers/${id}/complete`, { token: p.providerToken });
@@ -123,7 +111,7 @@ export async function runTransferSteps(
       headers: { ...purpose, "idempotency-key": "lp-transfer-1" },
       body: { agreement: p.agreement, subpath: "/bulk" },
     });
-    expect((again.json as View).id).toBe(read);
+    expect(TransferView.parse(again.json).id).toBe(read);
     expect(await d.lambda.settled()).toEqual([]);
 
     // A marker in the last record, after a multipart upload started: blocked, nothing kept.

@@ -7,11 +7,7 @@
  * endpoint: an `Event` invocation of the alias it names, and a refusal.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFromFile, newPrivateJwk } from "../../functions/auth/local-keys.ts";
 import { StoreUnavailableError } from "../../functions/errors.ts";
@@ -19,16 +15,9 @@ import { LambdaTransferDispatcher } from "../../functions/lambda/transfer-dispat
 import type { S3ObjectStore } from "../../functions/store/objects.ts";
 import { type TransferRecord, TransferStore } from "../../functions/store/transfers.ts";
 import { bodyKey, transferPrefix } from "../../functions/transfers/keys.ts";
-import { BUNDLE_OPTIONS, LAMBDA_ENTRIES, PROJECT_ROOT } from "../../infra/bundling.ts";
 import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import {
-  createTestGateway,
-  createTestObjectStore,
-  dynamoEndpoint,
-  ISSUER,
-  s3Endpoint,
-  type TestGateway,
-} from "../support/gateway.ts";
+import { createTestGateway, createTestObjectStore, type TestGateway } from "../support/gateway.ts";
+import { importBundle, useLambdaEnvironment } from "./bundle-env.ts";
 import { httpApiEvent, lambdaContext } from "./events.ts";
 import { type FakeLambda, startFakeLambda } from "./fake-lambda.ts";
 import type { HostedFunction } from "./host.ts";
@@ -45,35 +34,8 @@ beforeAll(async () => {
   objects = await createTestObjectStore();
   t = await createTestGateway({ keys: keysFromFile({ current: jwk }), objects });
   eco = await createEcosystem(t);
-  const tables = t.gw.db.tables;
-  // The worker's environment as the template sets it (keys and stores local).
-  Object.assign(process.env, {
-    REGISTRY_TABLE: tables.registry,
-    CREDENTIALS_TABLE: tables.credentials,
-    METER_TABLE: tables.meter,
-    AUDIT_TABLE: tables.audit,
-    OUTBOX_TABLE: tables.outbox,
-    ISSUER,
-    SIGNING_JWK: JSON.stringify(jwk),
-    PSEUDONYM_SECRET: Buffer.alloc(32, 7).toString("base64"),
-    LOCAL_BACKENDS: "1",
-    DYNAMODB_ENDPOINT: dynamoEndpoint(),
-    AWS_ENDPOINT_URL_S3: s3Endpoint(),
-    OBJECTS_BUCKET: objects.bucket,
-    AWS_REGION: "eu-north-1",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    LOG_LEVEL: "error",
-  });
-  const outfile = join(PROJECT_ROOT, ".build", "test-lambda", `worker-${process.pid}`, "index.mjs");
-  await mkdir(join(outfile, ".."), { recursive: true });
-  await build({
-    ...BUNDLE_OPTIONS,
-    entryPoints: [LAMBDA_ENTRIES.transferWorker],
-    outfile,
-    logLevel: "error",
-  });
-  handler = ((await import(pathToFileURL(outfile).href)) as { handler: WorkerHandler }).handler;
+  useLambdaEnvironment(t, jwk, objects);
+  handler = (await importBundle<{ handler: WorkerHandler }>("transferWorker")).handler;
 }, 120_000);
 
 afterAll(() => eco?.close());
