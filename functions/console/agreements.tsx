@@ -2,12 +2,14 @@
  * Agreements: the list, and each agreement's terms, versions, ODRL policy,
  * an "explain" of what the policy decides for a party (`/admin/decisions`),
  * and its lifecycle (suspend, resume, terminate) behind a reason and a
- * confirmation. Pending agreement requests have their place on the list.
+ * confirmation. Pending agreement requests (partner self-service) are
+ * listed below the agreements, to approve or reject (requests.tsx).
  */
 import type { Context, Hono } from "hono";
 import type { Agreement } from "../../policies/model.ts";
+import type { AgreementRequest } from "../../policies/offers.ts";
 import { TRANSITIONS, type Transition } from "../admin/agreements.ts";
-import { type ConsoleApi, type Page as ListPage, type Problem, query } from "./api.ts";
+import { type Answer, type Page as ListPage, type Problem, query } from "./api.ts";
 import type { ConsoleEnv } from "./http.ts";
 import {
   Csrf,
@@ -20,6 +22,7 @@ import {
   when,
 } from "./pages/layout.tsx";
 import { apiOf, formOf, pageStatus, render, utcFromLocalField, viewerOf } from "./render.ts";
+import { PendingRequests, pendingRequests, requestNotice } from "./requests.tsx";
 
 type C = Context<ConsoleEnv>;
 
@@ -46,24 +49,26 @@ interface Version {
   readonly [k: string]: unknown;
 }
 
-/**
- * EXTENSION POINT: pending agreement requests (partner self-service).
- * When the gateway has `GET /admin/agreement-requests`, this lists those in
- * state `requested` with links to approve or reject them; until then it
- * answers null and the list says the feature is not there.
- */
-async function pendingRequests(_api: ConsoleApi): Promise<null> {
-  return null;
-}
-
 function AgreementsPage(props: {
   viewer: Viewer;
   page: ListPage<Agreement>;
   partner: string | undefined;
-  pending: null;
+  pending: Answer<ListPage<AgreementRequest>>;
+  notice: string | undefined;
 }) {
+  const waiting = props.pending.ok ? props.pending.value.items.length : 0;
   return (
     <Page title="Agreements" viewer={props.viewer} section="agreements">
+      {props.notice === undefined ? null : <Notice>{props.notice}</Notice>}
+      {waiting === 0 ? null : (
+        <p>
+          <a href="#requests">
+            {waiting === 1
+              ? "1 agreement request is waiting for a decision"
+              : `${waiting}${props.pending.ok && props.pending.value.next !== null ? "+" : ""} agreement requests are waiting for a decision`}
+          </a>
+        </p>
+      )}
       <form method="get" action="/console/agreements" class="filters">
         <div>
           <label for="partner">Partner</label>
@@ -120,12 +125,10 @@ function AgreementsPage(props: {
           </a>
         </p>
       )}
-      <h2 id="requests">Pending agreement requests</h2>
-      {props.pending === null ? (
-        <p class="muted" data-extension-point="agreement-requests">
-          Agreement requests from the partners' catalog are not available on this gateway yet.
-        </p>
-      ) : null}
+      <h2 id="requests" tabindex={-1}>
+        Pending agreement requests
+      </h2>
+      <PendingRequests pending={props.pending} partner={props.partner} />
     </Page>
   );
 }
@@ -398,11 +401,12 @@ export function registerAgreements(app: Hono<ConsoleEnv>): void {
   app.get("/agreements", async (c) => {
     const partner = c.req.query("partner") || undefined;
     const api = apiOf(c);
-    const [answer, pending] = await Promise.all([
+    const [answer, pending, notice] = await Promise.all([
       api.get<ListPage<Agreement>>(
         `/admin/agreements${query({ limit: 200, partner, cursor: c.req.query("cursor") })}`,
       ),
-      pendingRequests(api),
+      pendingRequests(api, c.req.query("requests")),
+      requestNotice(c),
     ]);
     if (!answer.ok) {
       return render(
@@ -420,6 +424,7 @@ export function registerAgreements(app: Hono<ConsoleEnv>): void {
         page={answer.value}
         partner={partner}
         pending={pending}
+        notice={notice}
       />,
     );
   });

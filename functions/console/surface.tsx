@@ -21,6 +21,7 @@ import { ConsoleCookies, type ConsoleEnv, crossSiteProblem, securityHeaders } fr
 import { Page, sectionsFor } from "./pages/layout.tsx";
 import { registerPartners } from "./partners.tsx";
 import { render, viewerOf } from "./render.ts";
+import { registerAgreementRequests } from "./requests.tsx";
 import { registerSignIn } from "./sign-in.tsx";
 
 export interface ConsoleOptions {
@@ -149,6 +150,7 @@ export function consoleApp(gw: Gateway, options: ConsoleOptions): Hono<ConsoleEn
 
   registerPartners(app);
   registerAgreements(app);
+  registerAgreementRequests(app);
   registerFlows(app);
   registerAudit(app);
   registerFinance(app, gw.clock);

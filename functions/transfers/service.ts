@@ -11,7 +11,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
 import type { Agreement } from "../../policies/model.ts";
 import type { AccessClaims } from "../auth/tokens.ts";
-import { ForbiddenError, GatewayError, NotFoundError } from "../errors.ts";
+import { ForbiddenError, GatewayError, NotFoundError, StoreUnavailableError } from "../errors.ts";
 import { denialError } from "../exchange/denials.ts";
 import { checkQuery, subpathSegments } from "../exchange/path.ts";
 import type { Gateway } from "../gateway.ts";
@@ -22,6 +22,7 @@ import { bodyKey, transferPrefix, uploadKey } from "./keys.ts";
 import { MAX_TRANSFER_ATTEMPTS, REVOKING_CODES } from "./limits.ts";
 import { revokeTransfer } from "./revoke.ts";
 import type { TransferView } from "./schemas.ts";
+import { NO_TRANSFER_STORAGE } from "./storage.ts";
 
 /** A fresh GET URL is valid for this long (the contract: at most 300 s). */
 export const URL_SECONDS = 300;
@@ -56,12 +57,22 @@ export class TransferService {
     this.store = new TransferStore(gw.db);
   }
 
+  /** Without storage for bodies, no transfer starts (fail closed: 503). */
+  private requireStorage(): void {
+    if (this.gw.transferStorage === NO_TRANSFER_STORAGE)
+      throw new StoreUnavailableError(
+        "start a transfer",
+        new Error("the gateway has no transfer storage"),
+      );
+  }
+
   /** POST /v1/transfers: 202 and a new running transfer, or 200 and the one the key named. */
   async start(
     caller: Caller,
     input: { agreement: string; subpath?: string | undefined; query?: string | undefined },
     idempotencyKey: string | undefined,
   ): Promise<{ transfer: TransferRecord; created: boolean }> {
+    this.requireStorage();
     subpathSegments(input.subpath ?? "");
     if (input.query !== undefined) checkQuery(input.query);
     const agreement = await this.permit(caller, input.agreement, "read");
@@ -86,6 +97,7 @@ export class TransferService {
     caller: Caller,
     input: { agreement: string; contentType: string; contentEncoding?: string | undefined },
   ) {
+    this.requireStorage();
     const agreement = await this.permit(caller, input.agreement, "deliver");
     const t = this.newTransfer(caller, agreement, "deliver", "awaiting_upload", {
       contentType: input.contentType,
@@ -154,7 +166,7 @@ export class TransferService {
       t.bodyExpiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(t.bodyExpiresAt),
     );
     const seconds = Math.max(1, Math.floor((until - now.getTime()) / 1000));
-    const url = await this.gw.transferStorage.presignGet(bodyKey(t.id), seconds, now);
+    const url = await this.gw.transferStorage.presignGet(bodyKey(t.id, t.attempt), seconds, now);
     return viewOf(t, url, new Date(now.getTime() + seconds * 1000).toISOString());
   }
 

@@ -11,8 +11,8 @@ import { subpathSegments, upstreamUrl } from "../exchange/path.ts";
 import type { Gateway } from "../gateway.ts";
 import type { TransferRecord } from "../store/transfers.ts";
 import { uploadKey } from "./keys.ts";
-import { openSource } from "./source.ts";
 import type { TransferTools } from "./tools.ts";
+import { openSource } from "./upstream-stream.ts";
 
 export type SourceRefusal =
   | "upstream_error"

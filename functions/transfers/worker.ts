@@ -13,18 +13,14 @@
  * partial body. A crashed run leaves its lease to end; the next run starts
  * over under a new attempt, and after MAX_TRANSFER_ATTEMPTS the transfer fails.
  */
-import { createHash } from "node:crypto";
-import { Transform } from "node:stream";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
-import type { MediaKind } from "../../policies/guard/index.ts";
 import type { Agreement, Dataset, Partner } from "../../policies/model.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import type { Gateway } from "../gateway.ts";
 import type { MeteringOutcome, MeteringRequest, RefusalKind } from "../store/meter.ts";
 import { type TransferRecord, type TransferState, TransferStore } from "../store/transfers.ts";
 import type { TransferJob } from "./dispatch.ts";
-import { type GuardFailure, guardBody } from "./guard-stream.ts";
-import { bodyKey, stagingKey, stagingPrefix, transferPrefix } from "./keys.ts";
+import { bodyKey, stagingKey, transferPrefix, uploadKey } from "./keys.ts";
 import {
   BODY_LIFETIME_MS,
   DEFAULT_TRANSFER_MAX_BYTES,
@@ -32,7 +28,8 @@ import {
   REVOKING_CODES,
   TRANSFER_LEASE_MS,
 } from "./limits.ts";
-import { openTransferSource, type SourceRefusal } from "./sources.ts";
+import { openTransferSource } from "./sources.ts";
+import { CONTENT_TYPES, LeaseLost, type Staged, stageBody } from "./stage.ts";
 import { TransferTools } from "./tools.ts";
 
 /** What a transfer's job uses of the gateway. */
@@ -63,12 +60,6 @@ export interface TransferJobResult {
 
 /** Decisions one run may take while the terms change under it. */
 const MAX_ROUNDS = 3;
-
-export const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
-  json: "application/json; charset=utf-8",
-  ndjson: "application/x-ndjson",
-  csv: "text/csv; charset=utf-8",
-};
 
 export async function runTransferJob(
   deps: TransferWorkerDeps,
@@ -123,17 +114,6 @@ interface Permitted {
   readonly state: ExchangeState & { replica?: number };
 }
 
-type Staged =
-  | {
-      readonly ok: true;
-      readonly records: number;
-      readonly bytes: number;
-      readonly sha256: string;
-      readonly kind: MediaKind;
-    }
-  | { readonly ok: false; readonly failure: GuardFailure }
-  | { readonly ok: false; readonly source: SourceRefusal };
-
 /** One attempt at one transfer. */
 class TransferRun {
   private readonly tools: TransferTools;
@@ -166,8 +146,15 @@ class TransferRun {
         // A status or the terms changed while it ran: decide again on fresh state.
       }
     } catch (err) {
-      // Store trouble: nothing is released; the lease ends and a later run starts over.
       await this.discardStaging();
+      if (err instanceof LeaseLost) {
+        this.deps.log.warn("transfer_run_taken_over", {
+          transfer: this.t.id,
+          attempt: this.attempt,
+        });
+        return (await this.store.get(this.t.id))?.state ?? "running";
+      }
+      // Store trouble: nothing is released; the lease ends and a later run starts over.
       this.deps.log.error("transfer_run_failed", {
         transfer: this.t.id,
         attempt: this.attempt,
@@ -202,49 +189,47 @@ class TransferRun {
     return { agreement, dataset, provider, consumer, state };
   }
 
-  /** The body, cut, under this attempt's staging key: counted and hashed as it is written. */
+  /** The body, cut, under this attempt's staging key (a lease lost on the way stops it). */
   private async stage(p: Permitted): Promise<Staged> {
     const source = await openTransferSource(this.deps, this.tools, this.t, p);
     if (!source.ok) return { ok: false, source: source.refusal };
-    const plan = await this.tools.plans.planFor(p.agreement, p.dataset);
-    const guarded = guardBody(source.body, plan, source.kind, {
+    return stageBody(this.deps.transferStorage, source, {
+      plan: await this.tools.plans.planFor(p.agreement, p.dataset),
+      key: stagingKey(this.t.id, this.attempt),
       maxDecodedBytes: this.deps.settings.transferMaxBytes ?? DEFAULT_TRANSFER_MAX_BYTES,
-      contentEncoding: source.contentEncoding,
+      watch: (stop) => this.keepLease(() => stop(new LeaseLost())),
     });
-    const hash = createHash("sha256");
-    let bytes = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    guarded.body.on("error", (e) => counted.destroy(e));
-    guarded.body.pipe(counted);
-    const writing = this.deps.transferStorage
-      .write(stagingKey(this.t.id, this.attempt), counted, CONTENT_TYPES[source.kind])
-      .then(
-        () => null,
-        (e: unknown) => {
-          // The store failed: stop reading the source (the guard's outcome says source_error).
-          guarded.body.destroy(e instanceof Error ? e : new Error(String(e)));
-          return e;
-        },
-      );
-    const [outcome, writeError] = await Promise.all([guarded.done, writing]);
-    if (!outcome.ok && outcome.failure.kind !== "source_error")
-      return { ok: false, failure: outcome.failure };
-    if (writeError !== null && writeError instanceof StoreUnavailableError) throw writeError;
-    if (!outcome.ok) return { ok: false, failure: outcome.failure };
-    if (writeError !== null) throw writeError;
-    return {
-      ok: true,
-      records: outcome.records,
-      bytes,
-      sha256: hash.digest("hex"),
-      kind: source.kind,
-    };
+  }
+
+  /**
+   * Renews this run's lease while it streams (a body can take longer than a
+   * lease locally); once another run holds the transfer, `lost` stops the stream.
+   */
+  private keepLease(lost: () => void): () => void {
+    const timer = setInterval(() => {
+      const now = this.deps.clock();
+      this.store
+        .update(this.t.id, (cur) =>
+          this.holds(cur)
+            ? {
+                ...cur,
+                leaseUntil: now.getTime() + TRANSFER_LEASE_MS,
+                updatedAt: now.toISOString(),
+              }
+            : undefined,
+        )
+        .then((r) => {
+          if (r !== undefined && !this.holds(r.transfer)) lost();
+        })
+        .catch((err: unknown) =>
+          this.deps.log.warn("transfer_lease_unrenewed", {
+            transfer: this.t.id,
+            message: String(err),
+          }),
+        );
+    }, TRANSFER_LEASE_MS / 4);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private meteringRequest(p: Permitted, staged: Extract<Staged, { ok: true }>): MeteringRequest {
@@ -279,7 +264,7 @@ class TransferRun {
     outcome: Extract<MeteringOutcome, { kind: "metered" | "duplicate" }>,
   ): Promise<TransferState> {
     const { storage, deps, t } = { storage: this.deps.transferStorage, deps: this.deps, t: this.t };
-    await storage.copy(stagingKey(t.id, this.attempt), bodyKey(t.id));
+    await storage.copy(stagingKey(t.id, this.attempt), bodyKey(t.id, this.attempt));
     const now = deps.clock();
     const ready = await this.store.update(
       t.id,
@@ -320,6 +305,13 @@ class TransferRun {
     );
     await this.discardStaging();
     if (ready?.changed === true) {
+      // An upload's body as the provider sent it is of no use once cut and ready.
+      if (t.direction === "deliver")
+        await storage
+          .deleteAll(uploadKey(t.id))
+          .catch((err: unknown) =>
+            deps.log.warn("transfer_upload_left", { transfer: t.id, message: String(err) }),
+          );
       if (outcome.kind === "metered")
         deps.telemetry.flow(t.agreement, t.direction, {
           kind: "released",
@@ -335,12 +327,16 @@ class TransferRun {
       });
       return "ready";
     }
-    // Revoked (or taken over) meanwhile: what this run metered did not happen.
+    // Revoked or taken over meanwhile: this run's body is not the one served.
+    await storage.deleteAll(bodyKey(t.id, this.attempt)).catch(() => undefined);
     const current = ready?.transfer ?? (await this.store.get(t.id));
-    if (outcome.kind === "metered")
+    const stillOpen = current?.state === "running" || current?.state === "ready";
+    // Ended without a release (revoked): what this run metered did not happen. Taken
+    // over (another run holds it, or released it): this metering is the one its
+    // release found as a duplicate, so it stands.
+    if (outcome.kind === "metered" && !stillOpen)
       await deps.meter.reverse(this.meteringRequest(p, staged), outcome).catch(() => false);
-    if (current !== undefined && current.state !== "running" && current.state !== "ready")
-      await storage.deleteAll(transferPrefix(t.id)).catch(() => undefined);
+    if (!stillOpen) await storage.deleteAll(transferPrefix(t.id)).catch(() => undefined);
     return current?.state ?? "revoked";
   }
 
@@ -408,7 +404,9 @@ class TransferRun {
         ? { ...cur, state, code, leaseUntil: null, updatedAt: now.toISOString() }
         : undefined,
     );
-    await this.deps.transferStorage.deleteAll(transferPrefix(this.t.id)).catch(() => undefined);
+    // Everything of the transfer goes, but only when this run ended it (not another run's work).
+    if (ended?.changed === true)
+      await this.deps.transferStorage.deleteAll(transferPrefix(this.t.id)).catch(() => undefined);
     if (ended?.changed === true && agreement !== undefined) {
       this.deps.telemetry.flow(agreement.id, this.t.direction, { kind: count });
       await this.deps.meter.countRefusal(agreement, count, now);
@@ -419,7 +417,7 @@ class TransferRun {
 
   private async discardStaging(): Promise<void> {
     await this.deps.transferStorage
-      .deleteAll(stagingPrefix(this.t.id))
+      .deleteAll(stagingKey(this.t.id, this.attempt))
       .catch((err: unknown) =>
         this.deps.log.warn("transfer_staging_left", { transfer: this.t.id, message: String(err) }),
       );

@@ -103,7 +103,7 @@ describe("a worker killed mid-stream", () => {
     await runAndKill(g, flow, id);
     const store = new TransferStore(g.t.gw.db);
     expect(await store.get(id)).toMatchObject({ state: "running", attempt: 1 });
-    expect(await objectsOf(g, id)).not.toContain(bodyKey(id));
+    expect(await objectsOf(g, id)).not.toContain(bodyKey(id, 1));
     const seen = await settled(g, id, await tokenNow(g, flow));
     expect(seen).toMatchObject({ state: "running", url: null, bytes: null });
     expect((await flowTotals(g, flow.eco.agreement))?.requests ?? 0).toBe(before);
@@ -136,5 +136,47 @@ describe("a worker killed mid-stream", () => {
     const done = await settled(g, id, await tokenNow(g, flow));
     expect(done).toMatchObject({ state: "failed", code: "transfer_interrupted", url: null });
     expect(await objectsOf(g, id)).toEqual([]);
+  }, 60_000);
+});
+
+describe("a run taken over after its lease", () => {
+  it("writes nothing the transfer serves and counts nothing more", async ({ g, flow }) => {
+    const before = (await flowTotals(g, flow.eco.agreement))?.requests ?? 0;
+    const id = await startUnrun(g, flow);
+    let halfSent = (): void => undefined;
+    let release = (): void => undefined;
+    const sentHalf = new Promise<void>((r) => {
+      halfSent = r;
+    });
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    // The first run's answer: half, then (once released) a second half the second run never sees.
+    flow.eco.provider.handler = async (_req, res) => {
+      res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+      const half = Array.from({ length: FULL / 2 }, (_, i) => JSON.stringify(record(i)));
+      res.write(`${half.join("\n")}\n`, () => halfSent());
+      await released;
+      res.end(`${JSON.stringify({ ...record(0), vin: "LATE" })}\n`);
+    };
+    const late = runTransferJob(g.t.gw, { transferId: id });
+    await sentHalf;
+    g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+    flow.eco.provider.handler = fullAnswer;
+    expect(await runTransferJob(g.t.gw, { transferId: id })).toMatchObject({
+      state: "ready",
+      ran: true,
+    });
+    const ready = await settled(g, id, await tokenNow(g, flow));
+    release();
+    // The late run finishes its stream, finds the transfer held and released by another: it stops.
+    expect(await late).toMatchObject({ state: "ready", ran: true });
+    const after = await settled(g, id, await tokenNow(g, flow));
+    expect(after).toMatchObject({ state: "ready", records: FULL, sha256: ready.sha256 });
+    const body = (await curl([String(after.url)])).body;
+    expect(createHash("sha256").update(body).digest("hex")).toBe(ready.sha256);
+    expect(body.toString()).not.toContain("LATE");
+    expect(await objectsOf(g, id)).toEqual([bodyKey(id, 2)]);
+    expect((await flowTotals(g, flow.eco.agreement))?.requests ?? 0).toBe(before + 1);
   }, 60_000);
 });

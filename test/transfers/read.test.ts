@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect } from "vitest";
 import { bodyKey } from "../../functions/transfers/keys.ts";
 import type { Handler } from "../support/backends.ts";
+import { createTestGateway } from "../support/gateway.ts";
 import {
   curl,
   flowTotals,
@@ -96,7 +97,7 @@ describe("read transfers", () => {
     const row = await flowTotals(g, flow.eco.agreement);
     expect(row?.requests).toBe(before + 1);
     // The staging object is gone; only the body is kept.
-    expect(await objectsOf(g, body.id)).toEqual([bodyKey(body.id)]);
+    expect(await objectsOf(g, body.id)).toEqual([bodyKey(body.id, 1)]);
     // The provider saw one call (the job), with the gateway's JWT.
     expect(flow.eco.provider.received.at(-1)?.headers.authorization).toMatch(/^Bearer /);
     // The provider is not given the URL.
@@ -187,7 +188,7 @@ describe("read transfers", () => {
       "X-Amz-Signature",
       `${sig.slice(0, -1)}${sig.endsWith("0") ? "1" : "0"}`,
     );
-    const otherKey = new URL(url.toString().replace(`${body.id}/body`, `${body.id}/staging-1`));
+    const otherKey = new URL(url.toString().replace(`${body.id}/body-1`, `${body.id}/staging-1`));
     const longer = new URL(url);
     longer.searchParams.set("X-Amz-Expires", "3600");
     for (const u of [tampered, otherKey, longer]) {
@@ -253,5 +254,20 @@ describe("read transfers", () => {
     const provider = await startRead(g, flow.eco.agreement, flow.providerToken);
     expect(await provider.json()).toMatchObject({ code: "not_party" });
     void PURPOSE;
+  });
+});
+
+describe("without transfer storage", () => {
+  it("starts no transfer and opens no upload (fail closed: 503)", async () => {
+    const t = await createTestGateway();
+    const token = await t.token("someone", ["agreement:agr-x"]);
+    for (const [path, body] of [
+      ["/v1/transfers", { agreement: "agr-x" }],
+      ["/v1/uploads", { agreement: "agr-x", contentType: "text/csv" }],
+    ] as const) {
+      const res = await t.call("POST", path, { token, body });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: "store_unavailable" });
+    }
   });
 });

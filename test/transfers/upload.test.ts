@@ -13,10 +13,12 @@ import { GatewayClient } from "@data-sharing-gateway/sdk";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { processOutbox } from "../../functions/events/deliver.ts";
+import { bodyKey } from "../../functions/transfers/keys.ts";
 import { json } from "../support/backends.ts";
 import {
   curl,
   it,
+  objectsOf,
   PURPOSE,
   record,
   settled,
@@ -91,6 +93,8 @@ describe("uploads", () => {
 
     const ready = await settled(g, upload.id, flow.consumerToken);
     expect(ready).toMatchObject({ state: "ready", records: 1000, direction: "deliver" });
+    // What is kept is the cut body only: the upload as sent is gone.
+    expect(await objectsOf(g, upload.id)).toEqual([bodyKey(upload.id, 1)]);
     const body = (await curl([String(ready.url)])).body.toString();
     expect(body.split("\n").filter((l) => l !== "")).toHaveLength(1000);
     expect(body).not.toContain("CAL-");
