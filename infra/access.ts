@@ -115,7 +115,7 @@ const TRANSFER_WORKER_OBJECTS: readonly ObjectAccess[] = [
     actions: ["PutObject", "AbortMultipartUpload", "GetObject", "DeleteObject"],
     keys: ["transfers/*/staging-*"],
   },
-  { actions: ["PutObject", "DeleteObject"], keys: ["transfers/*/body"] },
+  { actions: ["PutObject", "DeleteObject"], keys: ["transfers/*/body-*"] },
   { actions: ["GetObject", "DeleteObject"], keys: ["transfers/*/upload"] },
 ];
 
@@ -166,7 +166,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     // all its objects.
     objects: [
       { actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] },
-      { actions: ["GetObject"], keys: ["transfers/*/body"] },
+      { actions: ["GetObject"], keys: ["transfers/*/body-*"] },
       { actions: ["PutObject", "GetObject"], keys: ["transfers/*/upload"] },
       { actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] },
     ],

@@ -146,7 +146,7 @@ describe("IAM: least privilege per function", () => {
       // everything of a transfer revoked on read deleted; starting jobs on the worker's alias.
       ...(name === "exchange"
         ? pairs({
-            "ObjectsBucket/transfers/*/body": ["s3:GetObject"],
+            "ObjectsBucket/transfers/*/body-*": ["s3:GetObject"],
             "ObjectsBucket/transfers/*/upload": ["s3:PutObject", "s3:GetObject"],
             "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
             ObjectsBucket: ["s3:ListBucket"],
@@ -170,7 +170,7 @@ describe("IAM: least privilege per function", () => {
               "s3:GetObject",
               "s3:DeleteObject",
             ],
-            "ObjectsBucket/transfers/*/body": ["s3:PutObject", "s3:DeleteObject"],
+            "ObjectsBucket/transfers/*/body-*": ["s3:PutObject", "s3:DeleteObject"],
             "ObjectsBucket/transfers/*/upload": ["s3:GetObject", "s3:DeleteObject"],
             ObjectsBucket: ["s3:ListBucket"],
             [logicalId(dev.stack.transferJobs.failedJobs)]: ["sqs:SendMessage"],

@@ -65,7 +65,7 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
       "AwsSolutions-IAM5[Resource::*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/replays/*]",
       // Transfer objects, one grant per kind of object (deletes: all of a transfer's).
-      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/body]",
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/body-*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/staging-*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/upload]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*]",

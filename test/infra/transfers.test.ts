@@ -122,7 +122,7 @@ describe("the objects bucket, for transfers", () => {
         Status: "Enabled",
       });
       // The rule's prefix covers every key the transfers write.
-      for (const key of [bodyKey("t-1"), stagingKey("t-1", 2), uploadKey("t-1")])
+      for (const key of [bodyKey("t-1", 2), stagingKey("t-1", 2), uploadKey("t-1")])
         expect(key.startsWith("transfers/"), key).toBe(true);
     }
   });

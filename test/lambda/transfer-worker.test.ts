@@ -91,7 +91,7 @@ describe("the transfer worker's handler, bundled", () => {
     });
     const ready = await new TransferStore(t.gw.db).get(transfer.id);
     expect(ready).toMatchObject({ state: "ready", records: 2, attempt: 1 });
-    const body = await objects.get(bodyKey(transfer.id), "test");
+    const body = await objects.get(bodyKey(transfer.id, 1), "test");
     expect(body?.byteLength).toBe(ready?.bytes);
     // The retry finds the transfer ready: no second run, no second metering.
     expect(await handler(event, asyncContext)).toEqual({
@@ -101,7 +101,7 @@ describe("the transfer worker's handler, bundled", () => {
     });
     expect(await new TransferStore(t.gw.db).get(transfer.id)).toEqual(ready);
     expect((await objects.list(transferPrefix(transfer.id), "test")).map((o) => o.key)).toEqual([
-      bodyKey(transfer.id),
+      bodyKey(transfer.id, 1),
     ]);
   });
 
