@@ -50,11 +50,19 @@ function levels(): number[] {
   return out;
 }
 
-/** Partners, dataset and agreement through the admin API, mirroring bench/fixtures.ts. */
-async function ecosystem(target: LoadTarget, backendUrl: string): Promise<Record<string, string>> {
+/**
+ * Partners, dataset and agreement through the admin API, mirroring
+ * bench/fixtures.ts, every id under `prefix` (bench/transfer.ts makes its own).
+ */
+export async function ecosystem(
+  target: LoadTarget,
+  backendUrl: string,
+  names: { prefix: string; agreement: string } = { prefix: "e2e", agreement: AGREEMENT },
+): Promise<Record<string, string>> {
+  const { prefix } = names;
   const secrets: Record<string, string> = {};
   for (const { id: exampleId, jurisdiction } of Object.values(EXAMPLE_PARTNERS)) {
-    const id = `e2e-${exampleId}`;
+    const id = `${prefix}-${exampleId}`;
     const created = await target.operator.expect<{ clientSecret: string }>(
       201,
       "POST",
@@ -67,20 +75,20 @@ async function ecosystem(target: LoadTarget, backendUrl: string): Promise<Record
     201,
     "POST",
     "/admin/datasets",
-    datasetInput("e2e-vehicle-telemetry", "e2e-fleetco"),
+    datasetInput(`${prefix}-vehicle-telemetry`, `${prefix}-fleetco`),
   );
   const now = Date.now();
   const { status: _s, version: _v, createdAt: _c, updatedAt: _u, ...terms } = agreement;
   await target.operator.expect(201, "POST", "/admin/agreements", {
     ...terms,
-    id: AGREEMENT,
-    dataset: "e2e-vehicle-telemetry",
-    provider: "e2e-fleetco",
-    consumer: "e2e-insureco",
+    id: names.agreement,
+    dataset: `${prefix}-vehicle-telemetry`,
+    provider: `${prefix}-fleetco`,
+    consumer: `${prefix}-insureco`,
     purposes: [PURPOSE],
     validFrom: new Date(now - 86_400_000).toISOString(),
     validUntil: new Date(now + 365 * 86_400_000).toISOString(),
-    valueShares: terms.valueShares.map((s) => ({ ...s, partner: `e2e-${s.partner}` })),
+    valueShares: terms.valueShares.map((s) => ({ ...s, partner: `${prefix}-${s.partner}` })),
   });
   return secrets;
 }

@@ -24,6 +24,8 @@ const SUITES = [
   "metering",
   "e2e",
   "lambda",
+  // About 40 s: 300 MiB end to end through a large transfer, next to curl.
+  "transfer",
 ] as const;
 
 /** Suites too long for the default run, run only when named. */

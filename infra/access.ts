@@ -36,11 +36,24 @@ export interface TableAccess {
   readonly indexes?: readonly "Query"[];
 }
 
-/** Object actions in the gateway's bucket, on objects under some prefixes only. */
+/**
+ * Object actions in the gateway's bucket, on the objects whose keys match
+ * some patterns only (IAM: `*` any run of characters). The multipart calls
+ * (create, upload part, complete) are s3:PutObject; a copy is s3:GetObject
+ * on its source and s3:PutObject on its target.
+ */
 export interface ObjectAccess {
-  readonly actions: readonly ("GetObject" | "PutObject" | "DeleteObject")[];
-  readonly prefixes: readonly string[];
+  readonly actions: readonly (
+    | "GetObject"
+    | "PutObject"
+    | "DeleteObject"
+    | "AbortMultipartUpload"
+  )[];
+  readonly keys: readonly string[];
 }
+
+/** Functions another one may invoke (lambda:InvokeFunction on their live alias, nothing else). */
+export type InvokableFunction = "transferWorker";
 
 export type SigningKeyAction = "kms:Sign" | "kms:GetPublicKey";
 export type MacKeyAction = "kms:GenerateMac";
@@ -56,8 +69,17 @@ export interface FunctionAccess {
   readonly pseudonymKey?: readonly MacKeyAction[];
   /** The HMAC key the client-secret pepper is derived from (checking or issuing client secrets). */
   readonly clientSecretKey?: readonly MacKeyAction[];
-  /** The object store; a function without it gets no OBJECTS_BUCKET either. */
-  readonly objects?: ObjectAccess;
+  /** The object store, per key pattern; a function without it gets no OBJECTS_BUCKET either. */
+  readonly objects?: readonly ObjectAccess[];
+  /**
+   * Listing the bucket (s3:ListBucket), only for `s3:prefix` values matching
+   * these patterns. Absent: no listing (S3 then answers a missing key with
+   * 403, not 404, which the object stores read as a store fault: nothing is
+   * released).
+   */
+  readonly listObjects?: readonly string[];
+  /** Functions it invokes; each one's alias ARN is in its environment (stack: INVOKE_ENV). */
+  readonly invokes?: readonly InvokableFunction[];
 }
 
 const SIGN: readonly SigningKeyAction[] = ["kms:Sign", "kms:GetPublicKey"];
@@ -82,6 +104,24 @@ const AUDIT_APPEND: TableAccess = {
 const DPOP_CLAIMS: TableAccess = {
   scoped: [{ actions: ["UpdateItem"], leadingKeys: ["DP#*"] }],
 };
+
+/** Every object of every transfer (functions/transfers/keys.ts: `transfers/<id>/…`). */
+const TRANSFER_OBJECTS = "transfers/*";
+
+/**
+ * The worker streams a body into its attempt's staging object (multipart;
+ * aborted when the body is refused midway), copies it to `body` once
+ * metered, reads an `upload`, and deletes everything of a transfer that
+ * ended (listing its prefix: a run does not know its earlier attempts' keys).
+ */
+const TRANSFER_WORKER_OBJECTS: readonly ObjectAccess[] = [
+  {
+    actions: ["PutObject", "AbortMultipartUpload", "GetObject", "DeleteObject"],
+    keys: ["transfers/*/staging-*"],
+  },
+  { actions: ["PutObject", "DeleteObject"], keys: ["transfers/*/body-*"] },
+  { actions: ["GetObject", "DeleteObject"], keys: ["transfers/*/upload"] },
+];
 
 /**
  * Proven by behaviour: test/lambda/permissions.test.ts runs every function's
@@ -112,7 +152,12 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         // status (un-revoke a partner).
         scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      // GetItem: transfers (`X#`, read before a change) and their
+      // Idempotency-Key claims (`XI#`, the transfer a repeated POST names) only.
+      meter: {
+        table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        scoped: [{ actions: ["GetItem"], leadingKeys: ["X#*", "XI#*"] }],
+      },
       audit: AUDIT_APPEND,
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.
@@ -121,7 +166,19 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     pseudonymKey: ["kms:GenerateMac"],
     // Released bodies kept for Idempotency-Key retries: written before the
     // metering, read by a retry, deleted when the metering did not commit.
-    objects: { actions: ["PutObject", "GetObject", "DeleteObject"], prefixes: ["replays/"] },
+    // Transfers: a ready body's GET URL and an upload's PUT URL are presigned
+    // here (with this role's credentials: the URL can do what the role may),
+    // `complete` looks for the upload, and a transfer revoked on read loses
+    // all its objects.
+    objects: [
+      { actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] },
+      { actions: ["GetObject"], keys: ["transfers/*/body-*"] },
+      { actions: ["PutObject", "GetObject"], keys: ["transfers/*/upload"] },
+      { actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] },
+    ],
+    listObjects: [TRANSFER_OBJECTS],
+    // Starts transfer jobs (the worker's live alias, asynchronously).
+    invokes: ["transferWorker"],
   },
   catalog: {
     // Self-service: the catalog lists datasets (the index); offers, agreement
@@ -181,8 +238,41 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
           { actions: ["BatchGetItem"], leadingKeys: ["CHAIN*"] },
         ],
       },
+      // An event that ends a flow revokes its open transfers: their listings
+      // (`XA#<agreement>`), the transfers themselves (`X#<id>`), nothing else there.
+      meter: {
+        scoped: [
+          { actions: ["Query"], leadingKeys: ["XA#*"] },
+          { actions: ["GetItem", "BatchGetItem", "PutItem"], leadingKeys: ["X#*"] },
+        ],
+      },
     },
     signingKeys: { event: SIGN },
+    // ... and deletes their objects.
+    objects: [{ actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] }],
+    listObjects: [TRANSFER_OBJECTS],
+  },
+  transferWorker: {
+    // A transfer's job: re-checks the parties, the agreement and the trade
+    // rules (ConditionCheckItem in its metering transaction), meters as the
+    // exchange does (its counters and claims: PutItem, UpdateItem), reads and
+    // changes the transfer's own item (`X#<id>`, a conditioned PutItem in the
+    // same transactions, with the transfer.ready event in the outbox), and
+    // appends the audit entry of a blocked body.
+    tables: {
+      registry: { table: ["GetItem", "BatchGetItem", "ConditionCheckItem"] },
+      meter: {
+        table: ["PutItem", "UpdateItem"],
+        scoped: [{ actions: ["GetItem"], leadingKeys: ["X#*"] }],
+      },
+      audit: AUDIT_APPEND,
+      outbox: { table: ["PutItem"] },
+    },
+    // Calls the provider's backend as a read does (the gateway JWT), derives pseudonyms.
+    signingKeys: { backendToken: SIGN },
+    pseudonymKey: ["kms:GenerateMac"],
+    objects: TRANSFER_WORKER_OBJECTS,
+    listObjects: [TRANSFER_OBJECTS],
   },
   meta: {
     tables: {

@@ -15,7 +15,11 @@ import type { BundlingOptions } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogLevel, OutputFormat, SourceMapMode } from "aws-cdk-lib/aws-lambda-nodejs";
 import type { BuildOptions } from "esbuild";
 
-/** The Lambda functions, one per surface (meta: the public routes and every unmatched one). */
+/**
+ * The Lambda functions, one per surface (meta: the public routes and every
+ * unmatched one), plus the background ones: events (the outbox) and
+ * transferWorker (large transfers, run outside the request).
+ */
 export const FUNCTION_NAMES = [
   "token",
   "exchange",
@@ -24,6 +28,7 @@ export const FUNCTION_NAMES = [
   "metrics",
   "events",
   "meta",
+  "transferWorker",
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -39,6 +44,7 @@ export const LAMBDA_ENTRIES: Readonly<Record<FunctionName, string>> = {
   metrics: entry("metrics.ts"),
   events: entry("events.ts"),
   meta: entry("meta.ts"),
+  transferWorker: entry("transfer-worker.ts"),
 };
 
 /** Directory holding package-lock.json (NodejsFunction's project root). */

@@ -193,6 +193,15 @@ export const GatewayConfigSchema = z
       )
       .optional(),
     reservedConcurrency,
+    /** Large transfers: how the worker's asynchronous jobs are retried. */
+    transfers: z
+      .object({
+        /** Lambda's retries of a failed job (crash, timeout), from its start: 0 to 2. */
+        workerRetryAttempts: z.number().int().min(0).max(2),
+        /** A job not started within this many hours (worker throttled) goes to the failure queue. */
+        jobMaxAgeHours: positiveInt.max(6),
+      })
+      .strict(),
     alarms: z
       .object({
         /** API 5xx responses as a percentage of requests, over 5 minutes. */
@@ -205,6 +214,10 @@ export const GatewayConfigSchema = z
         lambdaErrors: positiveInt,
         /** `leak_blocked` log lines per 5 minutes. */
         leakBlocked: positiveInt,
+        /** Transfers that ended `failed` (`transfer_failed` log lines) per 5 minutes. */
+        transfersFailed: positiveInt,
+        /** Transfers that ended `blocked` (`transfer_blocked` log lines) per 5 minutes. */
+        transfersBlocked: positiveInt,
         /** Age of the oldest outbox stream record the events function has not processed. */
         eventsIteratorAgeSeconds: positiveInt.max(86_400),
         /** API 4xx answers, % of requests over 5 minutes (a flood of bad or refused calls). */
@@ -267,12 +280,15 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
     tokenTtlSeconds: 900,
     // None: fresh accounts have too little unreserved concurrency to reserve any.
     reservedConcurrency: {},
+    transfers: { workerRetryAttempts: 1, jobMaxAgeHours: 6 },
     alarms: {
       api5xxRatePercent: 5,
       apiP99LatencyMs: 5_000,
       exchangeP99LatencyMs: 15_000,
       lambdaErrors: 5,
       leakBlocked: 10,
+      transfersFailed: 5,
+      transfersBlocked: 5,
       eventsIteratorAgeSeconds: 900,
       api4xxRatePercent: 50,
       throttled429: 500,
@@ -320,13 +336,18 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
       metrics: 10,
       events: 10,
       meta: 5,
+      // At most this many transfers stream at once; more wait in Lambda's queue.
+      transferWorker: 20,
     },
+    transfers: { workerRetryAttempts: 1, jobMaxAgeHours: 6 },
     alarms: {
       api5xxRatePercent: 1,
       apiP99LatencyMs: 3_000,
       exchangeP99LatencyMs: 10_000,
       lambdaErrors: 1,
       leakBlocked: 5,
+      transfersFailed: 3,
+      transfersBlocked: 1,
       eventsIteratorAgeSeconds: 300,
       api4xxRatePercent: 25,
       throttled429: 200,

@@ -6,6 +6,7 @@ import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts"
 import {
   FUNCTION_ACCESS,
   type FunctionAccess,
+  type InvokableFunction,
   type SigningKeyAction,
   type SigningKeyName,
 } from "./access.ts";
@@ -22,6 +23,7 @@ import { Operations } from "./constructs/operations.ts";
 import { OutboxEvents } from "./constructs/outbox-events.ts";
 import { PeopleSignIn } from "./constructs/people-sign-in.ts";
 import { Tables } from "./constructs/tables.ts";
+import { TransferJobs } from "./constructs/transfer-jobs.ts";
 import type { EdgeStack } from "./edge-stack.ts";
 import { acknowledgeNagFindings } from "./nag.ts";
 
@@ -31,10 +33,16 @@ interface FunctionSettings {
   readonly memorySize: number;
 }
 
-/** The functions behind the API (the events function is not). */
+/** The functions behind the API (the events function and the transfer worker are not). */
 const API_FUNCTIONS = ["token", "exchange", "catalog", "admin", "metrics", "meta"] as const;
 
-/** Timeouts stay below API Gateway's 29 s so the function, not the API, answers. */
+/**
+ * Timeouts of the API's functions stay below API Gateway's 29 s so the
+ * function, not the API, answers. The transfer worker runs outside any
+ * request: Lambda's longest run, and 1769 MB, the size at which Lambda
+ * gives a function one whole vCPU (the guard is single-threaded CPU work;
+ * streaming keeps its memory flat, so more would buy nothing).
+ */
 export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>> = {
   token: {
     description: "OAuth token endpoint, JWKS, authorization server metadata, health",
@@ -71,6 +79,19 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     timeout: Duration.seconds(5),
     memorySize: 256,
   },
+  transferWorker: {
+    description: "Large transfers: streams a body through the guard into the objects bucket",
+    timeout: Duration.minutes(15),
+    memorySize: 1769,
+  },
+};
+
+/** Every object of a transfer is under it (functions/transfers/keys.ts: `transfers/<id>/…`). */
+export const TRANSFER_OBJECTS_PREFIX = "transfers/";
+
+/** The environment variable naming each function another one invokes (its live alias's ARN). */
+export const INVOKE_ENV: Readonly<Record<InvokableFunction, string>> = {
+  transferWorker: "TRANSFER_WORKER_FUNCTION",
 };
 
 /** The environment variable naming each KMS key (functions/lambda/env.ts reads them). */
@@ -106,6 +127,7 @@ export class GatewayStack extends Stack {
   readonly frontDoor: FrontDoor | undefined;
   readonly operations: Operations;
   readonly releases: CanaryReleases;
+  readonly transferJobs: TransferJobs;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -116,7 +138,13 @@ export class GatewayStack extends Stack {
     this.tables = new Tables(this, "Tables");
     this.keys = new Keys(this, "Keys");
     // Replay bodies expire with their claims (24 h); lifecycle runs daily, so 2 days.
-    this.objects = new Objects(this, "Objects", { expiringPrefixes: { [REPLAY_PREFIX]: 2 } });
+    // A transfer's objects: its body is served 24 h after ready (the gateway
+    // refuses URLs after that and deletes it on revocation); S3 deletes what
+    // is left a day after it was written (the body is written when the
+    // transfer becomes ready), staging objects and uploads included.
+    this.objects = new Objects(this, "Objects", {
+      expiringPrefixes: { [REPLAY_PREFIX]: 2, [TRANSFER_OBJECTS_PREFIX]: 1 },
+    });
 
     const environment: Record<string, string> = {
       ...Object.fromEntries(TABLES.map((t) => [TABLE_ENV[t], this.tables.byName[t].tableName])),
@@ -127,7 +155,8 @@ export class GatewayStack extends Stack {
     const functions = {} as Record<FunctionName, GatewayFunction>;
     for (const name of FUNCTION_NAMES) {
       const settings = FUNCTION_SETTINGS[name];
-      if (settings.timeout.toSeconds() >= API_GATEWAY_TIMEOUT.toSeconds()) {
+      const behindApi = (API_FUNCTIONS as readonly FunctionName[]).includes(name);
+      if (behindApi && settings.timeout.toSeconds() >= API_GATEWAY_TIMEOUT.toSeconds()) {
         throw new Error(`${name}: the timeout must stay below API Gateway's 29 s`);
       }
       const reserved = config.reservedConcurrency[name];
@@ -153,6 +182,15 @@ export class GatewayStack extends Stack {
       functions[name] = fn;
     }
     this.functions = functions;
+
+    this.transferJobs = new TransferJobs(this, "TransferJobs", {
+      worker: functions.transferWorker.alias,
+      retryAttempts: config.transfers.workerRetryAttempts,
+      maxEventAge: Duration.hours(config.transfers.jobMaxAgeHours),
+      removalPolicy: logRemovalPolicy,
+    });
+    for (const name of FUNCTION_NAMES)
+      this.grantInvocations(functions[name], FUNCTION_ACCESS[name]);
 
     const outboxEvents = new OutboxEvents(this, "OutboxEvents", {
       handler: functions.events.alias,
@@ -214,6 +252,7 @@ export class GatewayStack extends Stack {
       api: this.api.api,
       functions,
       deadLetterQueue: outboxEvents.deadLetterQueue,
+      transferFailedJobs: this.transferJobs.failedJobs,
       thresholds: config.alarms,
     });
     this.operations = new Operations(this, "Operations", {
@@ -250,6 +289,7 @@ export class GatewayStack extends Stack {
       frontDoor: this.frontDoor,
       releases: this.releases,
       operations: this.operations,
+      transferJobs: this.transferJobs,
     });
     this.outputs(issuer, outboxEvents);
   }
@@ -322,7 +362,16 @@ export class GatewayStack extends Stack {
     if (access.pseudonymKey?.length) this.keys.grantPseudonym(fn.role, access.pseudonymKey);
     if (access.clientSecretKey?.length)
       this.keys.grantClientSecret(fn.role, access.clientSecretKey);
-    if (access.objects !== undefined) this.objects.grant(fn.role, access.objects);
+    for (const objects of access.objects ?? []) this.objects.grant(fn.role, objects);
+    if (access.listObjects?.length) this.objects.grantList(fn.role, access.listObjects);
+  }
+
+  /** lambda:InvokeFunction on exactly the functions `access` names, and their ARNs in its environment. */
+  private grantInvocations(fn: GatewayFunction, access: FunctionAccess): void {
+    for (const target of access.invokes ?? []) {
+      this.transferJobs.grantDispatch(fn.role);
+      fn.addEnvironment(INVOKE_ENV[target], this.transferJobs.worker.functionArn);
+    }
   }
 
   private outputs(issuer: string, outboxEvents: OutboxEvents): void {
@@ -371,6 +420,10 @@ export class GatewayStack extends Stack {
     }
     new CfnOutput(this, "OutboxFailedBatchesQueueUrl", {
       value: outboxEvents.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, "TransferFailedJobsQueueUrl", {
+      value: this.transferJobs.failedJobs.queueUrl,
+      description: "Transfer jobs Lambda gave up on (payload and last error)",
     });
   }
 }

@@ -2,6 +2,8 @@ import type { App } from "aws-cdk-lib";
 import { Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { REPLAY_PREFIX } from "../functions/exchange/replays.ts";
+import { FUNCTION_ACCESS } from "./access.ts";
 import type { FunctionName } from "./bundling.ts";
 import type { CanaryReleases } from "./constructs/canary.ts";
 import type { FrontDoor } from "./constructs/front-door.ts";
@@ -10,6 +12,7 @@ import type { GatewayFunction } from "./constructs/gateway-function.ts";
 import type { Objects } from "./constructs/objects.ts";
 import type { Operations } from "./constructs/operations.ts";
 import type { OutboxEvents } from "./constructs/outbox-events.ts";
+import type { TransferJobs } from "./constructs/transfer-jobs.ts";
 
 /**
  * Registers the cdk-nag 3 rule packs (AwsSolutions, Serverless) as CDK
@@ -33,6 +36,7 @@ export interface NagParts {
   readonly frontDoor?: FrontDoor | undefined;
   readonly releases: CanaryReleases;
   readonly operations: Operations;
+  readonly transferJobs: TransferJobs;
 }
 
 /** Why each acknowledged rule does not apply, in one reviewable place. */
@@ -76,7 +80,8 @@ export const NAG_REASONS = {
   objectsNoAccessLogs:
     "The objects bucket is private (all public access blocked, TLS only, no ACLs) and only " +
     "the gateway's own functions read or write it, through IAM grants on named prefixes; " +
-    "what it keeps is sealed by the gateway and expires within days. Object-level access " +
+    "what it keeps (replay bodies sealed by the gateway, transfer bodies already cut by the " +
+    "guard) expires within days by lifecycle rules. Object-level access " +
     "is audited with CloudTrail data events where an operator enables them, rather than " +
     "with a second bucket of server access logs.",
   replayObjects:
@@ -104,6 +109,20 @@ export const NAG_REASONS = {
     "the key-change rule's target; the NotificationsUndelivered alarm watches it, and " +
     "operators read it when that alarm fires. A dead-letter queue of its own would only " +
     "move the same messages one queue further.",
+  transferWorkerFailureDestination:
+    "The transfer worker is only invoked asynchronously, through its live alias, and that " +
+    "alias has an on-failure destination: an encrypted, TLS-only SQS queue receiving each " +
+    "job Lambda gave up on with its payload and last error (more than a DeadLetterConfig " +
+    "queue would get). The TransferFailedJobs alarm watches it.",
+  transferObjects:
+    "Transfer objects are named by the gateway per transfer (transfers/<id>/staging-<attempt>, " +
+    "/body, /upload: functions/transfers/keys.ts), so each grant is on one kind of object of " +
+    "the one objects bucket with exactly the actions it needs (infra/access.ts), proven by " +
+    "test/lambda/permissions.test.ts.",
+  transferJobsQueueIsTheDlq:
+    "This queue is itself the on-failure destination of the transfer worker's asynchronous " +
+    "invocations; it has no consumer to redrive from, and operators inspect it when the " +
+    "TransferFailedJobs alarm fires.",
   queueIsTheDlq:
     "This queue is itself the on-failure destination (dead-letter queue) of the outbox " +
     "stream event source mapping; it has no consumer to redrive from, and operators " +
@@ -125,16 +144,27 @@ export function acknowledgeNagFindings(parts: NagParts): void {
     ack(
       fn.function,
       "Serverless-LambdaDLQ",
-      name === "events" ? NAG_REASONS.eventsInvocations : NAG_REASONS.synchronousOnly,
+      name === "events"
+        ? NAG_REASONS.eventsInvocations
+        : name === "transferWorker"
+          ? NAG_REASONS.transferWorkerFailureDestination
+          : NAG_REASONS.synchronousOnly,
     );
   }
+  for (const [name, access] of Object.entries(FUNCTION_ACCESS)) {
+    const role = parts.functions[name as FunctionName].role;
+    for (const pattern of (access.objects ?? []).flatMap((o) => o.keys)) {
+      const reason = pattern.startsWith(REPLAY_PREFIX)
+        ? NAG_REASONS.replayObjects
+        : NAG_REASONS.transferObjects;
+      ack(role, `AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/${pattern}]`, reason);
+    }
+  }
+  const failedJobs = parts.transferJobs.failedJobs;
+  ack(failedJobs, "AwsSolutions-SQS3", NAG_REASONS.transferJobsQueueIsTheDlq);
+  ack(failedJobs, "Serverless-SQSRedrivePolicy", NAG_REASONS.transferJobsQueueIsTheDlq);
 
   ack(parts.objects.bucket, "AwsSolutions-S1", NAG_REASONS.objectsNoAccessLogs);
-  ack(
-    parts.functions.exchange.role,
-    "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/replays/*]",
-    NAG_REASONS.replayObjects,
-  );
 
   const dlq = parts.outboxEvents.deadLetterQueue;
   ack(dlq, "AwsSolutions-SQS3", NAG_REASONS.queueIsTheDlq);

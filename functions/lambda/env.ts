@@ -38,6 +38,19 @@ export const LambdaEnv = z
     DYNAMODB_ENDPOINT: z.url().optional(),
     /** The object store's bucket (kept replay bodies); its endpoint is the SDK's (AWS_ENDPOINT_URL_S3 outside AWS). */
     OBJECTS_BUCKET: z.string().min(3).optional(),
+    /** The transfer worker's live alias ARN: the route function starts transfer jobs there. */
+    TRANSFER_WORKER_FUNCTION: z.string().min(1).optional(),
+    /**
+     * Cap of a transfer's decoded body in bytes (default: the gateway's, 5 GiB).
+     * At most 5 GiB: the cut body is copied to its final key with one S3
+     * CopyObject, which copies at most that much.
+     */
+    TRANSFER_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(5 * 1024 ** 3)
+      .optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** DPoP proofs must carry a server nonce (RFC 9449 §8). */
     DPOP_NONCE: z.enum(["0", "1"]).default("0"),

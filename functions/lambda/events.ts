@@ -3,15 +3,20 @@
  * stream, every batch fans out new events and attempts the due deliveries (a
  * failure is thrown so that the stream retries the batch); the minute tick
  * does the same for deliveries whose backoff expired, and anchors the audit
- * trail.
+ * trail. A fanned-out event that ends a flow (a suspension, a revocation)
+ * first revokes the flow's transfers and deletes their objects.
  */
 import { processOutbox } from "../events/deliver.ts";
 import { TICK_SOURCE } from "../events/tick.ts";
-import { instrument, lazyGateway } from "./runtime.ts";
+import { s3ObjectStore } from "./objects.ts";
+import { instrument, lazyGateway, provideObjectStore } from "./runtime.ts";
+import { transferParts } from "./transfer-parts.ts";
 
 export { awsClients } from "./runtime.ts";
 
-const gateway = lazyGateway();
+// Transfer storage: a flow that stopped takes its transfers' objects with it.
+provideObjectStore(s3ObjectStore);
+const gateway = lazyGateway(transferParts);
 
 export const handler = instrument(
   async (

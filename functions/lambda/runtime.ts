@@ -10,12 +10,15 @@
  * it). Constructing a client does no I/O; endpoints come from the standard
  * `AWS_ENDPOINT_URL_<SERVICE>` variables (or DYNAMODB_ENDPOINT) outside AWS.
  * The S3 client is added by the entries of functions that keep objects
- * (`provideObjectStore(s3ObjectStore)`, ./objects.ts): the SDK is bundled,
- * and S3's part of it would weigh on every other function's bundle and init.
+ * (`provideObjectStore(s3ObjectStore)`, ./objects.ts), the Lambda client by
+ * the one that starts transfer jobs (`provideLambdaClient`): the SDK is
+ * bundled, and their parts of it would weigh on every other function's
+ * bundle and init.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Hono } from "hono";
 import { handle } from "hono/aws-lambda";
@@ -28,7 +31,7 @@ import {
   pepperedSecrets,
   scryptSecrets,
 } from "../auth/secrets.ts";
-import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../gateway.ts";
+import { createGateway, DEFAULT_SETTINGS, type Gateway, type GatewayDeps } from "../gateway.ts";
 import type { AppEnv } from "../http/env.ts";
 import { peopleSettingsFromEnv } from "../people/settings.ts";
 import type { ObjectStore } from "../store/objects.ts";
@@ -47,6 +50,8 @@ export interface AwsClients {
   readonly kms: KMSClient;
   /** The object store's client: only in functions whose entry provides an object store. */
   s3?: S3Client;
+  /** Starts transfer jobs on the worker: only in the function whose entry provides it (the exchange). */
+  lambda?: LambdaClient;
 }
 
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT;
@@ -71,9 +76,15 @@ export function provideObjectStore(provider: ObjectStoreProvider): void {
   objectStoreIn = (bucket) => provider.open(bucket);
 }
 
+/** Gives this function the Lambda client that starts transfer jobs (its entry calls it once). */
+export function provideLambdaClient(client: LambdaClient): void {
+  awsClients.lambda = client;
+  tracer?.captureAWSv3Client(client);
+}
+
 /**
- * Powertools, once per container. When tracing is on, every DynamoDB, KMS
- * and S3 call is an X-Ray subsegment; when it is off the X-Ray SDK is never
+ * Powertools, once per container. When tracing is on, every DynamoDB, KMS,
+ * S3 and Lambda call is an X-Ray subsegment; when it is off the X-Ray SDK is never
  * loaded (see powertools.ts).
  */
 const logLevel = process.env.LOG_LEVEL;
@@ -111,9 +122,20 @@ export function instrument<E, R>(
   };
 }
 
+/**
+ * What only some functions add to their gateway (the transfer parts: the
+ * exchange, the worker and the events function), so that the others neither
+ * load nor hold them.
+ */
+export type GatewayExtras = (
+  env: LambdaEnv,
+  clients: AwsClients,
+) => Pick<GatewayDeps, "transferStorage" | "transferDispatcher">;
+
 export async function buildGateway(
   env: LambdaEnv,
   clients: AwsClients = awsClients,
+  extras?: GatewayExtras,
 ): Promise<Gateway> {
   const dynamo = clients.dynamodb;
   const log = powertoolsLogger(powertools.logger, { stage: env.STAGE });
@@ -150,6 +172,7 @@ export async function buildGateway(
     keys,
     pseudonyms,
     secrets,
+    ...extras?.(env, clients),
     settings: {
       ...DEFAULT_SETTINGS,
       issuer: env.ISSUER,
@@ -160,6 +183,7 @@ export async function buildGateway(
       people: peopleSettingsFromEnv(env),
       dpopNonce: env.DPOP_NONCE === "1",
       mtlsDomain: env.MTLS_DOMAIN,
+      transferMaxBytes: env.TRANSFER_MAX_BYTES,
     },
     log,
     telemetry,
@@ -189,13 +213,15 @@ const noPseudonyms: PseudonymKeys = {
 };
 
 /** The gateway of this container, built on first use; a failed build is tried again next time. */
-export function lazyGateway(): () => Promise<Gateway> {
+export function lazyGateway(extras?: GatewayExtras): () => Promise<Gateway> {
   let ready: Promise<Gateway> | undefined;
   return () => {
-    ready ??= buildGateway(parseLambdaEnv(process.env)).catch((err: unknown) => {
-      ready = undefined;
-      throw err;
-    });
+    ready ??= buildGateway(parseLambdaEnv(process.env), awsClients, extras).catch(
+      (err: unknown) => {
+        ready = undefined;
+        throw err;
+      },
+    );
     return ready;
   };
 }
@@ -249,8 +275,11 @@ const notFound = () => ({
 });
 
 /** A Lambda handler for an app built on the first invocation. */
-export function lazyHandler(makeApp: (gw: Gateway) => Hono<AppEnv>): LambdaHandler {
-  const gateway = lazyGateway();
+export function lazyHandler(
+  makeApp: (gw: Gateway) => Hono<AppEnv>,
+  extras?: GatewayExtras,
+): LambdaHandler {
+  const gateway = lazyGateway(extras);
   let handler: LambdaHandler | undefined;
   let env: LambdaEnv | undefined;
   return instrument(async (event: unknown, context: unknown) => {

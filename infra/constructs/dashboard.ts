@@ -22,6 +22,10 @@ export interface DashboardMetrics {
   readonly leakBlocked: IMetric;
   readonly failedBatches: IMetric;
   readonly iteratorAge: IMetric;
+  readonly transfersFailed: IMetric;
+  readonly transfersBlocked: IMetric;
+  readonly transferFailedJobs: IMetric;
+  readonly transferWorkerLongest: IMetric;
 }
 
 export interface GatewayDashboardProps {
@@ -34,7 +38,7 @@ export interface GatewayDashboardProps {
 /**
  * One CloudWatch dashboard: alarm status, API traffic/5xx/latency, exchange
  * duration, per-function invocations/errors/throttles, the log-code counts
- * and the outbox's health. CloudFormation names it.
+ * the outbox's health and the transfers'. CloudFormation names it.
  */
 export class GatewayDashboard extends Construct {
   readonly dashboard: Dashboard;
@@ -86,6 +90,23 @@ export class GatewayDashboard extends Construct {
       }),
       new GraphWidget({ title: "Outbox failed batches", left: [m.failedBatches], width: 8 }),
       new GraphWidget({ title: "Outbox stream lag (ms)", left: [m.iteratorAge], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: "Transfers failed / blocked",
+        left: [m.transfersFailed, m.transfersBlocked],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: "Transfer jobs given up on",
+        left: [m.transferFailedJobs],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: "Longest transfer run (ms, limit 900000)",
+        left: [m.transferWorkerLongest],
+        width: 8,
+      }),
     );
   }
 }

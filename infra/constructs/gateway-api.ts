@@ -40,6 +40,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
+  // Large transfers: the partner surface, outside /v1/exchange/ (no dataset subpath).
+  { method: HttpMethod.ANY, path: "/v1/transfers", target: "exchange" },
+  { method: HttpMethod.ANY, path: "/v1/transfers/{proxy+}", target: "exchange" },
+  { method: HttpMethod.ANY, path: "/v1/uploads", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/catalog", target: "catalog" },
   { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "catalog" },
   { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "catalog" },

@@ -13,7 +13,13 @@ import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { FilterPattern, type ILogGroup, MetricFilter } from "aws-cdk-lib/aws-logs";
+import {
+  FilterPattern,
+  type IFilterPattern,
+  type ILogGroup,
+  type JsonPattern,
+  MetricFilter,
+} from "aws-cdk-lib/aws-logs";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -32,7 +38,30 @@ export const LOG_CODE_METRICS = {
   MeteringUnavailable: "metering_unavailable",
   LeakBlocked: "leak_blocked",
 } as const;
-type LogCodeMetric = keyof typeof LOG_CODE_METRICS;
+
+/**
+ * How a transfer ended, from the worker's log lines (functions/transfers/worker.ts):
+ * `{"code":"transfer_ended","state":"failed"|"blocked",…}`, or
+ * `{"code":"transfer_failed",…}` when its every run was interrupted.
+ */
+export const TRANSFER_END_METRICS = {
+  TransferFailed: FilterPattern.any(
+    FilterPattern.stringValue("$.code", "=", "transfer_failed"),
+    transferEnded("failed"),
+  ),
+  TransferBlocked: transferEnded("blocked"),
+} as const;
+
+function transferEnded(state: "failed" | "blocked"): JsonPattern {
+  return FilterPattern.all(
+    FilterPattern.stringValue("$.code", "=", "transfer_ended"),
+    FilterPattern.stringValue("$.state", "=", state),
+  );
+}
+
+/** A transfer worker run longer than this is close to Lambda's 15 minutes: bodies have grown. */
+export const TRANSFER_NEAR_TIMEOUT = Duration.minutes(12);
+type LogCodeMetric = keyof typeof LOG_CODE_METRICS | keyof typeof TRANSFER_END_METRICS;
 
 export interface MonitoredFunction {
   readonly function: IFunction;
@@ -46,14 +75,18 @@ export interface MonitoringProps {
   readonly functions: Readonly<Record<FunctionName, MonitoredFunction>>;
   /** Where the outbox event source puts the batches it gave up on. */
   readonly deadLetterQueue: IQueue;
+  /** Where Lambda puts the transfer jobs it gave up on. */
+  readonly transferFailedJobs: IQueue;
   readonly thresholds: GatewayConfig["alarms"];
 }
 
 /**
  * Alarms to an encrypted SNS topic (on alarm and on recovery): API 5xx rate
  * and p99 latency, per-function errors and throttles, exchange p99 duration,
- * `metering_unavailable` and `leak_blocked` log lines (metric filters on every
- * function's log group), outbox failed batches and stream lag; plus the dashboard.
+ * `metering_unavailable`, `leak_blocked`, `transfer_failed` and
+ * `transfer_blocked` log lines (metric filters on every function's log
+ * group), outbox failed batches and stream lag, transfer jobs given up on and
+ * worker runs close to Lambda's limit; plus the dashboard.
  */
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -95,6 +128,14 @@ export class Monitoring extends Construct {
       period: PERIOD,
       statistic: "Maximum",
     });
+    const failedJobs = props.transferFailedJobs.metricApproximateNumberOfMessagesVisible({
+      period: PERIOD,
+      statistic: "Maximum",
+    });
+    const workerLongest = functions.transferWorker.function.metricDuration({
+      period: PERIOD,
+      statistic: "Maximum",
+    });
 
     this.alarm("Api5xxRate", api5xxRate, t.api5xxRatePercent, "API 5xx, % of requests");
     this.alarm("ApiP99Latency", apiP99, t.apiP99LatencyMs, "API p99 latency (ms)", 3, 2);
@@ -132,6 +173,30 @@ export class Monitoring extends Construct {
       t.eventsIteratorAgeSeconds * 1000,
       "Outbox stream lag (ms)",
     );
+    this.alarm(
+      "TransfersFailed",
+      logs.TransferFailed,
+      t.transfersFailed,
+      "Transfers that ended failed (transfer_failed; the log line names the code)",
+    );
+    this.alarm(
+      "TransfersBlocked",
+      logs.TransferBlocked,
+      t.transfersBlocked,
+      "Transfers blocked for a core marker in their body (transfer_blocked), nothing released",
+    );
+    this.alarm(
+      "TransferFailedJobs",
+      failedJobs,
+      1,
+      "Transfer jobs Lambda gave up on after its retries (see the failed-jobs queue)",
+    );
+    this.alarm(
+      "TransferWorkerNearTimeout",
+      workerLongest,
+      TRANSFER_NEAR_TIMEOUT.toMilliseconds(),
+      "A transfer ran for over 12 of Lambda's 15 minutes: larger bodies will time out (README, transfer sizes)",
+    );
 
     this.dashboard = new GatewayDashboard(this, "Dashboard", {
       metrics: {
@@ -144,6 +209,10 @@ export class Monitoring extends Construct {
         leakBlocked: logs.LeakBlocked,
         failedBatches,
         iteratorAge,
+        transfersFailed: logs.TransferFailed,
+        transfersBlocked: logs.TransferBlocked,
+        transferFailedJobs: failedJobs,
+        transferWorkerLongest: workerLongest,
       },
       functions: Object.fromEntries(
         Object.entries(functions).map(([name, f]) => [name, f.function]),
@@ -180,13 +249,20 @@ export class Monitoring extends Construct {
     functions: Readonly<Record<FunctionName, MonitoredFunction>>,
   ): Record<LogCodeMetric, Metric> {
     const metrics = {} as Record<LogCodeMetric, Metric>;
-    for (const metricName of Object.keys(LOG_CODE_METRICS) as LogCodeMetric[]) {
+    const patterns: [LogCodeMetric, IFilterPattern][] = [
+      ...Object.entries(LOG_CODE_METRICS).map(([metric, code]): [LogCodeMetric, IFilterPattern] => [
+        metric as LogCodeMetric,
+        FilterPattern.stringValue("$.code", "=", code),
+      ]),
+      ...(Object.entries(TRANSFER_END_METRICS) as [LogCodeMetric, IFilterPattern][]),
+    ];
+    for (const [metricName, filterPattern] of patterns) {
       for (const [name, { logGroup }] of Object.entries(functions)) {
         new MetricFilter(this, `${metricName}${name}Filter`, {
           logGroup,
           metricNamespace: namespace,
           metricName,
-          filterPattern: FilterPattern.stringValue("$.code", "=", LOG_CODE_METRICS[metricName]),
+          filterPattern,
           metricValue: "1",
         });
       }

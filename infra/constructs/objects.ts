@@ -26,8 +26,11 @@ export interface ObjectsProps {
 /**
  * The gateway's object store: one private bucket (all public access blocked,
  * bucket-owner objects, no ACLs), TLS only, S3-managed encryption at rest
- * (bodies are also sealed by the gateway itself), retained on stack deletion,
- * a CloudFormation-generated name (functions get it as OBJECTS_BUCKET).
+ * (replay bodies are also sealed by the gateway itself; transfer bodies are
+ * served by presigned URLs, so S3 decrypts them), expiry by prefix,
+ * retained on stack deletion, a CloudFormation-generated name (functions get
+ * it as OBJECTS_BUCKET). No bucket policy grants anyone: access is by the
+ * functions' IAM grants (and the URLs they sign) only.
  */
 export class Objects extends Construct {
   readonly bucket: Bucket;
@@ -52,12 +55,23 @@ export class Objects extends Construct {
     (this.bucket.node.defaultChild as CfnBucket).overrideLogicalId(OBJECTS_LOGICAL_ID);
   }
 
-  /** Exactly the object actions of `access`, on objects under its prefixes only. */
+  /** Exactly the object actions of `access`, on the objects its key patterns match only. */
   grant(grantee: IGrantable, access: ObjectAccess): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: access.actions.map((a) => `s3:${a}`),
-        resources: access.prefixes.map((p) => this.bucket.arnForObjects(`${p}*`)),
+        resources: access.keys.map((k) => this.bucket.arnForObjects(k)),
+      }),
+    );
+  }
+
+  /** Listing the bucket, for prefixes matching `prefixes` only (the `s3:prefix` condition). */
+  grantList(grantee: IGrantable, prefixes: readonly string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": [...prefixes] } },
       }),
     );
   }

@@ -89,7 +89,8 @@ beforeAll(async () => {
       return [name, Buffer.from(result.code)];
     }),
   ) as Record<FunctionName, Buffer>;
-});
+  // Eight functions bundled twice each: minutes on a busy two-core machine.
+}, 240_000);
 
 describe("the CDK asset is the esbuild artifact of BUNDLE_OPTIONS", () => {
   const assetDir = (name: FunctionName): string => {

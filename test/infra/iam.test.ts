@@ -45,7 +45,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    // GetItem: transfers and their Idempotency-Key claims only (see "partition-scoped").
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query", "GetItem"),
     [AUDIT]: d("GetItem", "PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
@@ -93,10 +94,23 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
     // Anchoring the audit trail (the ANCHOR partition and the chains' heads only: below).
     [AUDIT]: d("Query", "PutItem", "BatchGetItem"),
+    // Revoking the transfers of a flow that stopped (their partitions only: below).
+    [METER]: d("Query", "GetItem", "BatchGetItem", "PutItem"),
     [EVENT_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // Stream read for the event source mapping.
     "OutboxTable.StreamArn": d("DescribeStream", "GetRecords", "GetShardIterator"),
     "*": d("ListStreams"),
+  },
+  transferWorker: {
+    // Re-checks parties, agreement and trade rules (ConditionCheckItem in its metering).
+    [REGISTRY]: d("GetItem", "BatchGetItem", "ConditionCheckItem"),
+    // Metering as the exchange does; GetItem only on transfer items (below).
+    [METER]: d("PutItem", "UpdateItem", "GetItem"),
+    [AUDIT]: d("GetItem", "PutItem"),
+    // The transfer.ready event, written with the transfer's change.
+    [OUTBOX]: d("PutItem"),
+    [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
+    [PSEUDONYM]: ["kms:GenerateMac"],
   },
   meta: {
     // /health's read of the trade rules (only that partition: see below).
@@ -132,6 +146,40 @@ describe("IAM: least privilege per function", () => {
       // Kept replay bodies: the exchange's own prefix of the objects bucket, nothing else.
       ...(name === "exchange"
         ? pairs({ "ObjectsBucket/replays/*": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] })
+        : []),
+      // Transfers: presigned URLs of bodies and uploads, the upload looked for,
+      // everything of a transfer revoked on read deleted; starting jobs on the worker's alias.
+      ...(name === "exchange"
+        ? pairs({
+            "ObjectsBucket/transfers/*/body-*": ["s3:GetObject"],
+            "ObjectsBucket/transfers/*/upload": ["s3:PutObject", "s3:GetObject"],
+            "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
+            [logicalId(dev.stack.functions.transferWorker.alias)]: ["lambda:InvokeFunction"],
+          })
+        : []),
+      // Revoking a flow's transfers deletes their objects.
+      ...(name === "events"
+        ? pairs({
+            "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
+          })
+        : []),
+      // Transfer objects, by kind; listing (transfers' prefixes only: see transfers.test.ts);
+      // the failed jobs' queue Lambda writes with the worker's role.
+      ...(name === "transferWorker"
+        ? pairs({
+            "ObjectsBucket/transfers/*/staging-*": [
+              "s3:PutObject",
+              "s3:AbortMultipartUpload",
+              "s3:GetObject",
+              "s3:DeleteObject",
+            ],
+            "ObjectsBucket/transfers/*/body-*": ["s3:PutObject", "s3:DeleteObject"],
+            "ObjectsBucket/transfers/*/upload": ["s3:GetObject", "s3:DeleteObject"],
+            ObjectsBucket: ["s3:ListBucket"],
+            [logicalId(dev.stack.transferJobs.failedJobs)]: ["sqs:SendMessage"],
+          })
         : []),
     ]);
     if (name === "events") {
@@ -203,7 +251,7 @@ describe("KMS key policies", () => {
         .map(([principal, actions]) => [principal, sorted(actions)]),
     );
 
-  it("each signing key signs for one function only; the others read its public half", () => {
+  it("each signing key signs for one purpose only; the others read its public half", () => {
     expect(usage(SIGNING)).toEqual(
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
@@ -215,15 +263,22 @@ describe("KMS key policies", () => {
       }),
     );
     expect(usage(BACKEND_SIGNING)).toEqual(
-      rolesFor({ exchange: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
+      // A read transfer calls the provider's backend as a read exchange does.
+      rolesFor({
+        exchange: ["kms:GetPublicKey", "kms:Sign"],
+        transferWorker: ["kms:GetPublicKey", "kms:Sign"],
+        meta: ["kms:GetPublicKey"],
+      }),
     );
     expect(usage(EVENT_SIGNING)).toEqual(
       rolesFor({ events: ["kms:GetPublicKey", "kms:Sign"], meta: ["kms:GetPublicKey"] }),
     );
   });
 
-  it("only the exchange role can derive pseudonym keys", () => {
-    expect(usage(PSEUDONYM)).toEqual(rolesFor({ exchange: ["kms:GenerateMac"] }));
+  it("only the exchange and transfer worker roles can derive pseudonym keys", () => {
+    expect(usage(PSEUDONYM)).toEqual(
+      rolesFor({ exchange: ["kms:GenerateMac"], transferWorker: ["kms:GenerateMac"] }),
+    );
   });
 
   it("only the token and admin roles can derive the client-secret pepper", () => {
@@ -312,6 +367,42 @@ describe("partition-scoped writes", () => {
         Action: "dynamodb:BatchGetItem",
         Resource: { "Fn::GetAtt": [AUDIT, "Arn"] },
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["CHAIN*"] } },
+      },
+    ]);
+  });
+
+  it("the worker and the exchange read single meter items only of transfers (and claims)", () => {
+    const reads = (name: FunctionName) =>
+      statements(name).filter(
+        (s) =>
+          JSON.stringify(s.Resource).includes(METER) && String(s.Action) === "dynamodb:GetItem",
+      );
+    const scoped = (keys: string[]) => [
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keys } },
+      },
+    ];
+    expect(reads("transferWorker")).toEqual(scoped(["X#*"]));
+    expect(reads("exchange")).toEqual(scoped(["X#*", "XI#*"]));
+  });
+
+  it("the events role touches the meter only in transfers' partitions", () => {
+    const meter = statements("events").filter((s) => JSON.stringify(s.Resource).includes(METER));
+    expect(meter).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:Query",
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["XA#*"] } },
+      },
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+        Resource: { "Fn::GetAtt": [METER, "Arn"] },
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["X#*"] } },
       },
     ]);
   });

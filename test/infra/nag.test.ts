@@ -64,6 +64,11 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
       "AwsSolutions-IAM5[Resource::*]",
       "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/replays/*]",
+      // Transfer objects, one grant per kind of object (deletes: all of a transfer's).
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/body-*]",
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/staging-*]",
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*/upload]",
+      "AwsSolutions-IAM5[Resource::<ObjectsBucket.Arn>/transfers/*]",
       "AwsSolutions-L1",
       "AwsSolutions-S1",
       "AwsSolutions-SQS3",
@@ -83,10 +88,21 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
     // Wildcards are acknowledged per finding on the function roles only, never wholesale.
     const iam = acks.filter((a) => a.id === "AwsSolutions-IAM5[Resource::*]");
     expect(iam.map((a) => a.path.replace(/^[^/]+\//, "")).sort()).toEqual(
-      ["admin", "catalog", "events", "exchange", "meta", "metrics", "token"].map(
+      ["admin", "catalog", "events", "exchange", "meta", "metrics", "token", "transferWorker"].map(
         (n) => `${n}Function/Role`,
       ),
     );
+    // The transfer objects' wildcards on the roles that touch them only.
+    const transfers = acks.filter((a) => a.id.includes("/transfers/"));
+    expect(new Set(transfers.map((a) => a.path.replace(/^[^/]+\//, "")))).toEqual(
+      new Set(["exchangeFunction/Role", "eventsFunction/Role", "transferWorkerFunction/Role"]),
+    );
+    // The failed jobs' queue is the worker's failure destination: acknowledged there only.
+    const queues = acks.filter((a) => a.path.includes("TransferJobs"));
+    expect(queues.map((a) => a.id).sort()).toEqual([
+      "AwsSolutions-SQS3",
+      "Serverless-SQSRedrivePolicy",
+    ]);
     // The missing authorizer is acknowledged on the API only.
     const apig4 = acks.filter((a) => a.id === "AwsSolutions-APIG4").map((a) => a.path);
     expect(apig4).toEqual([`${dev.stack.stackName}/Api/HttpApi`]);

@@ -150,10 +150,12 @@ describe("functions", () => {
     metrics: 10,
     events: 25,
     meta: 5,
+    // Outside any request: Lambda's longest run.
+    transferWorker: 900,
   };
 
   it.each(FUNCTION_NAMES)(
-    "%s: nodejs22.x, arm64, ESM handler, X-Ray, timeout below 29 s",
+    "%s: nodejs22.x, arm64, ESM handler, X-Ray, its timeout (below 29 s behind the API)",
     (name) => {
       const fn = props(resources(dev.template)[functionId(dev, name)]);
       expect(fn).toMatchObject({
@@ -163,7 +165,7 @@ describe("functions", () => {
         TracingConfig: { Mode: "Active" },
         Timeout: expectedTimeout[name],
       });
-      expect(fn.Timeout as number).toBeLessThan(29);
+      if (name !== "transferWorker") expect(fn.Timeout as number).toBeLessThan(29);
       expect(fn.MemorySize).toEqual(expect.any(Number));
       expect(fn.FunctionName).toBeUndefined();
       // Text log format: the functions' raw JSON stdout lines reach CloudWatch
@@ -191,6 +193,11 @@ describe("functions", () => {
       ACCESS_TOKEN_KEY_ID: "TokenSigningKey",
       BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
       EVENT_KEY_ID: "EventSigningKey",
+    },
+    // Calls the provider's backend as a read does: signs the gateway JWT, derives pseudonyms.
+    transferWorker: {
+      BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
+      PSEUDONYM_KEY_ID: "PseudonymKey",
     },
   };
 
@@ -223,8 +230,11 @@ describe("functions", () => {
             "OIDC_USERNAME_CLAIM",
           ]
         : []),
-      // Only the exchange keeps bodies in the objects bucket.
-      ...(name === "exchange" ? ["OBJECTS_BUCKET"] : []),
+      // Only the exchange (replays, transfer URLs), the worker and events (revoked
+      // transfers' objects) use the objects bucket.
+      ...(["exchange", "transferWorker", "events"].includes(name) ? ["OBJECTS_BUCKET"] : []),
+      // Only the exchange starts transfer jobs.
+      ...(name === "exchange" ? ["TRANSFER_WORKER_FUNCTION"] : []),
     ];
     const keys = Object.fromEntries(
       Object.entries(KEY_ENV[name]).map(([k, id]) => [k, { "Fn::GetAtt": [id, "Arn"] }]),
@@ -244,7 +254,12 @@ describe("functions", () => {
       TOKEN_TTL_SECONDS: "900",
       LOCAL_BACKENDS: "0",
       ...keys,
-      ...(name === "exchange" ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } } : {}),
+      ...(["exchange", "transferWorker", "events"].includes(name)
+        ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } }
+        : {}),
+      ...(name === "exchange"
+        ? { TRANSFER_WORKER_FUNCTION: { Ref: logicalId(dev.stack.functions.transferWorker.alias) } }
+        : {}),
     });
     // No source maps in the bundle, so no --enable-source-maps.
     expect(env.NODE_OPTIONS).toBeUndefined();
@@ -356,6 +371,9 @@ describe("HTTP API", () => {
     "GET /v1/agreements": "exchange",
     "GET /v1/usage": "exchange",
     "POST /v1/attestations": "exchange",
+    "ANY /v1/transfers": "exchange",
+    "ANY /v1/transfers/{proxy+}": "exchange",
+    "ANY /v1/uploads": "exchange",
     "GET /v1/catalog": "catalog",
     "ANY /v1/datasets/{proxy+}": "catalog",
     "ANY /v1/agreement-requests": "catalog",
@@ -516,11 +534,16 @@ describe("observability", () => {
   });
 
   it.each([
-    ["MeteringUnavailable", "metering_unavailable"],
-    ["LeakBlocked", "leak_blocked"],
-  ])("counts %s log lines on every function's log group and alarms on them", (metric, code) => {
+    ["MeteringUnavailable", '{ $.code = "metering_unavailable" }'],
+    ["LeakBlocked", '{ $.code = "leak_blocked" }'],
+    [
+      "TransferFailed",
+      '{ ($.code = "transfer_failed") || (($.code = "transfer_ended") && ($.state = "failed")) }',
+    ],
+    ["TransferBlocked", '{ ($.code = "transfer_ended") && ($.state = "blocked") }'],
+  ])("counts %s log lines on every function's log group and alarms on them", (metric, pattern) => {
     const filters = Object.values(resources(dev.template, "AWS::Logs::MetricFilter")).filter(
-      (f) => props(f).FilterPattern === `{ $.code = "${code}" }`,
+      (f) => props(f).FilterPattern === pattern,
     );
     expect(filters.map((f) => describeRef(props(f).LogGroupName)).sort()).toEqual(
       FUNCTION_NAMES.map((n) => logicalId(dev.stack.functions[n].logGroup)).sort(),
@@ -549,8 +572,9 @@ describe("observability", () => {
       Threshold: dev.config.alarms.eventsIteratorAgeSeconds * 1000,
     });
     // Monitoring: API 5xx and p99, errors and throttles per function, exchange p99,
-    // metering_unavailable, leak_blocked, failed batches, stream lag.
-    const monitoring = 2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2;
+    // metering_unavailable, leak_blocked, failed batches, stream lag; transfers
+    // failed and blocked, transfer jobs given up on, worker runs near the timeout.
+    const monitoring = 2 + 2 * FUNCTION_NAMES.length + 1 + 2 + 2 + 4;
     // Operations: throttles and system errors per table, KMS usage and throttling,
     // failed deliveries, 4xx, 429, undelivered notifications; canary: one per function.
     const operations = 2 * TABLES.length + 2 + 1 + 2 + 1;
@@ -571,6 +595,9 @@ describe("observability", () => {
       "MeteringUnavailable",
       "LeakBlocked",
       "IteratorAge",
+      "Transfers failed / blocked",
+      "Transfer jobs given up on",
+      "Longest transfer run",
     ]) {
       expect(body).toContain(needle);
     }

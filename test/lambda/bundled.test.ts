@@ -1,31 +1,10 @@
-/**
- * The artifact Lambda runs, proven: each function bundled with the very
- * esbuild options the CDK app uses, imported, and invoked with real API
- * Gateway HTTP API (payload 2.0) events against DynamoDB Local.
- */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keysFromFile, newPrivateJwk } from "../../functions/auth/local-keys.ts";
 import type { S3ObjectStore } from "../../functions/store/objects.ts";
-import {
-  BUNDLE_OPTIONS,
-  FUNCTION_NAMES,
-  type FunctionName,
-  LAMBDA_ENTRIES,
-  PROJECT_ROOT,
-} from "../../infra/bundling.ts";
+import { FUNCTION_NAMES, type FunctionName } from "../../infra/bundling.ts";
 import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
-import {
-  createTestGateway,
-  createTestObjectStore,
-  dynamoEndpoint,
-  ISSUER,
-  s3Endpoint,
-  type TestGateway,
-} from "../support/gateway.ts";
+import { createTestGateway, createTestObjectStore, type TestGateway } from "../support/gateway.ts";
+import { importBundle, useLambdaEnvironment } from "./bundle-env.ts";
 import { httpApiEvent, lambdaContext } from "./events.ts";
 
 type Handler = (
@@ -43,39 +22,9 @@ beforeAll(async () => {
   objects = await createTestObjectStore();
   t = await createTestGateway({ keys: keysFromFile({ current: jwk }), objects });
   eco = await createEcosystem(t);
-  const tables = t.gw.db.tables;
-  Object.assign(process.env, {
-    REGISTRY_TABLE: tables.registry,
-    CREDENTIALS_TABLE: tables.credentials,
-    METER_TABLE: tables.meter,
-    AUDIT_TABLE: tables.audit,
-    OUTBOX_TABLE: tables.outbox,
-    ISSUER,
-    SIGNING_JWK: JSON.stringify(jwk),
-    PSEUDONYM_SECRET: Buffer.alloc(32, 7).toString("base64"),
-    LOCAL_BACKENDS: "1",
-    DYNAMODB_ENDPOINT: dynamoEndpoint(),
-    // The SDK's own variable for a service's endpoint, as the contract's local section says.
-    AWS_ENDPOINT_URL_S3: s3Endpoint(),
-    OBJECTS_BUCKET: objects.bucket,
-    AWS_REGION: "eu-north-1",
-    // s3rver knows this one key id (it checks no signature); DynamoDB Local takes any.
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    LOG_LEVEL: "error",
-  });
-  const outDir = join(PROJECT_ROOT, ".build", "test-lambda", String(process.pid));
-  for (const name of FUNCTION_NAMES) {
-    const outfile = join(outDir, name, "index.mjs");
-    await mkdir(join(outDir, name), { recursive: true });
-    await build({
-      ...BUNDLE_OPTIONS,
-      entryPoints: [LAMBDA_ENTRIES[name]],
-      outfile,
-      logLevel: "error",
-    });
-    handlers[name] = ((await import(pathToFileURL(outfile).href)) as { handler: Handler }).handler;
-  }
+  useLambdaEnvironment(t, jwk, objects);
+  for (const name of FUNCTION_NAMES)
+    handlers[name] = (await importBundle<{ handler: Handler }>(name)).handler;
 }, 120_000);
 
 afterAll(() => eco?.close());

@@ -1,10 +1,11 @@
 /**
  * The synthesized stack, run locally: every function's bundle (built with
  * the CDK app's esbuild options) hosted in its own worker with the
- * template's environment, tables, keys and the objects bucket replaced by
- * local stand-ins (DynamoDB Local tables, keys of a loopback KMS, a bucket
- * on the run's s3rver), and requests routed to functions by the template's
- * API routes, as API Gateway routes them.
+ * template's environment, tables, keys, the objects bucket and the
+ * functions' aliases replaced by local stand-ins (DynamoDB Local tables, keys
+ * of a loopback KMS, a bucket on the run's s3rver, a loopback Lambda
+ * endpoint invoking the hosted functions), and requests routed to functions
+ * by the template's API routes, as API Gateway routes them.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -29,9 +30,17 @@ import {
 } from "../../infra/bundling.ts";
 import { OBJECTS_LOGICAL_ID } from "../../infra/constructs/objects.ts";
 import { TABLE_LOGICAL_IDS } from "../../infra/constructs/tables.ts";
-import { functionId, resources, roleId, type Synthesized, synth } from "../infra/helpers.ts";
+import {
+  functionId,
+  logicalId,
+  resources,
+  roleId,
+  type Synthesized,
+  synth,
+} from "../infra/helpers.ts";
 import { dynamoEndpoint, s3Endpoint } from "../support/gateway.ts";
 import { type FakeKeySpec, type FakeKms, startFakeKms } from "./fake-kms.ts";
+import { type FakeLambda, startFakeLambda } from "./fake-lambda.ts";
 import { type HostedFunction, type HttpAnswer, hostFunction, type RecordedCall } from "./host.ts";
 import { environmentOf, matchRoute, type Route, resolveEnvironment, routesOf } from "./template.ts";
 
@@ -70,11 +79,17 @@ export interface LocalDeployment {
   readonly tableLogicalId: (name: unknown) => string;
   readonly keyLogicalId: (id: unknown) => string;
   readonly bucketLogicalId: (name: unknown) => string;
+  /** The local ARN of a function's live alias (what the template's environment names). */
+  aliasArn(name: FunctionName): string;
+  /** A function alias's local ARN → the alias's logical id. */
+  readonly functionLogicalId: (name: unknown) => string;
   /** The same tables, in-process, for seeding what a scenario cannot reach through the API. */
   readonly store: Gateway;
   /** The objects bucket's stand-in, for looking at what the functions kept there. */
   readonly objects: S3ObjectStore;
   readonly kms: FakeKms;
+  /** The Lambda endpoint functions invoke each other through (transfer jobs). */
+  readonly lambda: FakeLambda;
   readonly operatorSecret: string;
   readonly financeSecret: string;
   close(): Promise<void>;
@@ -124,6 +139,19 @@ export async function deployLocally(
   await ensureBucket(objects.client, objects.bucket);
   standIns.set(OBJECTS_LOGICAL_ID, objects.bucket);
 
+  // Function aliases (what one function invokes another by): local ARNs, served by the loopback Lambda.
+  const lambda = await startFakeLambda();
+  const aliasArns = new Map<string, FunctionName>();
+  const byAliasArn = new Map<string, string>();
+  // Every alias, hosted here or not (an invocation of one not hosted is answered 404).
+  for (const name of Object.keys(stack.functions) as FunctionName[]) {
+    const aliasId = logicalId(stack.functions[name].alias);
+    const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}:live`;
+    standIns.set(aliasId, arn);
+    aliasArns.set(arn, name);
+    byAliasArn.set(arn, aliasId);
+  }
+
   // People sign in at Cognito in AWS: a provider of that name here (never called by the scenario).
   for (const id of Object.keys(resources(template, "AWS::Cognito::UserPoolClient")))
     standIns.set(id, `client-${id.toLowerCase()}`);
@@ -155,6 +183,7 @@ export async function deployLocally(
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
     AWS_ENDPOINT_URL_KMS: kms.endpoint,
     AWS_ENDPOINT_URL_S3: s3Endpoint(),
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     LOG_LEVEL: options.logLevel ?? "error",
   };
@@ -180,6 +209,10 @@ export async function deployLocally(
     const env = resolveEnvironment(variables, standIns, local);
     functions[name] = await hostFunction(name, pathToFileURL(outfile).href, env);
     byFunctionId.set(functionId(synthesized, name), name);
+  }
+  for (const [arn, name] of aliasArns) {
+    const hosted = functions[name];
+    if (hosted !== undefined) lambda.addFunction(arn, hosted);
   }
 
   const routes: Route[] = routesOf(template);
@@ -230,6 +263,15 @@ export async function deployLocally(
       if (name !== objects.bucket) throw new Error(`a call to an unknown bucket ${String(name)}`);
       return OBJECTS_LOGICAL_ID;
     },
+    aliasArn: (name) => {
+      for (const [arn, n] of aliasArns) if (n === name) return arn;
+      throw new Error(`no alias of ${name}`);
+    },
+    functionLogicalId: (name) => {
+      const id = byAliasArn.get(String(name));
+      if (id === undefined) throw new Error(`an invocation of an unknown function ${String(name)}`);
+      return id;
+    },
     keyLogicalId: (id) => {
       for (const [arn, logical] of byArn)
         if (arn === id || arn.endsWith(`/${String(id)}`)) return logical;
@@ -238,11 +280,13 @@ export async function deployLocally(
     store,
     objects,
     kms,
+    lambda,
     operatorSecret: operator.clientSecret,
     financeSecret: finance.clientSecret,
     async close() {
       for (const fn of Object.values(functions)) await fn.close();
       await kms.close();
+      await lambda.close();
     },
   };
 }

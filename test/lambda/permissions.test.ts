@@ -42,19 +42,30 @@ describe("permissions proven by behaviour", () => {
     for (const name of d.names) expect(calls[name]?.length, name).toBeGreaterThan(0);
   });
 
-  it.each(["token", "exchange", "catalog", "admin", "metrics", "events", "meta"] as const)(
-    "%s is granted exactly what it called",
-    (name) => {
-      if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);
-      const needs: Need[] = (calls[name] ?? []).flatMap((c) =>
-        needsOf(c, { table: d.tableLogicalId, key: d.keyLogicalId, bucket: d.bucketLogicalId }),
-      );
-      const grants = grantsOf(d.synthesized.template, roleOf(d, name as FunctionName)).filter(
-        (g) => !SERVICE_SIDE.test(g.action),
-      );
-      expect(compare(needs, grants)).toEqual({ missing: [], unused: [] });
-    },
-  );
+  it.each([
+    "token",
+    "exchange",
+    "catalog",
+    "admin",
+    "metrics",
+    "events",
+    "meta",
+    "transferWorker",
+  ] as const)("%s is granted exactly what it called", (name) => {
+    if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);
+    const needs: Need[] = (calls[name] ?? []).flatMap((c) =>
+      needsOf(c, {
+        table: d.tableLogicalId,
+        key: d.keyLogicalId,
+        bucket: d.bucketLogicalId,
+        function: d.functionLogicalId,
+      }),
+    );
+    const grants = grantsOf(d.synthesized.template, roleOf(d, name as FunctionName)).filter(
+      (g) => !SERVICE_SIDE.test(g.action),
+    );
+    expect(compare(needs, grants)).toEqual({ missing: [], unused: [] });
+  });
 });
 
 describe("one key per purpose", () => {

@@ -8,7 +8,11 @@
  * ConditionCheckItem for each of its items; BatchGetItem is an action of its
  * own, on every table it reads. Item-level calls also carry the partition
  * key values that `dynamodb:LeadingKeys` conditions test. S3 object calls
- * need their action on `<bucket>/<key>`, as IAM reads object ARNs.
+ * need their action on `<bucket>/<key>`, as IAM reads object ARNs; the
+ * multipart calls are authorised as s3:PutObject, HeadObject as s3:GetObject,
+ * a copy as s3:GetObject on its source and s3:PutObject on its target, a
+ * multi-object delete as s3:DeleteObject on each key. An invocation needs
+ * lambda:InvokeFunction on the function (or alias) it names.
  */
 
 import type { RecordedCall } from "./host.ts";
@@ -22,6 +26,8 @@ export interface Need {
   readonly resource: string;
   /** Partition key values the call touches (item-level DynamoDB actions only). */
   readonly leadingKeys?: readonly string[];
+  /** The prefix a listing asks for (s3:ListBucket's `s3:prefix`). */
+  readonly prefix?: string;
   /** Which call needed it, for messages. */
   readonly call: string;
 }
@@ -54,12 +60,70 @@ export interface Resolvers {
   readonly key: (id: unknown) => string;
   /** A bucket's name to its logical id. */
   readonly bucket: (name: unknown) => string;
+  /** A function's (or alias's) name or ARN to its logical id. */
+  readonly function: (name: unknown) => string;
 }
 
-const S3_OBJECT_COMMANDS = new Set(["GetObject", "PutObject", "DeleteObject"]);
+/** S3 object-level commands and the IAM action each needs on its object. */
+const S3_OBJECT_ACTIONS: Readonly<Record<string, string>> = {
+  GetObject: "s3:GetObject",
+  HeadObject: "s3:GetObject",
+  PutObject: "s3:PutObject",
+  CreateMultipartUpload: "s3:PutObject",
+  UploadPart: "s3:PutObject",
+  CompleteMultipartUpload: "s3:PutObject",
+  AbortMultipartUpload: "s3:AbortMultipartUpload",
+  DeleteObject: "s3:DeleteObject",
+};
+
+function s3Needs(call: RecordedCall, bucket: Resolvers["bucket"]): Need[] {
+  const input = call.input;
+  const command = call.command.replace(/Command$/, "");
+  const id = `s3:${call.command}`;
+  const object = (b: unknown, k: unknown) => `${bucket(b)}/${String(k)}`;
+  const action = S3_OBJECT_ACTIONS[command];
+  if (action !== undefined)
+    return [{ action, resource: object(input.Bucket, input.Key), call: id }];
+  if (command === "CopyObject" || command === "UploadPartCopy") {
+    const source = decodeURIComponent(String(input.CopySource));
+    const slash = source.indexOf("/");
+    return [
+      {
+        action: "s3:GetObject",
+        resource: object(source.slice(0, slash), source.slice(slash + 1)),
+        call: id,
+      },
+      { action: "s3:PutObject", resource: object(input.Bucket, input.Key), call: id },
+    ];
+  }
+  if (command === "DeleteObjects") {
+    const keys = (
+      (input.Delete as { Objects?: { Key?: string }[] } | undefined)?.Objects ?? []
+    ).map((o) => o.Key);
+    return keys.map((k) => ({
+      action: "s3:DeleteObject",
+      resource: object(input.Bucket, k),
+      call: id,
+    }));
+  }
+  if (command === "ListObjectsV2" || command === "ListObjects")
+    return [
+      {
+        action: "s3:ListBucket",
+        resource: bucket(input.Bucket),
+        ...(input.Prefix === undefined ? {} : { prefix: String(input.Prefix) }),
+        call: id,
+      },
+    ];
+  // Other bucket-level calls (creating, ...) need grants on the bucket itself.
+  return [{ action: `s3:${command}`, resource: bucket(input.Bucket), call: id }];
+}
 
 /** The permissions one call needs. */
-export function needsOf(call: RecordedCall, { table, key, bucket }: Resolvers): Need[] {
+export function needsOf(
+  call: RecordedCall,
+  { table, key, bucket, function: fn }: Resolvers,
+): Need[] {
   const input = call.input;
   const id = `${call.service}:${call.command}`;
   const item = (action: string, tableName: unknown, pk: string | undefined): Need => ({
@@ -72,13 +136,16 @@ export function needsOf(call: RecordedCall, { table, key, bucket }: Resolvers): 
     const action = call.command.replace(/Command$/, "");
     return [{ action: `kms:${action}`, resource: key(input.KeyId), call: id }];
   }
-  if (call.service === "s3") {
-    const action = call.command.replace(/Command$/, "");
-    // Bucket-level calls (listing, creating) would need grants on the bucket itself.
-    const resource = S3_OBJECT_COMMANDS.has(action)
-      ? `${bucket(input.Bucket)}/${String(input.Key)}`
-      : bucket(input.Bucket);
-    return [{ action: `s3:${action}`, resource, call: id }];
+  if (call.service === "s3") return s3Needs(call, bucket);
+  if (call.service === "lambda") {
+    const action = call.command === "InvokeCommand" ? "InvokeFunction" : call.command;
+    return [
+      {
+        action: `lambda:${action.replace(/Command$/, "")}`,
+        resource: fn(input.FunctionName),
+        call: id,
+      },
+    ];
   }
   if (call.service !== "dynamodb") throw new Error(`an unexpected AWS client: ${call.service}`);
   switch (call.command) {
@@ -150,6 +217,9 @@ const glob = (pattern: string): RegExp =>
 export function allows(grant: Grant, need: Need): boolean {
   if (!glob(grant.action).test(need.action) || !glob(grant.resource).test(need.resource))
     return false;
+  // StringLike on a key the request does not carry matches nothing: a listing without a prefix is refused.
+  if (grant.prefixes !== undefined)
+    return need.prefix !== undefined && grant.prefixes.some((p) => glob(p).test(need.prefix ?? ""));
   if (grant.leadingKeys === undefined) return true;
   // ForAllValues over the request's keys: a request with no key values satisfies it
   // vacuously, as in IAM; every key must match one of the patterns.
@@ -165,9 +235,9 @@ export interface Verdict {
 }
 
 const describeNeed = (n: Need) =>
-  `${n.action} on ${n.resource}${n.leadingKeys?.length ? ` (keys ${[...new Set(n.leadingKeys)].join(", ")})` : ""} by ${n.call}`;
+  `${n.action} on ${n.resource}${n.leadingKeys?.length ? ` (keys ${[...new Set(n.leadingKeys)].join(", ")})` : ""}${n.prefix === undefined ? "" : ` (prefix ${n.prefix})`} by ${n.call}`;
 const describeGrant = (g: Grant) =>
-  `${g.action} on ${g.resource}${g.leadingKeys ? ` if keys ~ ${g.leadingKeys.join("|")}` : ""} (${g.from})`;
+  `${g.action} on ${g.resource}${g.leadingKeys ? ` if keys ~ ${g.leadingKeys.join("|")}` : ""}${g.prefixes ? ` if prefix ~ ${g.prefixes.join("|")}` : ""} (${g.from})`;
 
 /**
  * Compares what the calls needed with what the role is granted. KMS calls

@@ -10,7 +10,7 @@
  * credential rotations ending the tokens issued before them; a partner
  * phased out who attests; a revoked partner attested for; and the event
  * deliveries: fan-out to more than 99 counterparties, and a delivery that
- * fails for good.
+ * fails for good; large transfers run by the worker (transfer-steps.ts).
  */
 import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -20,6 +20,7 @@ import { OFFER } from "../catalog/helpers.ts";
 import { type Handler, json, startBackend, type TestBackend } from "../support/backends.ts";
 import { agreementInput, datasetInput, RECORDS } from "../support/ecosystem.ts";
 import { ISSUER, type LocalDeployment } from "./deployment.ts";
+import { runTransferSteps } from "./transfer-steps.ts";
 
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
@@ -345,6 +346,16 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     await expectStatus(200, "GET", "/v1/agreements", { token: consumerToken });
     await expectStatus(200, "GET", "/v1/usage", { token: consumerToken });
     await expectStatus(401, "GET", "/v1/usage");
+
+    // ---------------------------------------------------------- large transfers
+    await runTransferSteps(d, expectStatus, provider, {
+      agreement: agr,
+      purpose: purpose["data-purpose"],
+      consumerToken,
+      providerToken,
+      adminToken: admin,
+    });
+    invoked.add("transferWorker");
 
     // ---------------------------------------------------------- self-service
     const providerCatalog = await token(ids.provider, secrets[ids.provider] ?? "", "catalog");

@@ -17,6 +17,8 @@ export interface Grant {
   readonly resource: string;
   /** `dynamodb:LeadingKeys` patterns the call's partition keys must all match, if conditioned. */
   readonly leadingKeys?: readonly string[];
+  /** `s3:prefix` patterns a listing's prefix must match, if conditioned. */
+  readonly prefixes?: readonly string[];
   /** Where the grant was read: `identity` (the role's policies) or `key` (a key policy). */
   readonly from: "identity" | "key";
 }
@@ -25,24 +27,24 @@ const asArray = <T>(v: T | T[] | undefined): T[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 /**
- * The `dynamodb:LeadingKeys` patterns of a statement's condition; any other
+ * The `dynamodb:LeadingKeys` patterns (ForAllValues:StringLike) or the
+ * `s3:prefix` patterns (StringLike) of a statement's condition; any other
  * condition is refused, so that a grant this reader cannot evaluate fails
  * the test instead of being read as unconditional.
  */
-function leadingKeysOf(condition: unknown): string[] | undefined {
-  if (condition === undefined) return undefined;
+function conditionOf(condition: unknown): Pick<Grant, "leadingKeys" | "prefixes"> {
+  if (condition === undefined) return {};
   const entries = Object.entries(condition as Json);
   const [op, body] = entries[0] ?? [];
   const keys = Object.entries((body ?? {}) as Json);
-  if (
-    entries.length !== 1 ||
-    op !== "ForAllValues:StringLike" ||
-    keys.length !== 1 ||
-    keys[0]?.[0] !== "dynamodb:LeadingKeys"
-  ) {
-    throw new Error(`a condition the harness cannot evaluate: ${JSON.stringify(condition)}`);
+  const [name, values] = keys[0] ?? [];
+  if (entries.length === 1 && keys.length === 1) {
+    if (op === "ForAllValues:StringLike" && name === "dynamodb:LeadingKeys")
+      return { leadingKeys: asArray(values as string | string[]) };
+    if (op === "StringLike" && name === "s3:prefix")
+      return { prefixes: asArray(values as string | string[]) };
   }
-  return asArray(keys[0][1] as string | string[]);
+  throw new Error(`a condition the harness cannot evaluate: ${JSON.stringify(condition)}`);
 }
 
 /** Every grant of the role's identity policies and of the key policies that name it. */
@@ -54,15 +56,10 @@ export function grantsOf(template: Template, roleId: string): Grant[] {
     const doc = policy.Properties?.PolicyDocument as { Statement: Json[] };
     for (const s of doc.Statement) {
       if (s.Effect !== "Allow") continue;
-      const leadingKeys = leadingKeysOf(s.Condition);
+      const condition = conditionOf(s.Condition);
       for (const action of asArray(s.Action as string | string[]))
         for (const resource of asArray(s.Resource as unknown))
-          out.push({
-            action,
-            resource: describeRef(resource),
-            ...(leadingKeys ? { leadingKeys } : {}),
-            from: "identity",
-          });
+          out.push({ action, resource: describeRef(resource), ...condition, from: "identity" });
     }
   }
   for (const [keyId, key] of Object.entries(resources(template, "AWS::KMS::Key"))) {
