@@ -152,12 +152,7 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         // status (un-revoke a partner).
         scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      // GetItem: transfers (`X#`, read before a change) and their
-      // Idempotency-Key claims (`XI#`, the transfer a repeated POST names) only.
-      meter: {
-        table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"],
-        scoped: [{ actions: ["GetItem"], leadingKeys: ["X#*", "XI#*"] }],
-      },
+      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
       audit: AUDIT_APPEND,
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.
@@ -166,14 +161,34 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     pseudonymKey: ["kms:GenerateMac"],
     // Released bodies kept for Idempotency-Key retries: written before the
     // metering, read by a retry, deleted when the metering did not commit.
-    // Transfers: a ready body's GET URL and an upload's PUT URL are presigned
-    // here (with this role's credentials: the URL can do what the role may),
-    // `complete` looks for the upload, and a transfer revoked on read loses
-    // all its objects.
+    objects: [{ actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] }],
+  },
+  transfers: {
+    // The large transfers' routes: a transfer started, shown, listed, completed.
+    // The meter only in transfers' own partitions: the transfers (`X#`), their
+    // Idempotency-Key claims (`XI#`), their listings per agreement (`XA#`),
+    // and the claims of DPoP proofs (`DP#`).
+    tables: {
+      registry: { table: ["BatchGetItem"] },
+      meter: {
+        scoped: [
+          // A new transfer is put with its listing edge and its claim.
+          { actions: ["PutItem"], leadingKeys: ["X#*", "XA#*", "XI#*"] },
+          { actions: ["GetItem"], leadingKeys: ["X#*", "XI#*"] },
+          { actions: ["BatchGetItem"], leadingKeys: ["X#*"] },
+          { actions: ["Query"], leadingKeys: ["XA#*"] },
+          ...(DPOP_CLAIMS.scoped ?? []),
+        ],
+      },
+    },
+    signingKeys: { accessToken: READ_PUBLIC },
+    // A ready body's GET URL and an upload's PUT URL are presigned here (with
+    // this role's credentials: the URL can do what the role may), `complete`
+    // looks for the upload (listing its key: a missing key must not read as
+    // a fault), and a transfer revoked on read loses all its objects.
     objects: [
-      { actions: ["PutObject", "GetObject", "DeleteObject"], keys: ["replays/*"] },
       { actions: ["GetObject"], keys: ["transfers/*/body-*"] },
-      { actions: ["PutObject", "GetObject"], keys: ["transfers/*/upload"] },
+      { actions: ["PutObject"], keys: ["transfers/*/upload"] },
       { actions: ["DeleteObject"], keys: [TRANSFER_OBJECTS] },
     ],
     listObjects: [TRANSFER_OBJECTS],

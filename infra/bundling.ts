@@ -17,12 +17,14 @@ import type { BuildOptions } from "esbuild";
 
 /**
  * The Lambda functions, one per surface (meta: the public routes and every
- * unmatched one), plus the background ones: events (the outbox) and
+ * unmatched one; transfers: the large transfers' routes, apart from the
+ * exchange so that neither carries the other's clients), plus the background ones: events (the outbox) and
  * transferWorker (large transfers, run outside the request).
  */
 export const FUNCTION_NAMES = [
   "token",
   "exchange",
+  "transfers",
   "catalog",
   "admin",
   "metrics",
@@ -39,6 +41,7 @@ const entry = (file: string): string =>
 export const LAMBDA_ENTRIES: Readonly<Record<FunctionName, string>> = {
   token: entry("token.ts"),
   exchange: entry("exchange.ts"),
+  transfers: entry("transfers.ts"),
   catalog: entry("catalog.ts"),
   admin: entry("admin.ts"),
   metrics: entry("metrics.ts"),

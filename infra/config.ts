@@ -331,6 +331,8 @@ export const STAGE_CONFIGS: Readonly<Record<Stage, GatewayConfig>> = {
     reservedConcurrency: {
       token: 50,
       exchange: 300,
+      // Starting, polling and completing transfers: short requests (the bodies go to S3).
+      transfers: 50,
       catalog: 10,
       admin: 10,
       metrics: 10,

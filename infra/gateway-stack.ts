@@ -34,7 +34,15 @@ interface FunctionSettings {
 }
 
 /** The functions behind the API (the events function and the transfer worker are not). */
-const API_FUNCTIONS = ["token", "exchange", "catalog", "admin", "metrics", "meta"] as const;
+const API_FUNCTIONS = [
+  "token",
+  "exchange",
+  "transfers",
+  "catalog",
+  "admin",
+  "metrics",
+  "meta",
+] as const;
 
 /**
  * Timeouts of the API's functions stay below API Gateway's 29 s so the
@@ -53,6 +61,11 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionName, FunctionSettings>>
     description: "Partner data exchange, agreements, usage, attestations",
     timeout: Duration.seconds(25),
     memorySize: 1024,
+  },
+  transfers: {
+    description: "Large transfers: starts jobs on the worker, presigns body and upload URLs",
+    timeout: Duration.seconds(10),
+    memorySize: 512,
   },
   catalog: {
     description: "Partner self-service: catalog, offers, agreement requests",
@@ -203,6 +216,7 @@ export class GatewayStack extends Stack {
       functions: {
         token: functions.token.alias,
         exchange: functions.exchange.alias,
+        transfers: functions.transfers.alias,
         catalog: functions.catalog.alias,
         admin: functions.admin.alias,
         metrics: functions.metrics.alias,

@@ -10,13 +10,13 @@ import { processOutbox } from "../events/deliver.ts";
 import { TICK_SOURCE } from "../events/tick.ts";
 import { s3ObjectStore } from "./objects.ts";
 import { instrument, lazyGateway, provideObjectStore } from "./runtime.ts";
-import { transferParts } from "./transfer-parts.ts";
+import { transferStorageParts } from "./transfer-storage.ts";
 
 export { awsClients } from "./runtime.ts";
 
 // Transfer storage: a flow that stopped takes its transfers' objects with it.
 provideObjectStore(s3ObjectStore);
-const gateway = lazyGateway(transferParts);
+const gateway = lazyGateway(transferStorageParts);
 
 export const handler = instrument(
   async (

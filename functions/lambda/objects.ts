@@ -1,7 +1,7 @@
 /**
  * The object store for the functions that keep objects (the exchange's kept
- * replay bodies, transfer bodies in the exchange, the transfer worker and the
- * events function): their entries pass this to `provideObjectStore`. The other
+ * replay bodies; transfer bodies in the transfers function, the transfer
+ * worker and the events function): their entries pass this to `provideObjectStore`. The other
  * functions' bundles carry no S3 client at all (the SDK is bundled: see
  * infra/bundling.ts).
  */

@@ -50,7 +50,7 @@ export interface AwsClients {
   readonly kms: KMSClient;
   /** The object store's client: only in functions whose entry provides an object store. */
   s3?: S3Client;
-  /** Starts transfer jobs on the worker: only in the function whose entry provides it (the exchange). */
+  /** Starts transfer jobs on the worker: only in the function whose entry provides it (transfers). */
   lambda?: LambdaClient;
 }
 
@@ -123,9 +123,9 @@ export function instrument<E, R>(
 }
 
 /**
- * What only some functions add to their gateway (the transfer parts: the
- * exchange, the worker and the events function), so that the others neither
- * load nor hold them.
+ * What only some functions add to their gateway (transfer storage: the
+ * transfers function, the worker and the events function; the dispatcher:
+ * the transfers function), so that the others neither load nor hold them.
  */
 export type GatewayExtras = (
   env: LambdaEnv,

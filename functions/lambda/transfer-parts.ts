@@ -1,19 +1,16 @@
 /**
- * The transfer parts of a function's gateway in AWS: transfer bodies in the
- * objects bucket (OBJECTS_BUCKET) through the container's S3 client, and
- * jobs started on the worker Lambda (TRANSFER_WORKER_FUNCTION) through its
- * Lambda client. A function whose entry provides neither client, or whose
- * environment names neither, gets neither, and fails transfers closed.
+ * The transfer parts of the transfers function's gateway in AWS: transfer
+ * storage (transfer-storage.ts) and jobs started on the worker Lambda
+ * (TRANSFER_WORKER_FUNCTION) through its Lambda client. Without the client
+ * or the variable there is no dispatcher, and starting a transfer fails
+ * closed.
  */
-import { S3TransferStorage } from "../transfers/s3-storage.ts";
 import type { GatewayExtras } from "./runtime.ts";
 import { LambdaTransferDispatcher } from "./transfer-dispatch.ts";
+import { transferStorageParts } from "./transfer-storage.ts";
 
 export const transferParts: GatewayExtras = (env, clients) => ({
-  transferStorage:
-    env.OBJECTS_BUCKET === undefined || clients.s3 === undefined
-      ? undefined
-      : new S3TransferStorage(clients.s3, env.OBJECTS_BUCKET),
+  ...transferStorageParts(env, clients),
   transferDispatcher:
     env.TRANSFER_WORKER_FUNCTION === undefined || clients.lambda === undefined
       ? undefined

@@ -14,7 +14,7 @@ import * as z from "zod";
 import { runTransferJob, type TransferJobResult } from "../transfers/worker.ts";
 import { s3ObjectStore } from "./objects.ts";
 import { instrument, lazyGateway, provideObjectStore } from "./runtime.ts";
-import { transferParts } from "./transfer-parts.ts";
+import { transferStorageParts } from "./transfer-storage.ts";
 
 export { awsClients } from "./runtime.ts";
 
@@ -22,7 +22,7 @@ export { awsClients } from "./runtime.ts";
 export const TransferJobEvent = z.object({ transferId: z.string().min(1).max(200) });
 
 provideObjectStore(s3ObjectStore);
-const gateway = lazyGateway(transferParts);
+const gateway = lazyGateway(transferStorageParts);
 
 export const handler = instrument(async (event: unknown): Promise<TransferJobResult> => {
   const job = TransferJobEvent.safeParse(event);

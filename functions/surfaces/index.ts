@@ -6,10 +6,12 @@ import { metaSurface } from "./meta.ts";
 import { metricsSurface } from "./metrics.ts";
 import { selfServiceSurface } from "./self-service.ts";
 import { tokenSurface } from "./token.ts";
+import { transfersSurface } from "./transfers.ts";
 
 export const ALL_SURFACES: readonly Surface[] = [
   tokenSurface,
   exchangeSurface,
+  transfersSurface,
   selfServiceSurface,
   adminSurface,
   metricsSurface,

@@ -16,7 +16,6 @@ import {
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   NotFound,
@@ -97,13 +96,14 @@ export class S3TransferStorage implements TransferStorage {
   }
 
   async has(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return true;
-    } catch (cause) {
-      if (isMissing(cause)) return false;
-      throw new StoreUnavailableError("look for the transfer body", cause);
-    }
+    // A listing, not a HeadObject: S3 answers a HeadObject on a missing key
+    // with 403 unless the role may list the bucket without a prefix
+    // condition, which ours may not; its listing under transfers/ says
+    // "not there" plainly. The key itself sorts first under its own prefix.
+    const page = await this.call("look for the transfer body", () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 })),
+    );
+    return page.Contents?.[0]?.Key === key;
   }
 
   async copy(from: string, to: string): Promise<void> {

@@ -17,7 +17,14 @@ import { Construct } from "constructs";
 export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
 
 /** The functions behind the API (the events function is not one of them). */
-export type ApiFunctionName = "token" | "exchange" | "catalog" | "admin" | "metrics" | "meta";
+export type ApiFunctionName =
+  | "token"
+  | "exchange"
+  | "transfers"
+  | "catalog"
+  | "admin"
+  | "metrics"
+  | "meta";
 
 export interface ApiRoute {
   readonly method: HttpMethod;
@@ -40,10 +47,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/v1/agreements", target: "exchange" },
   { method: HttpMethod.GET, path: "/v1/usage", target: "exchange" },
   { method: HttpMethod.POST, path: "/v1/attestations", target: "exchange" },
-  // Large transfers: the partner surface, outside /v1/exchange/ (no dataset subpath).
-  { method: HttpMethod.ANY, path: "/v1/transfers", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/transfers/{proxy+}", target: "exchange" },
-  { method: HttpMethod.ANY, path: "/v1/uploads", target: "exchange" },
+  // Large transfers: outside /v1/exchange/ (no dataset subpath), a function of their own.
+  { method: HttpMethod.ANY, path: "/v1/transfers", target: "transfers" },
+  { method: HttpMethod.ANY, path: "/v1/transfers/{proxy+}", target: "transfers" },
+  { method: HttpMethod.ANY, path: "/v1/uploads", target: "transfers" },
   { method: HttpMethod.GET, path: "/v1/catalog", target: "catalog" },
   { method: HttpMethod.ANY, path: "/v1/datasets/{proxy+}", target: "catalog" },
   { method: HttpMethod.ANY, path: "/v1/agreement-requests", target: "catalog" },

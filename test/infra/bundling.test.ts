@@ -107,13 +107,20 @@ describe("the CDK asset is the esbuild artifact of BUNDLE_OPTIONS", () => {
     expect(apiBundles[name].equals(cdkBundle)).toBe(true);
   });
 
-  it.each(FUNCTION_NAMES)("%s: under 1 MB, the S3 client only where objects are kept", (name) => {
-    const bundle = apiBundles[name];
-    expect(bundle.length).toBeLessThan(1024 * 1024);
-    expect(bundle.includes("s3.amazonaws.com") || bundle.includes("PutObject")).toBe(
-      FUNCTION_ACCESS[name].objects !== undefined,
-    );
-  });
+  it.each(FUNCTION_NAMES)(
+    "%s: under 1 MiB, the S3 client only where objects are kept, the Lambda client only where a function is invoked",
+    (name) => {
+      const bundle = apiBundles[name];
+      expect(bundle.length).toBeLessThan(1024 * 1024);
+      expect(bundle.includes("s3.amazonaws.com") || bundle.includes("PutObject")).toBe(
+        FUNCTION_ACCESS[name].objects !== undefined,
+      );
+      // The Lambda client's service namespace (@aws-sdk/client-lambda's own schemas).
+      expect(bundle.includes("AWSGirApiService")).toBe(
+        (FUNCTION_ACCESS[name].invokes ?? []).length > 0,
+      );
+    },
+  );
 
   it.each(FUNCTION_NAMES)("%s: the artifact loads on Node and exports handler()", async (name) => {
     const module = await load(readFileSync(join(assetDir(name), "index.mjs")), name);

@@ -45,13 +45,21 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    // GetItem: transfers and their Idempotency-Key claims only (see "partition-scoped").
-    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query", "GetItem"),
+    // No single-item reads of the meter: transfers are another function's.
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
     [BACKEND_SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     [PSEUDONYM]: ["kms:GenerateMac"],
+  },
+  transfers: {
+    // Who the parties are and how the agreement stands.
+    [REGISTRY]: d("BatchGetItem"),
+    // Only in transfers' partitions and DPoP proof claims' (see "partition-scoped").
+    [METER]: d("PutItem", "GetItem", "BatchGetItem", "Query", "UpdateItem"),
+    // Verifies access tokens; signs nothing (the worker calls the backends).
+    [SIGNING]: ["kms:GetPublicKey"],
   },
   catalog: {
     // Self-service: the index lists datasets; offers, requests and the
@@ -147,12 +155,13 @@ describe("IAM: least privilege per function", () => {
       ...(name === "exchange"
         ? pairs({ "ObjectsBucket/replays/*": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] })
         : []),
-      // Transfers: presigned URLs of bodies and uploads, the upload looked for,
-      // everything of a transfer revoked on read deleted; starting jobs on the worker's alias.
-      ...(name === "exchange"
+      // Transfers: presigned URLs of bodies and uploads, the upload looked for (a
+      // listing), everything of a transfer revoked on read deleted; starting jobs
+      // on the worker's alias.
+      ...(name === "transfers"
         ? pairs({
             "ObjectsBucket/transfers/*/body-*": ["s3:GetObject"],
-            "ObjectsBucket/transfers/*/upload": ["s3:PutObject", "s3:GetObject"],
+            "ObjectsBucket/transfers/*/upload": ["s3:PutObject"],
             "ObjectsBucket/transfers/*": ["s3:DeleteObject"],
             ObjectsBucket: ["s3:ListBucket"],
             [logicalId(dev.stack.functions.transferWorker.alias)]: ["lambda:InvokeFunction"],
@@ -256,6 +265,7 @@ describe("KMS key policies", () => {
       rolesFor({
         token: ["kms:GetPublicKey", "kms:Sign"],
         exchange: ["kms:GetPublicKey"],
+        transfers: ["kms:GetPublicKey"],
         catalog: ["kms:GetPublicKey"],
         admin: ["kms:GetPublicKey"],
         metrics: ["kms:GetPublicKey"],
@@ -371,7 +381,7 @@ describe("partition-scoped writes", () => {
     ]);
   });
 
-  it("the worker and the exchange read single meter items only of transfers (and claims)", () => {
+  it("the worker and the transfers role read single meter items only of transfers (and claims)", () => {
     const reads = (name: FunctionName) =>
       statements(name).filter(
         (s) =>
@@ -386,7 +396,8 @@ describe("partition-scoped writes", () => {
       },
     ];
     expect(reads("transferWorker")).toEqual(scoped(["X#*"]));
-    expect(reads("exchange")).toEqual(scoped(["X#*", "XI#*"]));
+    expect(reads("transfers")).toEqual(scoped(["X#*", "XI#*"]));
+    expect(reads("exchange")).toEqual([]);
   });
 
   it("the events role touches the meter only in transfers' partitions", () => {
@@ -405,6 +416,27 @@ describe("partition-scoped writes", () => {
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["X#*"] } },
       },
     ]);
+  });
+
+  it("the transfers role touches the meter only in transfers' and proof claims' partitions", () => {
+    const meter = statements("transfers").filter((s) => JSON.stringify(s.Resource).includes(METER));
+    const scoped = (Action: string, keys: string[]) => ({
+      Effect: "Allow",
+      Action,
+      Resource: { "Fn::GetAtt": [METER, "Arn"] },
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keys } },
+    });
+    const byAction = (x: { Action?: unknown }, y: { Action?: unknown }) =>
+      String(x.Action).localeCompare(String(y.Action));
+    expect([...meter].sort(byAction)).toEqual(
+      [
+        scoped("dynamodb:PutItem", ["X#*", "XA#*", "XI#*"]),
+        scoped("dynamodb:GetItem", ["X#*", "XI#*"]),
+        scoped("dynamodb:BatchGetItem", ["X#*"]),
+        scoped("dynamodb:Query", ["XA#*"]),
+        scoped("dynamodb:UpdateItem", ["DP#*"]),
+      ].sort(byAction),
+    );
   });
 
   it("token, catalog, admin and metrics write the meter only in DPoP proof claims' partitions", () => {

@@ -88,14 +88,22 @@ describe("cdk-nag (AwsSolutions, Serverless)", () => {
     // Wildcards are acknowledged per finding on the function roles only, never wholesale.
     const iam = acks.filter((a) => a.id === "AwsSolutions-IAM5[Resource::*]");
     expect(iam.map((a) => a.path.replace(/^[^/]+\//, "")).sort()).toEqual(
-      ["admin", "catalog", "events", "exchange", "meta", "metrics", "token", "transferWorker"].map(
-        (n) => `${n}Function/Role`,
-      ),
+      [
+        "admin",
+        "catalog",
+        "events",
+        "exchange",
+        "meta",
+        "metrics",
+        "token",
+        "transferWorker",
+        "transfers",
+      ].map((n) => `${n}Function/Role`),
     );
     // The transfer objects' wildcards on the roles that touch them only.
     const transfers = acks.filter((a) => a.id.includes("/transfers/"));
     expect(new Set(transfers.map((a) => a.path.replace(/^[^/]+\//, "")))).toEqual(
-      new Set(["exchangeFunction/Role", "eventsFunction/Role", "transferWorkerFunction/Role"]),
+      new Set(["transfersFunction/Role", "eventsFunction/Role", "transferWorkerFunction/Role"]),
     );
     // The failed jobs' queue is the worker's failure destination: acknowledged there only.
     const queues = acks.filter((a) => a.path.includes("TransferJobs"));

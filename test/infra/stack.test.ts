@@ -145,6 +145,7 @@ describe("functions", () => {
   const expectedTimeout: Record<FunctionName, number> = {
     token: 10,
     exchange: 25,
+    transfers: 10,
     catalog: 10,
     admin: 10,
     metrics: 10,
@@ -185,6 +186,8 @@ describe("functions", () => {
       BACKEND_TOKEN_KEY_ID: "BackendTokenSigningKey",
       PSEUDONYM_KEY_ID: "PseudonymKey",
     },
+    // Verifies access tokens; signs nothing (the worker calls the backends).
+    transfers: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     catalog: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
     admin: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey", CLIENT_SECRET_KEY_ID: "ClientSecretKey" },
     metrics: { ACCESS_TOKEN_KEY_ID: "TokenSigningKey" },
@@ -200,6 +203,13 @@ describe("functions", () => {
       PSEUDONYM_KEY_ID: "PseudonymKey",
     },
   };
+
+  const OBJECT_KEEPERS: readonly FunctionName[] = [
+    "exchange",
+    "transfers",
+    "transferWorker",
+    "events",
+  ];
 
   it.each(FUNCTION_NAMES)("%s gets the tables and only its own keys", (name) => {
     const env = (
@@ -230,11 +240,11 @@ describe("functions", () => {
             "OIDC_USERNAME_CLAIM",
           ]
         : []),
-      // Only the exchange (replays, transfer URLs), the worker and events (revoked
-      // transfers' objects) use the objects bucket.
-      ...(["exchange", "transferWorker", "events"].includes(name) ? ["OBJECTS_BUCKET"] : []),
-      // Only the exchange starts transfer jobs.
-      ...(name === "exchange" ? ["TRANSFER_WORKER_FUNCTION"] : []),
+      // Only the exchange (replays), transfers (their URLs), the worker and events
+      // (revoked transfers' objects) use the objects bucket.
+      ...(OBJECT_KEEPERS.includes(name) ? ["OBJECTS_BUCKET"] : []),
+      // Only the transfers function starts transfer jobs.
+      ...(name === "transfers" ? ["TRANSFER_WORKER_FUNCTION"] : []),
     ];
     const keys = Object.fromEntries(
       Object.entries(KEY_ENV[name]).map(([k, id]) => [k, { "Fn::GetAtt": [id, "Arn"] }]),
@@ -254,10 +264,8 @@ describe("functions", () => {
       TOKEN_TTL_SECONDS: "900",
       LOCAL_BACKENDS: "0",
       ...keys,
-      ...(["exchange", "transferWorker", "events"].includes(name)
-        ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } }
-        : {}),
-      ...(name === "exchange"
+      ...(OBJECT_KEEPERS.includes(name) ? { OBJECTS_BUCKET: { Ref: "ObjectsBucket" } } : {}),
+      ...(name === "transfers"
         ? { TRANSFER_WORKER_FUNCTION: { Ref: logicalId(dev.stack.functions.transferWorker.alias) } }
         : {}),
     });
@@ -371,9 +379,9 @@ describe("HTTP API", () => {
     "GET /v1/agreements": "exchange",
     "GET /v1/usage": "exchange",
     "POST /v1/attestations": "exchange",
-    "ANY /v1/transfers": "exchange",
-    "ANY /v1/transfers/{proxy+}": "exchange",
-    "ANY /v1/uploads": "exchange",
+    "ANY /v1/transfers": "transfers",
+    "ANY /v1/transfers/{proxy+}": "transfers",
+    "ANY /v1/uploads": "transfers",
     "GET /v1/catalog": "catalog",
     "ANY /v1/datasets/{proxy+}": "catalog",
     "ANY /v1/agreement-requests": "catalog",
@@ -409,7 +417,7 @@ describe("HTTP API", () => {
     expect(actual).toEqual(EXPECTED_ROUTES);
   });
 
-  it("lets API Gateway invoke only the six API functions, EventBridge only the events one", () => {
+  it("lets API Gateway invoke only the seven API functions, EventBridge only the events one", () => {
     const permissions = Object.values(resources(dev.template, "AWS::Lambda::Permission"));
     const invokedBy = (principal: string) =>
       new Set(
@@ -419,7 +427,9 @@ describe("HTTP API", () => {
       );
     const aliasOf = (n: FunctionName) => logicalId(dev.stack.functions[n].alias);
     expect([...invokedBy("apigateway.amazonaws.com")].sort()).toEqual(
-      (["token", "exchange", "catalog", "admin", "metrics", "meta"] as const).map(aliasOf).sort(),
+      (["token", "exchange", "transfers", "catalog", "admin", "metrics", "meta"] as const)
+        .map(aliasOf)
+        .sort(),
     );
     expect([...invokedBy("events.amazonaws.com")]).toEqual([aliasOf("events")]);
     expect(permissions.every((p) => props(p).SourceArn !== undefined)).toBe(true);

@@ -83,13 +83,13 @@ describe("the transfer worker", () => {
     ).toEqual([`sqs:SendMessage on ${queueId(dev)}`]);
   });
 
-  it("only the exchange function may start jobs, on the worker's alias and nothing else", () => {
+  it("only the transfers function may start jobs, on the worker's alias and nothing else", () => {
     for (const name of FUNCTION_NAMES) {
       const lambda = [...rolePermissions(dev.template, roleId(dev, name))].filter((p) =>
         p.startsWith("lambda:"),
       );
       expect(lambda, name).toEqual(
-        name === "exchange" ? [`lambda:InvokeFunction on ${aliasId(dev)}`] : [],
+        name === "transfers" ? [`lambda:InvokeFunction on ${aliasId(dev)}`] : [],
       );
     }
   });
@@ -172,7 +172,7 @@ describe("the objects bucket, for transfers", () => {
         )
         .filter((st) => JSON.stringify(st.Action).includes("s3:List"));
       expect(listing, name).toEqual(
-        ["exchange", "events", "transferWorker"].includes(name)
+        ["transfers", "events", "transferWorker"].includes(name)
           ? [
               {
                 Effect: "Allow",

@@ -45,6 +45,7 @@ describe("permissions proven by behaviour", () => {
   it.each([
     "token",
     "exchange",
+    "transfers",
     "catalog",
     "admin",
     "metrics",

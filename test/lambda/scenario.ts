@@ -483,6 +483,10 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
       headers: { ...purpose, ...(await withProof("POST", `/v1/exchange/${agr}`, boundProvider)) },
       body: { items: [{ vin: "VIN-6", mileage: 6 }] },
     });
+    // The transfers function claims a bound token's proof too (and then finds no such transfer).
+    await expectStatus(404, "GET", "/v1/transfers/trf-none", {
+      headers: await withProof("GET", "/v1/transfers/trf-none", boundConsumer),
+    });
 
     // ---------------------------------------------------------- lifecycle
     for (const step of ["suspend", "resume"])
