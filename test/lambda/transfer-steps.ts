@@ -1,8 +1,9 @@
 /**
- * The large transfers' part of the scenario, as deployed: the routes on the
- * exchange bundle start jobs by invoking the worker's alias asynchronously
- * (a loopback Lambda endpoint queues them and runs the worker bundle with
- * the event `{ "transferId" }`), URLs are presigned by the exchange's role
+ * The large transfers' part of the scenario, as deployed: the routes, on the
+ * transfers bundle (the template's API routes send them there), start jobs by
+ * invoking the worker's alias asynchronously (a loopback Lambda endpoint
+ * queues them and runs the worker bundle with the event `{ "transferId" }`),
+ * URLs are presigned by the transfers function's role
  * and fetched from the bucket. A read transfer released and asked again with
  * its Idempotency-Key, one blocked by a marker in its last record after a
  * multipart upload started (aborted, everything deleted), an upload
@@ -53,6 +54,15 @@ export async function runTransferSteps(
   p: TransferParties,
 ): Promise<void> {
   const purpose = { "data-purpose": p.purpose };
+  // The API sends every transfer route to the transfers function, none to the exchange.
+  for (const [method, path] of [
+    ["POST", "/v1/transfers"],
+    ["GET", "/v1/transfers"],
+    ["GET", "/v1/transfers/trf-1"],
+    ["POST", "/v1/transfers/trf-1/complete"],
+    ["POST", "/v1/uploads"],
+  ] as const)
+    expect(d.routeOf(method, path).name, `${method} ${path}`).toBe("transfers");
   const settle = async (id: string) => {
     const runs = await d.lambda.settled();
     expect(runs.map((r) => [r.functionName, r.event, r.error])).toEqual([
