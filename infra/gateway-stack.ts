@@ -1,5 +1,6 @@
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
 import { REPLAY_PREFIX } from "../functions/exchange/replays.ts";
 import { TABLE_ENV, TABLES, type TableName } from "../functions/store/schema.ts";
@@ -14,7 +15,12 @@ import { FUNCTION_NAMES, type FunctionName, LAMBDA_ENTRIES } from "./bundling.ts
 import type { GatewayConfig } from "./config.ts";
 import { CanaryReleases } from "./constructs/canary.ts";
 import { FrontDoor } from "./constructs/front-door.ts";
-import { API_GATEWAY_TIMEOUT, GatewayApi } from "./constructs/gateway-api.ts";
+import {
+  API_GATEWAY_TIMEOUT,
+  type ApiFunctionName,
+  BACKGROUND_FUNCTIONS,
+  GatewayApi,
+} from "./constructs/gateway-api.ts";
 import { GatewayFunction } from "./constructs/gateway-function.ts";
 import { Keys } from "./constructs/keys.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
@@ -34,15 +40,10 @@ interface FunctionSettings {
 }
 
 /** The functions behind the API (the events function and the transfer worker are not). */
-const API_FUNCTIONS = [
-  "token",
-  "exchange",
-  "transfers",
-  "catalog",
-  "admin",
-  "metrics",
-  "meta",
-] as const;
+const API_FUNCTIONS = FUNCTION_NAMES.filter(
+  (name): name is ApiFunctionName =>
+    !(BACKGROUND_FUNCTIONS as readonly FunctionName[]).includes(name),
+);
 
 /**
  * Timeouts of the API's functions stay below API Gateway's 29 s so the
@@ -213,15 +214,9 @@ export class GatewayStack extends Stack {
 
     this.api = new GatewayApi(this, "Api", {
       // Through the aliases: CodeDeploy moves them from version to version.
-      functions: {
-        token: functions.token.alias,
-        exchange: functions.exchange.alias,
-        transfers: functions.transfers.alias,
-        catalog: functions.catalog.alias,
-        admin: functions.admin.alias,
-        metrics: functions.metrics.alias,
-        meta: functions.meta.alias,
-      },
+      functions: Object.fromEntries(
+        API_FUNCTIONS.map((name): [string, IFunction] => [name, functions[name].alias]),
+      ) as Record<ApiFunctionName, IFunction>,
       rateLimit: config.throttling.rateLimit,
       burstLimit: config.throttling.burstLimit,
       routeThrottles: config.throttling.routes,

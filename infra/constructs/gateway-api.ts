@@ -12,19 +12,16 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionName } from "../bundling.ts";
 
 /** HTTP APIs give up on a Lambda integration after 29 s; the functions must answer first. */
 export const API_GATEWAY_TIMEOUT = Duration.seconds(29);
 
-/** The functions behind the API (the events function is not one of them). */
-export type ApiFunctionName =
-  | "token"
-  | "exchange"
-  | "transfers"
-  | "catalog"
-  | "admin"
-  | "metrics"
-  | "meta";
+/** The functions that run outside any request: no route reaches them. */
+export const BACKGROUND_FUNCTIONS = ["events", "transferWorker"] as const;
+
+/** The functions behind the API: every one but the background ones. */
+export type ApiFunctionName = Exclude<FunctionName, (typeof BACKGROUND_FUNCTIONS)[number]>;
 
 export interface ApiRoute {
   readonly method: HttpMethod;

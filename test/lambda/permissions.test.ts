@@ -13,7 +13,7 @@
  */
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FunctionName } from "../../infra/bundling.ts";
+import { FUNCTION_NAMES, type FunctionName } from "../../infra/bundling.ts";
 import { deployLocally, type LocalDeployment, roleOf } from "./deployment.ts";
 import type { RecordedCall } from "./host.ts";
 import { compare, type Need, needsOf } from "./permissions.ts";
@@ -42,17 +42,7 @@ describe("permissions proven by behaviour", () => {
     for (const name of d.names) expect(calls[name]?.length, name).toBeGreaterThan(0);
   });
 
-  it.each([
-    "token",
-    "exchange",
-    "transfers",
-    "catalog",
-    "admin",
-    "metrics",
-    "events",
-    "meta",
-    "transferWorker",
-  ] as const)("%s is granted exactly what it called", (name) => {
+  it.each(FUNCTION_NAMES)("%s is granted exactly what it called", (name) => {
     if (!d.names.includes(name as FunctionName)) throw new Error(`no ${name} function`);
     const needs: Need[] = (calls[name] ?? []).flatMap((c) =>
       needsOf(c, {
