@@ -138,7 +138,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     credentials: new Credentials(db),
     sessions: new Sessions(db),
     audit: new AuditLog(db, clock, deps.audit),
-    meter: new Meter(db, registry, log),
+    meter: new Meter(db, registry, log, clock),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),
     verifier: new TokenVerifier(

@@ -4,7 +4,8 @@ import type { Gateway } from "../gateway.ts";
 import { authenticate, requireCurrentCredentials, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
-import { attribute, FlowsQuery, flowRows, hourRange, parseWindow, rowsToCsv } from "./flows.ts";
+import { attribute, FlowsQuery, flowRows, parseWindow, rowsToCsv, usageRows } from "./flows.ts";
+import { reconcile } from "./reconcile.ts";
 
 /** Finance reads only: the agreements and the meter's rollups and events. */
 export function metricsApp(
@@ -37,6 +38,7 @@ export function metricsApp(
       window,
       granularity,
       groupBy,
+      gw.clock(),
     );
     if (wantsCsv(c.req.header("Accept"))) {
       return c.body(rowsToCsv(rows, groupBy), 200, { "Content-Type": "text/csv; charset=utf-8" });
@@ -47,12 +49,7 @@ export function metricsApp(
   app.get("/metrics/attribution", async (c) => {
     const window = parseWindow(c.req.query(), gw.clock());
     const agreements = await gw.registry.allAgreements();
-    const { fromHour, toHour } = hourRange(window.from, window.to);
-    const rows = await gw.meterReader.hourRows(
-      agreements.map((a) => a.id),
-      fromHour,
-      toHour,
-    );
+    const rows = await usageRows(gw.meterReader, agreements, window, "total", gw.clock());
     const items = attribute(rows, new Map(agreements.map((a) => [a.id, a])));
     return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
   });
@@ -64,60 +61,7 @@ export function metricsApp(
     const to = query.to ?? now.toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
     const window = parseWindow({ ...query, from, to }, now, 31);
-    const agreements = await gw.registry.allAgreements();
-    const { fromHour, toHour } = hourRange(window.from, window.to);
-    const [rollups, recount] = await Promise.all([
-      gw.meterReader.hourRows(
-        agreements.map((a) => a.id),
-        fromHour,
-        toHour,
-      ),
-      gw.meterReader.recount(new Date(`${fromHour}:00:00Z`), new Date(`${toHour}:00:00Z`)),
-    ]);
-    const key = (r: { agreement: string; hour: string; currency: string }) =>
-      `${r.agreement}|${r.hour}|${r.currency}`;
-    const counted = new Map(recount.map((r) => [key(r), r]));
-    const differences = [];
-    const seen = new Set<string>();
-    for (const r of rollups) {
-      seen.add(key(r));
-      const e = counted.get(key(r));
-      const recounted = {
-        requests: e?.requests ?? 0,
-        records: e?.records ?? 0,
-        bytes: e?.bytes ?? 0,
-        value: e?.value ?? 0,
-      };
-      const rolled = { requests: r.requests, records: r.records, bytes: r.bytes, value: r.value };
-      if (JSON.stringify(recounted) !== JSON.stringify(rolled)) {
-        differences.push({
-          agreement: r.agreement,
-          hour: r.hour,
-          currency: r.currency,
-          rollup: rolled,
-          events: recounted,
-        });
-      }
-    }
-    for (const e of recount) {
-      if (!seen.has(key(e))) {
-        differences.push({
-          agreement: e.agreement,
-          hour: e.hour,
-          currency: e.currency,
-          rollup: { requests: 0, records: 0, bytes: 0, value: 0 },
-          events: { requests: e.requests, records: e.records, bytes: e.bytes, value: e.value },
-        });
-      }
-    }
-    return c.json({
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      flows: new Set(rollups.map((r) => r.agreement)).size,
-      events: recount.reduce((n, r) => n + r.requests, 0),
-      consistent: differences.length === 0,
-      differences,
-    });
+    return c.json(await reconcile(gw.meterReader, await gw.registry.allAgreements(), window));
   });
 
   return app;

@@ -420,7 +420,8 @@ describe("a refusal the store cannot count", () => {
     });
     g.clock.offsetMs = base.clock.offsetMs;
     const token = await e.partnerToken(e.ids.consumer);
-    mock.on(UpdateItemCommand).rejects(accessDenied());
+    // A refusal is counted in one transaction (its hour, day and month).
+    mock.on(TransactWriteItemsCommand).rejects(accessDenied());
     const res = await read(g, e, token, { "Data-Purpose": "marketing" });
     mock.restore();
     expect(res.status).toBe(403);
