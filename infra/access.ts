@@ -154,7 +154,18 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // GetItem: the finance client's record, whose credential generation ends rotated tokens.
       credentials: { table: ["GetItem"] },
       registry: { indexes: ["Query"] },
-      meter: { table: ["Query"], scoped: DPOP_CLAIMS.scoped },
+      // Closing a period: its closed-marker copies (C#) and kept statement
+      // (S#), nothing else of the meter (functions/store/meter-periods.ts).
+      meter: {
+        table: ["Query"],
+        scoped: [
+          ...(DPOP_CLAIMS.scoped ?? []),
+          { actions: ["GetItem", "PutItem", "UpdateItem"], leadingKeys: ["C#*"] },
+          { actions: ["PutItem"], leadingKeys: ["S#*"] },
+        ],
+      },
+      // The close is audited with its statement's digest.
+      audit: AUDIT_APPEND,
     },
     signingKeys: { accessToken: READ_PUBLIC },
   },

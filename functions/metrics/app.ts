@@ -1,13 +1,15 @@
-/** Finance: per-flow usage, value attribution and the reconciliation of the meter. */
+/** Finance: per-flow usage, value attribution, the reconciliation of the meter, periods and statements. */
 import { Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { authenticate, requireCurrentCredentials, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
+import { wantsCsv } from "./csv.ts";
 import { attribute, FlowsQuery, flowRows, parseWindow, rowsToCsv, usageRows } from "./flows.ts";
+import { periodsApp } from "./periods.ts";
 import { reconcile } from "./reconcile.ts";
 
-/** Finance reads only: the agreements and the meter's rollups and events. */
+/** Finance: reads of the agreements and the meter's rollups and events; closing periods. */
 export function metricsApp(
   gw: Pick<
     Gateway,
@@ -19,15 +21,15 @@ export function metricsApp(
     | "dpop"
     | "settings"
     | "credentials"
+    | "db"
+    | "audit"
   >,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(
-    "/metrics/*",
-    authenticate(gw, { people: true }),
-    requireScope("metrics:read"),
-    requireCurrentCredentials(gw),
-  );
+  app.use("/metrics/*", authenticate(gw, { people: true }), requireCurrentCredentials(gw));
+  // Reads need metrics:read; closing a period needs metrics:close (periods.ts).
+  app.on("GET", "/metrics/*", requireScope("metrics:read"));
+  app.route("/", periodsApp(gw));
 
   app.get("/metrics/flows", async (c) => {
     const window = parseWindow(c.req.query(), gw.clock());
@@ -66,8 +68,3 @@ export function metricsApp(
 
   return app;
 }
-
-export const wantsCsv = (accept: string | undefined): boolean =>
-  accept !== undefined &&
-  /(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept) &&
-  !/application\/json/i.test(accept);
