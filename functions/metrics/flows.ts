@@ -224,7 +224,13 @@ export function flowParts(
   agreement: Agreement,
   value: number,
 ): { payer: string; earners: { partner: string; amount: number }[] } {
-  return { payer: agreement.consumer, earners: splitByShares(value, agreement.valueShares) };
+  // A negative value (adjustments that take back more than they add) splits
+  // as the negation of its opposite, so it takes back exactly what was given.
+  const earners = splitByShares(Math.abs(value), agreement.valueShares);
+  return {
+    payer: agreement.consumer,
+    earners: value < 0 ? earners.map((e) => ({ ...e, amount: -e.amount })) : earners,
+  };
 }
 
 /** Each flow's value is paid by its consumer and earned along its value shares. */
