@@ -25,7 +25,8 @@ import {
 } from "./statements.ts";
 
 export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "must be a UTC month, yyyy-mm");
-export const StatementQuery = z.object({ period: Month, partner: Id.optional() });
+/** `period` defaults to the current UTC month (open: computed live). */
+export const StatementQuery = z.object({ period: Month.optional(), partner: Id.optional() });
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -90,7 +91,9 @@ export function periodsApp(gw: PeriodsGateway): Hono<AppEnv> {
   });
 
   app.get("/metrics/statements", requireScope("metrics:read"), async (c) => {
-    const { period, partner } = parseWith(StatementQuery, c.req.query());
+    const query = parseWith(StatementQuery, c.req.query());
+    const period = query.period ?? monthKey(gw.clock());
+    const partner = query.partner;
     const state = await periods.state(period);
     if (state.state !== "closed") {
       return answer(c, forPartner(await compute(period, false), partner));

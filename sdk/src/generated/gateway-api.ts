@@ -4881,8 +4881,8 @@ export interface operations {
     };
     getStatement: {
         parameters: {
-            query: {
-                period: string;
+            query?: {
+                period?: string;
                 partner?: string;
             };
             header?: never;
