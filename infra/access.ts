@@ -106,7 +106,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         // status (un-revoke a partner).
         scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      // ConditionCheckItem: a write that may land after its month closed checks the month's marker.
+      meter: {
+        table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        scoped: [{ actions: ["ConditionCheckItem"], leadingKeys: ["C#*"] }],
+      },
       audit: AUDIT_APPEND,
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.

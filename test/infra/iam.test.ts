@@ -42,7 +42,8 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    // ConditionCheckItem: closed-month markers (C#), see infra/access.ts.
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query", "ConditionCheckItem"),
     [AUDIT]: d("GetItem", "PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
