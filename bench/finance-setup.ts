@@ -1,7 +1,7 @@
 /**
- * What the finance and cost benches share: a gateway on its own DynamoDB
- * Local (in memory) with the app in-process, a provider on loopback, one
- * provider and one consumer, a dataset, agreements, and tokens.
+ * What the metering, finance and cost benches share: a gateway on its own
+ * DynamoDB Local (in memory) with the app in-process, a provider on
+ * loopback, one provider and one consumer, a dataset, agreements, and tokens.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -11,7 +11,7 @@ import { createApp } from "../functions/app.ts";
 import { ephemeralKeys } from "../functions/auth/local-keys.ts";
 import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
 import { issueAccessToken } from "../functions/auth/tokens.ts";
-import { ensureTradeRules } from "../functions/bootstrap.ts";
+import { ensureClient, ensureTradeRules } from "../functions/bootstrap.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway } from "../functions/gateway.ts";
 import type { AppEnv } from "../functions/http/env.ts";
 import { startDynamoLocal } from "../functions/local/dynamo-local.ts";
@@ -33,7 +33,14 @@ export interface FinanceBench {
   readonly app: Hono<AppEnv>;
   /** A gateway token with these scopes (minted, not issued by the token endpoint). */
   mint(sub: string, scopes: string[]): Promise<string>;
-  /** An admin call that must succeed; its JSON answer. */
+  /** A call that must succeed; its JSON answer. */
+  call(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+  ): Promise<Record<string, unknown>>;
+  /** The same with an operator's token. */
   admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>>;
   /** Creates an active read agreement between the bench's two partners. */
   agreement(id: string, extra?: Record<string, unknown>): Promise<void>;
@@ -48,6 +55,8 @@ async function startProvider(records: number): Promise<{ url: string; server: Se
     vin: `WDB${String(100_000 + i)}`,
     mileage: 40_000 + i,
     speed: { avg: 61.5, max: 140 },
+    engine: { calibration: `CAL-${String(100_000 + i)}` },
+    driver: { name: `Driver ${i}` },
   }));
   const body = JSON.stringify({ items });
   const server = createServer((req, res) => {
@@ -79,6 +88,8 @@ export async function startFinanceBench(records = 10): Promise<FinanceBench> {
   });
   const app = createApp(gw, ALL_SURFACES);
   await ensureTradeRules(gw);
+  await ensureClient(gw, "operator", "admin", undefined);
+  await ensureClient(gw, "finance", "metrics:read", undefined);
   const mint = async (sub: string, scopes: string[]) =>
     (
       await issueAccessToken(
@@ -89,11 +100,11 @@ export async function startFinanceBench(records = 10): Promise<FinanceBench> {
       )
     ).token;
   const operator = await mint("operator", ["admin"]);
-  const admin = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
     const res = await app.request(path, {
       method,
       headers: {
-        Authorization: `Bearer ${operator}`,
+        Authorization: `Bearer ${token}`,
         ...(body === undefined ? {} : { "Content-Type": "application/json" }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -102,6 +113,8 @@ export async function startFinanceBench(records = 10): Promise<FinanceBench> {
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return JSON.parse(text) as Record<string, unknown>;
   };
+  const admin = (method: string, path: string, body?: unknown) =>
+    call(method, path, operator, body);
   const secrets: Record<string, string> = {};
   for (const [id, jurisdiction] of [
     [PROVIDER, "SE"],
@@ -123,6 +136,7 @@ export async function startFinanceBench(records = 10): Promise<FinanceBench> {
     client,
     app,
     mint,
+    call,
     admin,
     async agreement(id, extra = {}) {
       await admin("POST", "/admin/agreements", {
