@@ -14,6 +14,7 @@ import type { Gateway } from "../gateway.ts";
 import { requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
+import { jitteredDelay, sleep } from "../store/backoff.ts";
 import { CLOSE_GRACE_MS, type PeriodState, Periods } from "../store/meter-periods.ts";
 import { wantsCsv } from "./csv.ts";
 import {
@@ -27,6 +28,10 @@ import {
 export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "must be a UTC month, yyyy-mm");
 /** `period` defaults to the current UTC month (open: computed live). */
 export const StatementQuery = z.object({ period: Month.optional(), partner: Id.optional() });
+
+/** Rounds to write the markers while metering writes contend for them, and the wait between. */
+const BEGIN_ROUNDS = 8;
+const BEGIN_BACKOFF = { baseMs: 20, capMs: 400 };
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -66,8 +71,15 @@ export function periodsApp(gw: PeriodsGateway): Hono<AppEnv> {
     }
     const attempt = randomUUID();
     let state: PeriodState = await periods.state(period);
-    if (state.state === "open" && !(await periods.beginClose(period, attempt, now)))
+    // The markers may meet a metering write's check of them (TransactionConflict):
+    // try again; the loop ends once they exist, ours or another close's.
+    for (let round = 1; state.state === "open"; round++) {
+      if (await periods.beginClose(period, attempt, now)) break;
+      if (round > BEGIN_ROUNDS)
+        throw new StoreUnavailableError("begin closing the period", new Error("contended"));
+      await sleep(jitteredDelay(round, BEGIN_BACKOFF));
       state = await periods.state(period);
+    }
     // A close left half-done (`closing`) is taken over: the month no longer moves.
     if (state.state === "closed") throw closedAlready(period);
     const closedAt = now.toISOString();

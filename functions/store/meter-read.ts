@@ -99,21 +99,12 @@ export class MeterReader {
         const agreement = (str(item, "pk") ?? "").split("#")[1] ?? "";
         const hour = str(item, "hour") ?? "";
         const currency = str(item, "currency") ?? "";
-        const id = `${agreement}|${hour}|${currency}`;
-        let row = rows.get(id);
-        if (row === undefined) {
-          row = {
-            agreement,
-            provider: str(item, "provider") ?? "",
-            consumer: str(item, "consumer") ?? "",
-            dataset: str(item, "dataset") ?? "",
-            hour,
-            currency,
-            ...emptyCounts(),
-          };
-          rows.set(id, row);
-        }
-        addCounts(row, countsOf(item));
+        addTo(rows, `${agreement}|${hour}|${currency}`, item, () => ({
+          agreement,
+          ...flowOf(item),
+          hour,
+          currency,
+        }));
       }
     }
     return [...rows.values()];
@@ -132,22 +123,13 @@ export class MeterReader {
     targets.forEach(({ period }, i) => {
       for (const item of perShard[i] ?? []) {
         const [agreement = "", currency = "", flag] = (str(item, "sk") ?? "").split("#");
-        const id = `${period}|${str(item, "sk")}`;
-        let row = rows.get(id);
-        if (row === undefined) {
-          row = {
-            agreement,
-            provider: str(item, "provider") ?? "",
-            consumer: str(item, "consumer") ?? "",
-            dataset: str(item, "dataset") ?? "",
-            period,
-            currency,
-            adjustment: flag === "A",
-            ...emptyCounts(),
-          };
-          rows.set(id, row);
-        }
-        addCounts(row, countsOf(item));
+        addTo(rows, `${period}|${str(item, "sk")}`, item, () => ({
+          agreement,
+          ...flowOf(item),
+          period,
+          currency,
+          adjustment: flag === "A",
+        }));
       }
     });
     return [...rows.values()];
@@ -252,6 +234,28 @@ const EVENT_FIELDS = [
   "state",
   "reversedIn",
 ] as const;
+
+/** The flow's parties and dataset, as its rollup items carry them. */
+const flowOf = (item: Item) => ({
+  provider: str(item, "provider") ?? "",
+  consumer: str(item, "consumer") ?? "",
+  dataset: str(item, "dataset") ?? "",
+});
+
+/** Adds an item's counts to the row under `id`, made by `make` the first time. */
+function addTo<R extends FlowCounts>(
+  rows: Map<string, R>,
+  id: string,
+  item: Item,
+  make: () => Omit<R, keyof FlowCounts>,
+): void {
+  let row = rows.get(id);
+  if (row === undefined) {
+    row = { ...make(), ...emptyCounts() } as R;
+    rows.set(id, row);
+  }
+  addCounts(row, countsOf(item));
+}
 
 function countsOf(item: Item): FlowCounts {
   return {

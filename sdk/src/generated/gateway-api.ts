@@ -4858,7 +4858,7 @@ export interface operations {
             /**
              * @description Conflict:
              *     - `period_closed`: Period closed — the period was closed already
-             *     - `period_open`: Period still open — the current month cannot be closed
+             *     - `period_open`: Period still open — the current or a future month, or a past one within 30 minutes of its end (writes may still be landing for it), cannot be closed
              */
             409: {
                 headers: {
