@@ -5,29 +5,11 @@
  * markers are in place; when the conflict does not clear, 503 and the month
  * stays open.
  */
-import {
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
-import { localDynamoClient } from "../../functions/local/server.ts";
 import { Periods } from "../../functions/store/meter-periods.ts";
-import { problem } from "../metering/support.ts";
-import { createTestGateway, dynamoEndpoint, type TestGateway } from "../support/gateway.ts";
-
-const FORWARDED = [
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  TransactWriteItemsCommand,
-] as const;
+import { forwardingClient, problem } from "../metering/support.ts";
+import { createTestGateway, type TestGateway } from "../support/gateway.ts";
 
 /** DynamoDB's answer when every marker is held by another transaction. */
 const conflict = () =>
@@ -38,8 +20,10 @@ const conflict = () =>
   });
 
 /** True for the transaction that writes a month's closed markers. */
-const beginsClose = (input: { TransactItems?: { Put?: { Item?: { pk?: { S?: string } } } }[] }) =>
-  input.TransactItems?.[0]?.Put?.Item?.pk?.S?.startsWith("C#") === true;
+const beginsClose = (input: Record<string, unknown>) =>
+  (
+    input as { TransactItems?: { Put?: { Item?: { pk?: { S?: string } } } }[] }
+  ).TransactItems?.[0]?.Put?.Item?.pk?.S?.startsWith("C#") === true;
 
 const mocks: { restore(): void }[] = [];
 afterEach(() => {
@@ -49,26 +33,14 @@ afterEach(() => {
 async function gatewayWith(
   conflicts: number,
 ): Promise<{ g: TestGateway; conflicted: () => number }> {
-  const real = localDynamoClient(dynamoEndpoint());
-  const client = new DynamoDBClient({
-    endpoint: dynamoEndpoint(),
-    region: "local",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  const mock = mockClient(client);
-  mocks.push(mock);
   let seen = 0;
-  for (const Command of FORWARDED) {
-    // biome-ignore lint/suspicious/noExplicitAny: each command class takes its own input type
-    mock.on(Command as any).callsFake((input: any) => {
-      if (Command === TransactWriteItemsCommand && beginsClose(input) && seen < conflicts) {
-        seen++;
-        return Promise.reject(conflict());
-      }
-      // biome-ignore lint/suspicious/noExplicitAny: as above
-      return real.send(new (Command as any)(input));
-    });
-  }
+  const { client, mock } = forwardingClient((command, input) => {
+    if (command !== "TransactWriteItemsCommand" || !beginsClose(input) || seen >= conflicts)
+      return undefined;
+    seen++;
+    return Promise.reject(conflict());
+  });
+  mocks.push(mock);
   const g = await createTestGateway({ client });
   g.clock.offsetMs = Date.parse("2021-07-01T00:31:00Z") - Date.now();
   return { g, conflicted: () => seen };
