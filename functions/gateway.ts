@@ -156,7 +156,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secrets: deps.secrets ?? pepperedSecrets(() => deps.pseudonyms.derive(PEPPER_LABEL)),
     sessions: new Sessions(db),
     audit: new AuditLog(db, clock, deps.audit),
-    meter: new Meter(db, registry, log),
+    meter: new Meter(db, registry, log, clock),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),
     verifier: new TokenVerifier(
