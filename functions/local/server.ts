@@ -166,8 +166,10 @@ export async function startLocalGateway(
     const signIn = await peopleSignIn(config, base);
     const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "warn" });
     // Transfer URLs point at the gateway, which checks them (s3rver checks no signatures).
+    // s3rver copies any size in one CopyObject and implements no UploadPartCopy.
     const transferStorage = new S3TransferStorage(s3, LOCAL_BUCKET, {
       publicEndpoint: `${base}${LOCAL_OBJECTS_PATH}`,
+      copy: { singleMaxBytes: Number.POSITIVE_INFINITY },
     });
     const transferDispatcher = new InProcessDispatcher(log);
     const gw = createGateway({

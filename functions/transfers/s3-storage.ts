@@ -13,7 +13,6 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import {
-  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -26,6 +25,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StoreUnavailableError } from "../errors.ts";
+import { type CopyOptions, copyObject } from "./s3-copy.ts";
 import type { PresignedPut, StoredBody, TransferStorage } from "./storage.ts";
 
 export interface S3TransferStorageOptions {
@@ -38,12 +38,15 @@ export interface S3TransferStorageOptions {
   readonly localSecret?: string | undefined;
   /** Part size of multipart uploads. @default 8 MiB */
   readonly partSize?: number | undefined;
+  /** How a staged body is copied to its final key (one CopyObject, or in parts above a size). */
+  readonly copy?: CopyOptions | undefined;
 }
 
 export class S3TransferStorage implements TransferStorage {
   /** The client URLs are presigned with (the store's, or one aimed at publicEndpoint). */
   readonly signer: S3Client;
   private readonly partSize: number;
+  private readonly copyOptions: CopyOptions;
 
   constructor(
     readonly client: S3Client,
@@ -51,6 +54,7 @@ export class S3TransferStorage implements TransferStorage {
     options: S3TransferStorageOptions = {},
   ) {
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
+    this.copyOptions = options.copy ?? {};
     this.signer =
       options.publicEndpoint === undefined
         ? client
@@ -106,16 +110,8 @@ export class S3TransferStorage implements TransferStorage {
     }
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    await this.call("copy the transfer body", () =>
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: to,
-          CopySource: `${this.bucket}/${encodeURIComponent(from).replaceAll("%2F", "/")}`,
-        }),
-      ),
-    );
+  copy(from: string, to: string): Promise<void> {
+    return copyObject(this.client, this.bucket, from, to, this.copyOptions);
   }
 
   async deleteAll(prefix: string): Promise<void> {
