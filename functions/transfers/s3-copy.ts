@@ -131,7 +131,8 @@ async function copyParts(
   return parts;
 }
 
-async function storeCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
+/** A store call whose failure is a store fault (nothing is released). */
+export async function storeCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (cause) {

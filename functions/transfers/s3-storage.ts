@@ -25,7 +25,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StoreUnavailableError } from "../errors.ts";
-import { type CopyOptions, copyObject } from "./s3-copy.ts";
+import { type CopyOptions, copyObject, storeCall } from "./s3-copy.ts";
 import type { PresignedPut, StoredBody, TransferStorage } from "./storage.ts";
 
 export interface S3TransferStorageOptions {
@@ -117,7 +117,7 @@ export class S3TransferStorage implements TransferStorage {
   async deleteAll(prefix: string): Promise<void> {
     let token: string | undefined;
     do {
-      const page = await this.call("list the transfer bodies", () =>
+      const page = await storeCall("list the transfer bodies", () =>
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
@@ -128,7 +128,7 @@ export class S3TransferStorage implements TransferStorage {
       );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
       if (keys.length > 0)
-        await this.call("delete the transfer bodies", () =>
+        await storeCall("delete the transfer bodies", () =>
           this.client.send(
             new DeleteObjectsCommand({
               Bucket: this.bucket,
@@ -141,7 +141,7 @@ export class S3TransferStorage implements TransferStorage {
   }
 
   presignGet(key: string, expiresIn: number, at: Date): Promise<string> {
-    return this.call("sign the transfer URL", () =>
+    return storeCall("sign the transfer URL", () =>
       getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
         expiresIn,
         signingDate: at,
@@ -155,7 +155,7 @@ export class S3TransferStorage implements TransferStorage {
     expiresIn: number,
     at: Date,
   ): Promise<PresignedPut> {
-    const url = await this.call("sign the upload URL", () =>
+    const url = await storeCall("sign the upload URL", () =>
       getSignedUrl(
         this.signer,
         new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
@@ -166,13 +166,6 @@ export class S3TransferStorage implements TransferStorage {
     return { url, headers: { "Content-Type": contentType } };
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (cause) {
-      throw new StoreUnavailableError(operation, cause);
-    }
-  }
 }
 
 /**
