@@ -165,7 +165,6 @@ export class S3TransferStorage implements TransferStorage {
     );
     return { url, headers: { "Content-Type": contentType } };
   }
-
 }
 
 /**
