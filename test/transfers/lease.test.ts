@@ -1,6 +1,6 @@
 /**
- * A run's lease while the body streams, on a gateway whose lease lasts one
- * second (renewed every quarter of it) so that what takes minutes in a
+ * A run's lease while the body streams, on a gateway whose lease lasts two
+ * seconds (renewed every quarter of it) so that what takes minutes in a
  * deployment happens here in seconds: renewal keeps a run longer than its
  * lease holding the transfer, and a run that finds another holding it stops
  * its stream and writes nothing more (no object, no metering, no change).
@@ -20,8 +20,8 @@ import {
   transferFlow,
 } from "./support.ts";
 
-const LEASE_MS = 1000;
-const GAP_MS = 50;
+const LEASE_MS = 2000;
+const GAP_MS = 100;
 const LINES_PER_CHUNK = 20;
 
 let g: TransferGateway;
