@@ -80,6 +80,12 @@ export interface MeteringRequest {
   /** More attributes for the Idempotency-Key claim: what a retry answers. */
   readonly claim?: Item | undefined;
   /**
+   * Check that the month booked into is not closed whenever this is built,
+   * not only near the month's end (`mayBeClosed`): for writes rare and large
+   * enough that 2 WCU do not matter (a large transfer, metered once).
+   */
+  readonly alwaysCheckClosedMonth?: boolean | undefined;
+  /**
    * The `event` of a claim of this key made under other terms: this exchange
    * may take its place (the retry is metered anew), as long as it is still that claim.
    */
@@ -655,9 +661,10 @@ export class Meter {
       value,
     }))
       tx.update("meter", u);
-    const closed = this.mayBeClosed(monthKey(where.at))
-      ? tx.conditionCheck("meter", openCheck(monthKey(where.at), plan.rollup))
-      : undefined;
+    const closed =
+      req.alwaysCheckClosedMonth === true || this.mayBeClosed(monthKey(where.at))
+        ? tx.conditionCheck("meter", openCheck(monthKey(where.at), plan.rollup))
+        : undefined;
     const dayLimit = agreement.quota?.requestsPerDay;
     const day =
       plan.day === undefined || dayLimit === undefined

@@ -248,6 +248,9 @@ class TransferRun {
       records: staged.records,
       bytes: staged.bytes,
       now: this.deps.clock(),
+      // A transfer is metered once, after a run of up to 15 minutes that may
+      // cross a month's end: its write always checks the month is still open.
+      alwaysCheckClosedMonth: true,
       replica: p.state.replica,
       terms: {
         agreement: p.agreement.version,

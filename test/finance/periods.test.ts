@@ -278,4 +278,23 @@ describe("closing with exchanges in flight", () => {
     expect(rec.differences).toEqual([]);
     expect(rec.consistent).toBe(true);
   });
+
+  it("a write that always checks (a transfer's) never lands in a closed month, whatever the clock says", async () => {
+    const before = await get(`/metrics/statements?period=${M}`);
+    const clockWas = t.clock.offsetMs;
+    // A clock far from the month's end would skip the check (mayBeClosed);
+    // the flag makes the write check the marker anyway.
+    setClock(END - 10 * 86_400_000);
+    try {
+      const write = await t.gw.meter.meter({
+        ...meteringAt(new Date(END - 10 * 86_400_000), 1),
+        alwaysCheckClosedMonth: true,
+      });
+      if (write.kind !== "metered") throw new Error(write.kind);
+      expect(write.plan.booked).toBe(NEXT);
+    } finally {
+      t.clock.offsetMs = clockWas;
+    }
+    expect(await get(`/metrics/statements?period=${M}`)).toBe(before);
+  });
 });
