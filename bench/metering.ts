@@ -8,29 +8,14 @@
  * writes per exchange. After each level, finance's count of the flow is
  * compared with the exchanges released (`exact`).
  *
- * Starts its own DynamoDB Local (in memory) and stops it. Environment:
+ * Starts its own DynamoDB Local (in memory) and stops it (bench/finance-setup.ts). Environment:
  * METERING_SECONDS (3 per level), METERING_CONCURRENCY ("1,8,32").
  * Run alone: npx tsx -e "import('./bench/metering.ts').then(m=>m.run())"
  */
-import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createApp } from "../functions/app.ts";
-import { ephemeralKeys } from "../functions/auth/local-keys.ts";
-import { pseudonymKeysFromSecret } from "../functions/auth/pseudonyms.ts";
-import { issueAccessToken } from "../functions/auth/tokens.ts";
-import { ensureClient, ensureTradeRules } from "../functions/bootstrap.ts";
-import { createGateway, DEFAULT_SETTINGS } from "../functions/gateway.ts";
-import { startDynamoLocal } from "../functions/local/dynamo-local.ts";
-import { localDynamoClient } from "../functions/local/server.ts";
-import { silentLogger } from "../functions/log.ts";
-import { ensureTables, localTableNames } from "../functions/store/create-tables.ts";
-import { ALL_SURFACES } from "../functions/surfaces/index.ts";
-import { EXAMPLE_DATASET } from "../policies/demo/ecosystem.ts";
+import { PURPOSE, startFinanceBench } from "./finance-setup.ts";
 import { emit, percentile, round } from "./stats.ts";
 
-const ISSUER = "http://bench.metering";
-const PURPOSE = "insurance-pricing";
 const RECORDS_PER_ANSWER = 10;
 const GOAL = { readRoundTrips: 1, writesMax: 2 };
 
@@ -108,94 +93,11 @@ function perExchange(tally: Tally, exchanges: number) {
   };
 }
 
-/** A provider on loopback answering every read with the same JSON body. */
-async function startProvider(): Promise<{ url: string; server: Server }> {
-  const items = Array.from({ length: RECORDS_PER_ANSWER }, (_, i) => ({
-    vin: `WDB${String(100_000 + i)}`,
-    mileage: 40_000 + i,
-    speed: { avg: 61.5, max: 140 },
-    engine: { calibration: `CAL-${String(100_000 + i)}` },
-    driver: { name: `Driver ${i}` },
-  }));
-  const body = JSON.stringify({ items });
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "Content-Type": "application/json" });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, server };
-}
-
 export async function run(): Promise<void> {
-  const store = await startDynamoLocal({ dbPath: null, timeoutMs: 60_000 });
-  const provider = await startProvider();
+  const b = await startFinanceBench(RECORDS_PER_ANSWER);
   try {
-    const client = localDynamoClient(store.endpoint);
-    const counter = countCalls(client);
-    const tables = localTableNames(`bm${randomUUID().slice(0, 8)}`);
-    await ensureTables(client, tables);
-    const gw = createGateway({
-      client,
-      tables,
-      keys: await ephemeralKeys(),
-      pseudonyms: pseudonymKeysFromSecret(Buffer.alloc(32, 3)),
-      settings: { ...DEFAULT_SETTINGS, issuer: ISSUER, audience: ISSUER, localBackends: true },
-      log: silentLogger,
-    });
-    const app = createApp(gw, ALL_SURFACES);
-    await ensureTradeRules(gw);
-    await ensureClient(gw, "operator", "admin", undefined);
-    await ensureClient(gw, "finance", "metrics:read", undefined);
-    const mint = async (sub: string, scopes: string[]) =>
-      (
-        await issueAccessToken(
-          gw.keys.signer,
-          { issuer: ISSUER, audience: ISSUER, maxLifetimeSeconds: 900 },
-          { sub, scopes, ttlSeconds: 900 },
-          gw.clock(),
-        )
-      ).token;
-    const admin = await mint("operator", ["admin"]);
-    const finance = await mint("finance", ["metrics:read"]);
-    const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const res = await app.request(path, {
-        method,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return JSON.parse(text) as Record<string, unknown>;
-    };
-
-    const secrets: Record<string, string> = {};
-    for (const [id, jurisdiction] of [
-      ["bench-provider", "SE"],
-      ["bench-consumer", "DE"],
-    ] as const) {
-      const created = await call("POST", "/admin/partners", admin, {
-        id,
-        name: id,
-        jurisdiction,
-        baseUrl: provider.url,
-      });
-      secrets[id] = String(created.clientSecret);
-    }
-    // The example dataset, without export control (the metering figures need none).
-    const { exportControl: _none, ...dataset } = EXAMPLE_DATASET;
-    await call("POST", "/admin/datasets", admin, {
-      ...dataset,
-      id: "bench-telemetry",
-      owner: "bench-provider",
-    });
+    const counter = countCalls(b.client);
+    const finance = await b.mint("finance", ["metrics:read"]);
     const now = Date.now();
     const scenarios = [
       { name: "read", agreement: "bench-plain", quota: undefined, idempotency: false },
@@ -207,40 +109,16 @@ export async function run(): Promise<void> {
         idempotency: true,
       },
     ];
-    for (const s of scenarios) {
-      await call("POST", "/admin/agreements", admin, {
-        id: s.agreement,
-        dataset: "bench-telemetry",
-        provider: "bench-provider",
-        consumer: "bench-consumer",
-        actions: ["read"],
-        fields: ["vin", "mileage", "speed.avg"],
-        purposes: [PURPOSE],
-        validFrom: new Date(now - 86_400_000).toISOString(),
-        validUntil: new Date(now + 30 * 86_400_000).toISOString(),
-        price: { currency: "EUR", perRequest: 100, perRecord: 2000 },
-        ...(s.quota === undefined ? {} : { quota: s.quota }),
-      });
-    }
+    for (const s of scenarios)
+      await b.agreement(s.agreement, s.quota === undefined ? {} : { quota: s.quota });
     // A token from the real token endpoint (it names the parties: one read round trip).
-    const tokenRes = await app.request("/oauth/token", {
-      method: "POST",
-      headers: {
-        Authorization: `Basic ${Buffer.from(`bench-consumer:${secrets["bench-consumer"]}`).toString("base64")}`,
-        "Content-Type": "application/x-www-form-urlencoded",
-      },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        scope: scenarios.map((s) => `agreement:${s.agreement}`).join(" "),
-      }).toString(),
-    });
-    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const token = await b.consumerToken(scenarios.map((s) => s.agreement));
 
     const seconds = envNumber("METERING_SECONDS", 3);
     let keySeq = 0;
     const exchange = async (agreement: string, idempotency: boolean) => {
       const t0 = process.hrtime.bigint();
-      const res = await app.request(`/v1/exchange/${agreement}`, {
+      const res = await b.app.request(`/v1/exchange/${agreement}`, {
         headers: {
           Authorization: `Bearer ${token}`,
           "Data-Purpose": PURPOSE,
@@ -277,7 +155,7 @@ export async function run(): Promise<void> {
         const tally = counter.take();
         released[s.agreement] = (released[s.agreement] ?? 0) + ok;
         latencies.sort((a, b) => a - b);
-        const flows = await call(
+        const flows = await b.call(
           "GET",
           `/metrics/flows?${new URLSearchParams({
             from: new Date(now - 2 * 3_600_000).toISOString(),
@@ -311,8 +189,6 @@ export async function run(): Promise<void> {
       }
     }
   } finally {
-    provider.server.closeAllConnections();
-    await new Promise<void>((r) => provider.server.close(() => r()));
-    await store.stop();
+    await b.close();
   }
 }

@@ -29,7 +29,7 @@ const SUITES = [
 ] as const;
 
 /** Suites too long for the default run, run only when named. */
-const NAMED_ONLY = ["guard-stream-1gib"] as const;
+const NAMED_ONLY = ["guard-stream-1gib", "finance", "cost"] as const;
 
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -58,6 +58,11 @@ export interface GatewaySettings {
   readonly mtlsDomain?: string | undefined;
   /** Cap of a transfer's body once decoded (`TRANSFER_MAX_BYTES`). @default 5 GiB */
   readonly transferMaxBytes?: number | undefined;
+  /**
+   * How long one transfer run holds its transfer (renewed every quarter of it
+   * while the body streams). @default 16 minutes (longer than a Lambda's 15)
+   */
+  readonly transferLeaseMs?: number | undefined;
 }
 
 /** What sender-constrained tokens use: proof checks, replay claims, nonces. */
@@ -156,7 +161,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secrets: deps.secrets ?? pepperedSecrets(() => deps.pseudonyms.derive(PEPPER_LABEL)),
     sessions: new Sessions(db),
     audit: new AuditLog(db, clock, deps.audit),
-    meter: new Meter(db, registry, log),
+    meter: new Meter(db, registry, log, clock),
     meterReader: new MeterReader(db),
     outbox: new Outbox(db),
     verifier: new TokenVerifier(

@@ -270,7 +270,8 @@ export const PROBLEMS = {
   period_open: {
     status: 409,
     title: "Period still open",
-    about: "the current month cannot be closed",
+    about:
+      "the current or a future month, or a past one within 30 minutes of its end (writes may still be landing for it), cannot be closed",
   },
 } as const satisfies Readonly<Record<string, ProblemSpec>>;
 

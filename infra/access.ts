@@ -152,7 +152,11 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
         // status (un-revoke a partner).
         scoped: [{ actions: ["PutItem"], leadingKeys: ["T#*"] }],
       },
-      meter: { table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"] },
+      // ConditionCheckItem: a write that may land after its month closed checks the month's marker.
+      meter: {
+        table: ["BatchGetItem", "PutItem", "UpdateItem", "Query"],
+        scoped: [{ actions: ["ConditionCheckItem"], leadingKeys: ["C#*"] }],
+      },
       audit: AUDIT_APPEND,
     },
     // Verifies access tokens, signs its JWTs to partner backends: never an access token.
@@ -234,7 +238,18 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
       // GetItem: the finance client's record, whose credential generation ends rotated tokens.
       credentials: { table: ["GetItem"] },
       registry: { indexes: ["Query"] },
-      meter: { table: ["Query"], scoped: DPOP_CLAIMS.scoped },
+      // Closing a period: its closed-marker copies (C#) and kept statement
+      // (S#), nothing else of the meter (functions/store/meter-periods.ts).
+      meter: {
+        table: ["Query"],
+        scoped: [
+          ...(DPOP_CLAIMS.scoped ?? []),
+          { actions: ["GetItem", "PutItem", "UpdateItem"], leadingKeys: ["C#*"] },
+          { actions: ["PutItem"], leadingKeys: ["S#*"] },
+        ],
+      },
+      // The close is audited with its statement's digest.
+      audit: AUDIT_APPEND,
     },
     signingKeys: { accessToken: READ_PUBLIC },
   },
@@ -276,9 +291,14 @@ export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
     // appends the audit entry of a blocked body.
     tables: {
       registry: { table: ["GetItem", "BatchGetItem", "ConditionCheckItem"] },
+      // ConditionCheckItem: a metering write that may land after its month
+      // closed checks the month's marker (functions/store/meter.ts).
       meter: {
         table: ["PutItem", "UpdateItem"],
-        scoped: [{ actions: ["GetItem"], leadingKeys: ["X#*"] }],
+        scoped: [
+          { actions: ["GetItem"], leadingKeys: ["X#*"] },
+          { actions: ["ConditionCheckItem"], leadingKeys: ["C#*"] },
+        ],
       },
       audit: AUDIT_APPEND,
       outbox: { table: ["PutItem"] },

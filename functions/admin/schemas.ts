@@ -11,7 +11,10 @@ export { PageQuery };
 
 export const ReasonBody = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 
-export const ClientInput = z.strictObject({ id: Id, role: z.enum(["admin", "metrics:read"]) });
+export const ClientInput = z.strictObject({
+  id: Id,
+  role: z.enum(["admin", "metrics:read", "metrics:close"]),
+});
 
 export const DecisionInput = z.strictObject({
   partner: Id,

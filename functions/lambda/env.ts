@@ -42,8 +42,9 @@ export const LambdaEnv = z
     TRANSFER_WORKER_FUNCTION: z.string().min(1).optional(),
     /**
      * Cap of a transfer's decoded body in bytes (default: the gateway's, 5 GiB).
-     * At most 5 GiB: the cut body is copied to its final key with one S3
-     * CopyObject, which copies at most that much.
+     * At most 5 GiB here: one worker run (15 minutes) must guard, stage and
+     * copy the whole body; README "How big can a transfer be in AWS" works out
+     * what a run moves, and what would run larger ones.
      */
     TRANSFER_MAX_BYTES: z.coerce
       .number()

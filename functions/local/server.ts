@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "../app.ts";
@@ -166,8 +167,10 @@ export async function startLocalGateway(
     const signIn = await peopleSignIn(config, base);
     const log = createLogger({ level: process.env.LOG_LEVEL === "debug" ? "debug" : "warn" });
     // Transfer URLs point at the gateway, which checks them (s3rver checks no signatures).
+    // s3rver copies any size in one CopyObject and implements no UploadPartCopy.
     const transferStorage = new S3TransferStorage(s3, LOCAL_BUCKET, {
       publicEndpoint: `${base}${LOCAL_OBJECTS_PATH}`,
+      copy: { singleMaxBytes: Number.POSITIVE_INFINITY },
     });
     const transferDispatcher = new InProcessDispatcher(log);
     const gw = createGateway({
@@ -292,6 +295,7 @@ export function listen(
   port: number,
   /** Mounted ahead of the app: the embedded sign-in provider under /idp. */
   ahead?: { handle(req: IncomingMessage, res: ServerResponse): boolean },
+  timeouts: ServerTimeouts = DEFAULT_TIMEOUTS,
 ): Promise<Server> {
   const listener = getRequestListener((req, env) =>
     app.fetch(req, { rawTarget: (env as { incoming: IncomingMessage }).incoming.url }),
@@ -312,12 +316,14 @@ export function listen(
         return;
       }
       if (ahead?.handle(req, res)) return;
+      if (req.url?.startsWith(`${LOCAL_OBJECTS_PATH}/`)) idleLimit(req, res, timeouts.idleMs);
+      else requestLimit(req, res, timeouts.requestMs, refuse);
       void listener(req, res);
     },
   );
   // Requests node's own parser refuses (control bytes in the target or a
   // header, oversized headers) still get problem details and a request id.
-  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+  const refuse = (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
     const problem =
       err.code === "HPE_HEADER_OVERFLOW"
@@ -333,13 +339,60 @@ export function listen(
         "Connection: close\r\n\r\n" +
         body,
     );
-  });
+  };
+  server.on("clientError", refuse);
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
+  // Node's request timeout is the server's for every route: it is applied
+  // per request instead (requestLimit), so that the streaming routes are exempt.
+  server.requestTimeout = 0;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));
+  });
+}
+
+export interface ServerTimeouts {
+  /** A request's whole body must have arrived by then (all routes but the streaming ones). */
+  readonly requestMs: number;
+  /**
+   * The streaming routes (`/local-objects`: an upload's PUT, a body's GET) take
+   * as long as the body does, but the socket may not go this long without a
+   * byte either way (a stalled client holds no socket for ever).
+   */
+  readonly idleMs: number;
+}
+
+const DEFAULT_TIMEOUTS: ServerTimeouts = { requestMs: 60_000, idleMs: 60_000 };
+
+/** As node's requestTimeout: a request not received whole in time is refused and its socket closed. */
+function requestLimit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ms: number,
+  refuse: (err: NodeJS.ErrnoException, socket: Duplex) => void,
+): void {
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    if (res.headersSent) req.socket.destroy();
+    else
+      refuse(
+        Object.assign(new Error("request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" }),
+        req.socket,
+      );
+  }, ms);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * The socket of a streaming request is closed once idle (no byte read or
+ * written) for `ms`, unless the wait is the gateway's own: the body arrived
+ * whole and the answer has not started (the store completing an upload).
+ */
+function idleLimit(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  res.setTimeout(ms, () => {
+    if (!(req.complete && !res.headersSent)) res.socket?.destroy();
   });
 }
 

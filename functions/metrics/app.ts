@@ -1,12 +1,15 @@
-/** Finance: per-flow usage, value attribution and the reconciliation of the meter. */
+/** Finance: per-flow usage, value attribution, the reconciliation of the meter, periods and statements. */
 import { Hono } from "hono";
 import type { Gateway } from "../gateway.ts";
 import { authenticate, requireCurrentCredentials, requireScope } from "../http/auth.ts";
 import type { AppEnv } from "../http/env.ts";
 import { parseWith } from "../http/validate.ts";
-import { attribute, FlowsQuery, flowRows, hourRange, parseWindow, rowsToCsv } from "./flows.ts";
+import { wantsCsv } from "./csv.ts";
+import { attribute, FlowsQuery, flowRows, parseWindow, rowsToCsv, usageRows } from "./flows.ts";
+import { periodsApp } from "./periods.ts";
+import { reconcile } from "./reconcile.ts";
 
-/** Finance reads only: the agreements and the meter's rollups and events. */
+/** Finance: reads of the agreements and the meter's rollups and events; closing periods. */
 export function metricsApp(
   gw: Pick<
     Gateway,
@@ -18,15 +21,15 @@ export function metricsApp(
     | "dpop"
     | "settings"
     | "credentials"
+    | "db"
+    | "audit"
   >,
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(
-    "/metrics/*",
-    authenticate(gw, { people: true }),
-    requireScope("metrics:read"),
-    requireCurrentCredentials(gw),
-  );
+  app.use("/metrics/*", authenticate(gw, { people: true }), requireCurrentCredentials(gw));
+  // Reads need metrics:read; closing a period needs metrics:close (periods.ts).
+  app.on("GET", "/metrics/*", requireScope("metrics:read"));
+  app.route("/", periodsApp(gw));
 
   app.get("/metrics/flows", async (c) => {
     const window = parseWindow(c.req.query(), gw.clock());
@@ -37,6 +40,7 @@ export function metricsApp(
       window,
       granularity,
       groupBy,
+      gw.clock(),
     );
     if (wantsCsv(c.req.header("Accept"))) {
       return c.body(rowsToCsv(rows, groupBy), 200, { "Content-Type": "text/csv; charset=utf-8" });
@@ -47,12 +51,7 @@ export function metricsApp(
   app.get("/metrics/attribution", async (c) => {
     const window = parseWindow(c.req.query(), gw.clock());
     const agreements = await gw.registry.allAgreements();
-    const { fromHour, toHour } = hourRange(window.from, window.to);
-    const rows = await gw.meterReader.hourRows(
-      agreements.map((a) => a.id),
-      fromHour,
-      toHour,
-    );
+    const rows = await usageRows(gw.meterReader, agreements, window, "total", gw.clock());
     const items = attribute(rows, new Map(agreements.map((a) => [a.id, a])));
     return c.json({ from: window.from.toISOString(), to: window.to.toISOString(), items });
   });
@@ -64,66 +63,8 @@ export function metricsApp(
     const to = query.to ?? now.toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
     const window = parseWindow({ ...query, from, to }, now, 31);
-    const agreements = await gw.registry.allAgreements();
-    const { fromHour, toHour } = hourRange(window.from, window.to);
-    const [rollups, recount] = await Promise.all([
-      gw.meterReader.hourRows(
-        agreements.map((a) => a.id),
-        fromHour,
-        toHour,
-      ),
-      gw.meterReader.recount(new Date(`${fromHour}:00:00Z`), new Date(`${toHour}:00:00Z`)),
-    ]);
-    const key = (r: { agreement: string; hour: string; currency: string }) =>
-      `${r.agreement}|${r.hour}|${r.currency}`;
-    const counted = new Map(recount.map((r) => [key(r), r]));
-    const differences = [];
-    const seen = new Set<string>();
-    for (const r of rollups) {
-      seen.add(key(r));
-      const e = counted.get(key(r));
-      const recounted = {
-        requests: e?.requests ?? 0,
-        records: e?.records ?? 0,
-        bytes: e?.bytes ?? 0,
-        value: e?.value ?? 0,
-      };
-      const rolled = { requests: r.requests, records: r.records, bytes: r.bytes, value: r.value };
-      if (JSON.stringify(recounted) !== JSON.stringify(rolled)) {
-        differences.push({
-          agreement: r.agreement,
-          hour: r.hour,
-          currency: r.currency,
-          rollup: rolled,
-          events: recounted,
-        });
-      }
-    }
-    for (const e of recount) {
-      if (!seen.has(key(e))) {
-        differences.push({
-          agreement: e.agreement,
-          hour: e.hour,
-          currency: e.currency,
-          rollup: { requests: 0, records: 0, bytes: 0, value: 0 },
-          events: { requests: e.requests, records: e.records, bytes: e.bytes, value: e.value },
-        });
-      }
-    }
-    return c.json({
-      from: window.from.toISOString(),
-      to: window.to.toISOString(),
-      flows: new Set(rollups.map((r) => r.agreement)).size,
-      events: recount.reduce((n, r) => n + r.requests, 0),
-      consistent: differences.length === 0,
-      differences,
-    });
+    return c.json(await reconcile(gw.meterReader, await gw.registry.allAgreements(), window));
   });
 
   return app;
 }
-
-export const wantsCsv = (accept: string | undefined): boolean =>
-  accept !== undefined &&
-  /(^|,)\s*text\/csv\s*(;|,|$)/i.test(accept) &&
-  !/application\/json/i.test(accept);

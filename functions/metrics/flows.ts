@@ -15,6 +15,7 @@ import {
   type HourRow,
   type MeterReader,
 } from "../store/meter-read.ts";
+import { asHourRow, planPeriods } from "./read-plan.ts";
 
 export const DIMENSIONS = ["agreement", "provider", "consumer", "dataset"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -138,14 +139,37 @@ export async function flowRows(
   window: { from: Date; to: Date },
   granularity: Granularity,
   groupBy: readonly Dimension[] | undefined,
+  now?: Date,
 ): Promise<FlowRow[]> {
+  const rows = await usageRows(reader, agreements, window, granularity, now);
+  return groupRows(rows, granularity, groupBy, window.from, window.to);
+}
+
+/**
+ * The rows of the given flows for the window, from the period index or the
+ * hourly rollups, whichever takes fewer queries (read-plan.ts). Without
+ * `now`, always the hourly rollups.
+ */
+export async function usageRows(
+  reader: MeterReader,
+  agreements: readonly Agreement[],
+  window: { from: Date; to: Date },
+  granularity: Granularity,
+  now?: Date,
+): Promise<HourRow[]> {
+  const periods =
+    now === undefined ? undefined : planPeriods(window.from, window.to, granularity, now);
+  if (periods !== undefined && periods.length <= agreements.length) {
+    const ids = new Set(agreements.map((a) => a.id));
+    const rows = await reader.periodRows(periods);
+    return rows.filter((r) => ids.has(r.agreement)).map(asHourRow);
+  }
   const { fromHour, toHour } = hourRange(window.from, window.to);
-  const rows = await reader.hourRows(
+  return reader.hourRows(
     agreements.map((a) => a.id),
     fromHour,
     toHour,
   );
-  return groupRows(rows, granularity, groupBy, window.from, window.to);
 }
 
 const CSV_COLUMNS = [
@@ -160,7 +184,7 @@ const CSV_COLUMNS = [
   "amount",
 ] as const;
 
-function csvCell(value: string | number): string {
+export function csvCell(value: string | number): string {
   const s = String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -191,6 +215,24 @@ export function rowsToCsv(
   return `${lines.join("\r\n")}\r\n`;
 }
 
+/**
+ * One flow's value: paid by its consumer, earned along its value shares
+ * (largest remainder, policies/money.ts). Attribution and statements both
+ * split with it, so they agree to the micro-unit.
+ */
+export function flowParts(
+  agreement: Agreement,
+  value: number,
+): { payer: string; earners: { partner: string; amount: number }[] } {
+  // A negative value (adjustments that take back more than they add) splits
+  // as the negation of its opposite, so it takes back exactly what was given.
+  const earners = splitByShares(Math.abs(value), agreement.valueShares);
+  return {
+    payer: agreement.consumer,
+    earners: value < 0 ? earners.map((e) => ({ ...e, amount: -e.amount })) : earners,
+  };
+}
+
 /** Each flow's value is paid by its consumer and earned along its value shares. */
 export function attribute(
   rows: readonly HourRow[],
@@ -218,9 +260,10 @@ export function attribute(
   for (const f of perFlow.values()) {
     const a = agreements.get(f.agreement);
     if (a === undefined || f.value === 0) continue;
-    const payer = entry(a.consumer);
+    const parts = flowParts(a, f.value);
+    const payer = entry(parts.payer);
     payer.paid[f.currency] = (payer.paid[f.currency] ?? 0) + f.value;
-    for (const part of splitByShares(f.value, a.valueShares)) {
+    for (const part of parts.earners) {
       const earner = entry(part.partner);
       earner.earned[f.currency] = (earner.earned[f.currency] ?? 0) + part.amount;
     }

@@ -64,9 +64,11 @@ import {
   Jwks,
   OAuthErrorBody,
   PartnerKeys,
+  PeriodClosed,
   Problem,
   QuotaUsed,
   Reconciliation,
+  Statement,
   TokenForm,
   TokenResponse,
 } from "./schemas.ts";
@@ -144,6 +146,8 @@ const RESPONSE_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   FlowsReport,
   Attribution,
   Reconciliation,
+  PeriodClosed,
+  Statement,
   DeliverResult,
   Jurisdiction,
   Currency,
@@ -192,6 +196,7 @@ const GUARD_PROBLEMS: Readonly<Record<Guard, readonly ProblemRef[]>> = {
   // People's tokens are checked against their OpenID provider's keys.
   admin: [...AUTHENTICATED, "identity_provider_unavailable", "payload_too_large"],
   metrics: [...AUTHENTICATED, "identity_provider_unavailable"],
+  metricsClose: [...AUTHENTICATED, "identity_provider_unavailable"],
   partner: AUTHENTICATED,
   attestation: AUTHENTICATED,
   catalog: [...AUTHENTICATED, "payload_too_large"],
@@ -201,6 +206,7 @@ const GUARD_PROBLEMS: Readonly<Record<Guard, readonly ProblemRef[]>> = {
 export const OAUTH_SCOPES: Readonly<Record<string, string>> = {
   admin: "operators: every /admin call",
   "metrics:read": "finance: /metrics",
+  "metrics:close": "finance: POST /metrics/periods/{yyyy-mm}/close",
   attestation: "a phased-out partner: POST /v1/attestations only",
   catalog: SELF_SERVICE_SCOPE_NOTE,
   "agreement:{id}":
@@ -212,6 +218,7 @@ const SECURITY: Readonly<Record<Guard, readonly Record<string, string[]>[]>> = {
   client: [{ clientBasic: [] }, {}],
   admin: [{ oauth2: ["admin"] }],
   metrics: [{ oauth2: ["metrics:read"] }],
+  metricsClose: [{ oauth2: ["metrics:close"] }],
   partner: [{ oauth2: ["agreement:{id}"] }],
   attestation: [{ oauth2: ["attestation"] }],
   catalog: [{ oauth2: ["catalog"] }],

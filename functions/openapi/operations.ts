@@ -22,6 +22,7 @@ import {
   PageQuery,
 } from "../admin/schemas.ts";
 import { DIMENSIONS, FlowsQuery, GRANULARITIES, WindowQuery } from "../metrics/flows.ts";
+import { StatementQuery } from "../metrics/periods.ts";
 import {
   type CodeOf,
   type ProblemCode,
@@ -43,6 +44,7 @@ export type Guard =
   | "client"
   | "admin"
   | "metrics"
+  | "metricsClose"
   | "partner"
   | "attestation"
   | "catalog"
@@ -910,10 +912,49 @@ export const operationSpecs = (): OperationSpec[] => [
     path: "/metrics/reconcile",
     tag: "Metrics",
     operationId: "reconcile",
-    summary: "The hourly rollups recounted from the metering events",
+    summary:
+      "The rollups (hourly, and the days and months of the period index) proved against the metering events",
     guard: "metrics",
     parameters: windowParameters(),
     success: ok("The reconciliation", "Reconciliation"),
+  },
+  {
+    method: "post",
+    path: "/metrics/periods/{period}/close",
+    tag: "Metrics",
+    operationId: "closePeriod",
+    summary: "Close a UTC month (yyyy-mm): its statement is kept and never changes",
+    description:
+      "A month can be closed from 30 minutes after its end. Anything that lands for it later (a reversal, a late write) is booked as an adjustment in the next open month. Audited with the statement's SHA-256.",
+    guard: "metricsClose",
+    success: ok("The closed period", "PeriodClosed"),
+    problems: ["period_closed", "period_open"],
+  },
+  {
+    method: "get",
+    path: "/metrics/statements",
+    tag: "Metrics",
+    operationId: "getStatement",
+    summary: "A month's statement per partner and currency, as JSON or CSV",
+    description:
+      "Earned and paid with lines per agreement (usage or adjustment), split like /metrics/attribution. A closed month's statement is the same bytes every time (ETag: its SHA-256, the close's).",
+    guard: "metrics",
+    parameters: queryParameters([StatementQuery]),
+    success: {
+      "200": {
+        description: "The statement",
+        content: {
+          [JSON_TYPE]: { schema: ref("Statement") },
+          "text/csv": {
+            schema: {
+              type: "string",
+              description:
+                "header: period,partner,currency,kind,agreement,dataset,counterparty,requests,records,earned,paid",
+            },
+          },
+        },
+      },
+    },
   },
 
   // ------------------------------------------------------------ self-service (./self-service.ts)

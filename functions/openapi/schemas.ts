@@ -125,7 +125,7 @@ export const ClientCredentials = z.object({
 
 export const ClientCreated = z.object({
   ...ClientCredentials.shape,
-  role: z.enum(["admin", "metrics:read"]),
+  role: z.enum(["admin", "metrics:read", "metrics:close"]),
 });
 
 export const PartnerKeys = z.object({ clientId: z.string(), keys: z.array(Jwk) });
@@ -274,8 +274,6 @@ export const Attribution = z.object({
   ),
 });
 
-const Tally = z.object({ requests: Count, records: Count, bytes: Count, value: z.int() });
-
 export const Reconciliation = z.object({
   from: Time,
   to: Time,
@@ -285,10 +283,48 @@ export const Reconciliation = z.object({
   differences: z.array(
     z.object({
       agreement: z.string(),
-      hour: z.string(),
+      period: z.string().describe("the hour, day (YYYY-MM-DD) or month (YYYY-MM) compared"),
+      hour: z.string().optional(),
       currency: z.string(),
-      rollup: Tally,
-      events: Tally,
+      rollup: z.record(z.string(), z.int()),
+      events: z
+        .record(z.string(), z.int())
+        .describe("the events recounted (refusal counts: the hourly rollups summed)"),
+    }),
+  ),
+  periods: z.array(z.string()).describe("the days and months of the period index proved"),
+});
+
+export const PeriodClosed = z.object({
+  period: z.string(),
+  closedAt: Time,
+  sha256: z.string().describe("hex SHA-256 of the statement's JSON bytes, kept at close"),
+});
+
+const Micro = z.int().describe("micro-units");
+
+export const Statement = z.object({
+  period: z.string(),
+  closed: z.boolean(),
+  closedAt: Time.optional(),
+  items: z.array(
+    z.object({
+      partner: z.string(),
+      currency: z.string(),
+      earned: Micro,
+      paid: Micro,
+      lines: z.array(
+        z.object({
+          kind: z.enum(["usage", "adjustment"]),
+          agreement: z.string(),
+          dataset: z.string(),
+          counterparty: z.string(),
+          requests: z.int(),
+          records: z.int(),
+          earned: Micro,
+          paid: Micro,
+        }),
+      ),
     }),
   ),
 });

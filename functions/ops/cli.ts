@@ -56,7 +56,8 @@ Commands:
 Options:
   --url <url>              the gateway (default $GATEWAY_URL or ${DEFAULT_URL})
   --client-id <id>         operator client id (default $OPERATOR_CLIENT_ID)
-  --client-secret <secret> operator client secret (default $OPERATOR_CLIENT_SECRET)
+  --client-secret <secret> operator client secret (default $OPERATOR_CLIENT_SECRET;
+                           write --client-secret=<secret> when it begins with "-")
   --json                   print the gateway's JSON instead of a table
   --help                   this text
 

@@ -25,7 +25,21 @@ async function exists(client: DynamoDBClient, name: string): Promise<boolean> {
   }
 }
 
-export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+export interface EnsureTablesOptions {
+  /**
+   * Turn on each table's TTL. Tests turn it off: they move the gateway's
+   * clock to past months, and DynamoDB (Local too) deletes items whose
+   * `expiresAt` passed in real time, which would delete what they just wrote.
+   * @default true
+   */
+  readonly ttl?: boolean;
+}
+
+export async function ensureTables(
+  client: DynamoDBClient,
+  names: TableNames,
+  options: EnsureTablesOptions = {},
+): Promise<void> {
   await Promise.all(
     TABLES.map(async (table) => {
       const name = names[table];
@@ -71,7 +85,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
       } catch (err) {
         if (!(err instanceof ResourceInUseException)) throw err;
       }
-      if (spec.ttlAttribute !== undefined) {
+      if (spec.ttlAttribute !== undefined && options.ttl !== false) {
         await client
           .send(
             new UpdateTimeToLiveCommand({

@@ -9,7 +9,7 @@ import type { JWK } from "jose";
 import { docOf, epochSeconds, type Item, key, N, num, S } from "./codec.ts";
 import type { Db } from "./db.ts";
 
-export const CLIENT_ROLES = ["partner", "admin", "metrics:read"] as const;
+export const CLIENT_ROLES = ["partner", "admin", "metrics:read", "metrics:close"] as const;
 export type ClientRole = (typeof CLIENT_ROLES)[number];
 
 export interface ClientRecord {

@@ -63,3 +63,29 @@ export const randomShard = (n: number): number => (n <= 1 ? 0 : randomInt(n));
 export function shardOf(id: string, n: number): number {
   return createHash("sha256").update(id).digest().readUInt32BE(0) % n;
 }
+
+/**
+ * Period rollups: one partition per UTC day (`2026-11-28`) or month
+ * (`2026-11`) and shard, one item per flow and currency in it, so a period
+ * of all flows is read with one paged query per shard (docs/metering.md).
+ * `#A` marks counts booked into the period as adjustments (late writes and
+ * reversals of a month that was closed before they landed).
+ */
+export const periodPk = (period: string, shard: number) => `P#${period}#${shard}`;
+export const periodKey = (
+  period: string,
+  shard: number,
+  agreement: string,
+  currency: string,
+  adjustment: boolean,
+) => key(periodPk(period, shard), `${agreement}#${currency}${adjustment ? "#A" : ""}`);
+
+/**
+ * A month's closed marker, one copy per flow shard: every metering
+ * transaction checks the copy of its rollup shard, so no copy takes more than
+ * 1/FLOW_SHARDS of all exchanges; a close writes them all in one transaction.
+ */
+export const closedMarkerKey = (month: string, copy: number) => key(`C#${month}#${copy}`, "C");
+
+/** A closed month's statement, kept as its exact bytes in chunks under the close's attempt id. */
+export const statementPk = (month: string) => `S#${month}`;

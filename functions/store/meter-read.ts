@@ -5,7 +5,7 @@
 import { hoursBetween } from "../../policies/windows.ts";
 import { type Item, num, str } from "./codec.ts";
 import type { Db } from "./db.ts";
-import { EVENT_SHARDS, eventPk, FLOW_SHARDS, rollupPk } from "./meter-keys.ts";
+import { EVENT_SHARDS, eventPk, FLOW_SHARDS, periodPk, rollupPk } from "./meter-keys.ts";
 
 export interface FlowCounts {
   requests: number;
@@ -24,6 +24,19 @@ export interface HourRow extends FlowCounts {
   readonly dataset: string;
   readonly hour: string;
   readonly currency: string;
+}
+
+/** A flow's counts in one day or month of the period index, shards summed. */
+export interface PeriodRow extends FlowCounts {
+  readonly agreement: string;
+  readonly provider: string;
+  readonly consumer: string;
+  readonly dataset: string;
+  /** `yyyy-mm-dd` or `yyyy-mm`. */
+  readonly period: string;
+  readonly currency: string;
+  /** Counts booked into this period for a month closed before they landed. */
+  readonly adjustment: boolean;
 }
 
 export const emptyCounts = (): FlowCounts => ({
@@ -86,23 +99,39 @@ export class MeterReader {
         const agreement = (str(item, "pk") ?? "").split("#")[1] ?? "";
         const hour = str(item, "hour") ?? "";
         const currency = str(item, "currency") ?? "";
-        const id = `${agreement}|${hour}|${currency}`;
-        let row = rows.get(id);
-        if (row === undefined) {
-          row = {
-            agreement,
-            provider: str(item, "provider") ?? "",
-            consumer: str(item, "consumer") ?? "",
-            dataset: str(item, "dataset") ?? "",
-            hour,
-            currency,
-            ...emptyCounts(),
-          };
-          rows.set(id, row);
-        }
-        addCounts(row, countsOf(item));
+        addTo(rows, `${agreement}|${hour}|${currency}`, item, () => ({
+          agreement,
+          ...flowOf(item),
+          hour,
+          currency,
+        }));
       }
     }
+    return [...rows.values()];
+  }
+
+  /**
+   * Every flow's rows of the given days or months, from the period index:
+   * one paged query per period and shard, whatever the number of flows.
+   */
+  async periodRows(periods: readonly string[]): Promise<PeriodRow[]> {
+    const targets = periods.flatMap((p) =>
+      Array.from({ length: FLOW_SHARDS }, (_, s) => ({ period: p, pk: periodPk(p, s) })),
+    );
+    const perShard = await inParallel(targets, (t) => this.queryAll(t.pk));
+    const rows = new Map<string, PeriodRow>();
+    targets.forEach(({ period }, i) => {
+      for (const item of perShard[i] ?? []) {
+        const [agreement = "", currency = "", flag] = (str(item, "sk") ?? "").split("#");
+        addTo(rows, `${period}|${str(item, "sk")}`, item, () => ({
+          agreement,
+          ...flowOf(item),
+          period,
+          currency,
+          adjustment: flag === "A",
+        }));
+      }
+    });
     return [...rows.values()];
   }
 
@@ -142,7 +171,12 @@ export class MeterReader {
     return items;
   }
 
-  /** Metering events (not reversed) between two times, recounted per flow, hour and currency. */
+  /**
+   * Metering events between two times, recounted per flow, hour and currency:
+   * `metered` ones count; a `reversed` one counts in its hour when it was
+   * taken back in a later month (`reversedIn`), where its `reversal` event
+   * takes it back; `void` ones (never committed) do not.
+   */
   async recount(from: Date, to: Date): Promise<HourRow[]> {
     const pks = hoursBetween(from, to).flatMap((h) =>
       Array.from({ length: EVENT_SHARDS }, (_, s) => eventPk(h, s)),
@@ -151,7 +185,14 @@ export class MeterReader {
     const rows = new Map<string, HourRow>();
     for (const items of perShard) {
       for (const e of items) {
-        if (str(e, "state") !== "metered") continue;
+        const state = str(e, "state");
+        const sign =
+          state === "metered" || (state === "reversed" && str(e, "reversedIn") !== undefined)
+            ? 1
+            : state === "reversal"
+              ? -1
+              : 0;
+        if (sign === 0) continue;
         const agreement = str(e, "agreement") ?? "";
         const hour = str(e, "hour") ?? "";
         const currency = str(e, "currency") ?? "";
@@ -169,10 +210,10 @@ export class MeterReader {
           };
           rows.set(id, row);
         }
-        row.requests += 1;
-        row.records += num(e, "records") ?? 0;
-        row.bytes += num(e, "bytes") ?? 0;
-        row.value += num(e, "value") ?? 0;
+        row.requests += sign;
+        row.records += sign * (num(e, "records") ?? 0);
+        row.bytes += sign * (num(e, "bytes") ?? 0);
+        row.value += sign * (num(e, "value") ?? 0);
       }
     }
     return [...rows.values()];
@@ -191,7 +232,30 @@ const EVENT_FIELDS = [
   "bytes",
   "value",
   "state",
+  "reversedIn",
 ] as const;
+
+/** The flow's parties and dataset, as its rollup items carry them. */
+const flowOf = (item: Item) => ({
+  provider: str(item, "provider") ?? "",
+  consumer: str(item, "consumer") ?? "",
+  dataset: str(item, "dataset") ?? "",
+});
+
+/** Adds an item's counts to the row under `id`, made by `make` the first time. */
+function addTo<R extends FlowCounts>(
+  rows: Map<string, R>,
+  id: string,
+  item: Item,
+  make: () => Omit<R, keyof FlowCounts>,
+): void {
+  let row = rows.get(id);
+  if (row === undefined) {
+    row = { ...make(), ...emptyCounts() } as R;
+    rows.set(id, row);
+  }
+  addCounts(row, countsOf(item));
+}
 
 function countsOf(item: Item): FlowCounts {
   return {

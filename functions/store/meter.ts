@@ -5,8 +5,11 @@
  *   - writes the metering event under a key made here, once per exchange
  *     (never twice: `attribute_not_exists`),
  *   - claims the Idempotency-Key for 24 h (a retry is served, not counted),
- *   - adds to one rollup shard and takes the quota from counter shards whose
- *     conditions make the quota exact under any concurrency.
+ *   - adds to one rollup shard (its hour, and the day and month of the period
+ *     index) and takes the quota from counter shards whose conditions make
+ *     the quota exact under any concurrency,
+ *   - checks that the month it books into is not closed (a closed month's
+ *     late writes are booked into the next open month, as adjustments).
  * Either all of it commits or none of it does; the caller releases only after
  * it committed. See docs/metering.md for why the counts are exact.
  */
@@ -29,16 +32,19 @@ import { jitteredDelay, sleep } from "./backoff.ts";
 import { epochSeconds, type Item, N, num, S, str } from "./codec.ts";
 import type { CancelReason, Db } from "./db.ts";
 import {
+  closedMarkerKey,
   EVENT_SHARDS,
   eventKey,
   FLOW_SHARDS,
   idempotencyKey,
+  periodKey,
   type QuotaCounter,
   quotaKey,
   randomShard,
   rollupKey,
   shardOf,
 } from "./meter-keys.ts";
+import { CLOSED_CHECK_FROM_MS } from "./meter-periods.ts";
 import type { Registry } from "./registry.ts";
 import type { Transaction, TxItem, TxResult } from "./transaction.ts";
 
@@ -74,6 +80,12 @@ export interface MeteringRequest {
   /** More attributes for the Idempotency-Key claim: what a retry answers. */
   readonly claim?: Item | undefined;
   /**
+   * Check that the month booked into is not closed whenever this is built,
+   * not only near the month's end (`mayBeClosed`): for writes rare and large
+   * enough that 2 WCU do not matter (a large transfer, metered once).
+   */
+  readonly alwaysCheckClosedMonth?: boolean | undefined;
+  /**
    * The `event` of a claim of this key made under other terms: this exchange
    * may take its place (the retry is metered anew), as long as it is still that claim.
    */
@@ -106,6 +118,12 @@ export interface IdempotencyClaim {
 /** Which counter shards an event took, so a reversal gives back exactly that. */
 export interface ShardPlan {
   readonly rollup: number;
+  /**
+   * The month (`yyyy-mm`) the counts are booked into when it is not the month
+   * of the exchange: that month was closed before the write landed, so the
+   * counts went into the next open month as an adjustment.
+   */
+  readonly booked?: string | undefined;
   readonly day?: number | undefined;
   readonly month?: Readonly<Record<string, number>> | undefined;
 }
@@ -151,6 +169,8 @@ interface Built {
     readonly proof?: TxItem | undefined;
     readonly day?: TxItem | undefined;
     readonly month: readonly TxItem[];
+    /** The check that the month booked into is still open (only when it may be closing). */
+    readonly closed?: TxItem | undefined;
   };
 }
 
@@ -166,6 +186,8 @@ const CONFLICT_BACKOFF = { baseMs: 10, capMs: 200 };
  * out of rounds must not refuse an exchange that still fits.
  */
 const MAX_QUOTA_ROUNDS = 64;
+/** Closed months skipped while booking one write: one per month a write can be late. */
+const MAX_CLOSED_ROUNDS = 24;
 /** Cancellation reasons worth another round; anything else is a store fault. */
 const RETRYABLE = new Set([
   "TransactionConflict",
@@ -187,6 +209,8 @@ export class Meter {
     >,
     /** Where best-effort writes that failed are reported (they never fail the request). */
     private readonly log: Logger,
+    /** The gateway's clock: when a round is built decides whether it checks for a closed month. */
+    private readonly clock: () => Date = () => new Date(),
   ) {}
 
   async meter(req: MeteringRequest): Promise<MeteringOutcome> {
@@ -196,6 +220,7 @@ export class Meter {
     let plan: PlanOrRefusal = this.fastPlan(req);
     let conflicts = 0;
     let quotaRounds = 0;
+    let closedRounds = 0;
     for (let round = 0; ; round++) {
       if (plan.kind === "quota_exceeded") return plan;
       const built = this.build(req, plan.plan, eventId);
@@ -224,6 +249,16 @@ export class Meter {
       if (statusFailed) return { kind: "status_changed" };
       if (items.terms.some(result.failed)) return { kind: "terms_changed" };
       if (result.failed(items.idempotency)) return { kind: "duplicate" };
+      if (result.failed(items.closed)) {
+        // The month closed before this write landed: book it into the next one.
+        if (++closedRounds > MAX_CLOSED_ROUNDS)
+          throw contended("every month booked into was closed");
+        plan = {
+          kind: "plan",
+          plan: { ...plan.plan, booked: nextMonth(bookedMonth(req.now, plan.plan)) },
+        };
+        continue;
+      }
       if (result.failed(items.day) || items.month.some(result.failed)) {
         if (++quotaRounds > MAX_QUOTA_ROUNDS)
           throw contended("the quota counters stayed contended");
@@ -268,24 +303,25 @@ export class Meter {
    * failure is logged (`refusal_uncounted`) and never thrown.
    */
   async countRefusal(agreement: Agreement, kind: RefusalKind, now: Date): Promise<void> {
-    // A plain ADD (1 WCU, not a transaction): refusals release nothing, so
-    // they need no atomicity with anything else.
+    // Hour, day and month move together (a transaction), in a month still open.
+    let month = monthKey(now);
     try {
-      await this.db.update(
-        "meter",
-        {
-          Key: rollupKey(
-            agreement.id,
-            randomShard(FLOW_SHARDS),
-            hourKey(now),
-            agreement.price.currency,
-          ),
-          UpdateExpression: `ADD ${kind} :one SET ${FLOW_ATTRS}`,
-          ExpressionAttributeNames: { "#hour": "hour" },
-          ExpressionAttributeValues: { ":one": N(1), ...flowValues(agreement, now) },
-        },
-        "count the refusal",
-      );
+      for (let round = 0; ; round++) {
+        const shard = randomShard(FLOW_SHARDS);
+        const tx = this.db.transaction();
+        for (const u of rollupUpdates(agreement, shard, booking(now, month), { [kind]: 1 }))
+          tx.update("meter", u);
+        const closed = this.mayBeClosed(month)
+          ? tx.conditionCheck("meter", openCheck(month, shard))
+          : undefined;
+        const result = await tx.run("count the refusal");
+        if (result.ok) return;
+        if (round >= MAX_CLOSED_ROUNDS) throw new Error(`cancelled: ${result.reasons.join(", ")}`);
+        if (result.failed(closed)) month = nextMonth(month);
+        else if (result.reasons.every((r) => r === "None" || RETRYABLE.has(r)))
+          await sleep(jitteredDelay(round + 1, CONFLICT_BACKOFF));
+        else throw new Error(`cancelled: ${result.reasons.join(", ")}`);
+      }
     } catch (err) {
       this.log.warn("refusal_uncounted", {
         agreement: agreement.id,
@@ -306,36 +342,78 @@ export class Meter {
   async reverse(req: MeteringRequest, receipt: MeteringReceipt): Promise<boolean> {
     const { agreement } = req;
     const { at, plan } = receipt;
-    const tx = this.db.transaction();
-    tx.update("meter", {
-      Key: eventKeyOf(agreement.id, receipt),
-      UpdateExpression: "SET #st = :rev",
-      ConditionExpression: "#st = :metered",
-      ExpressionAttributeNames: { "#st": "state" },
-      ExpressionAttributeValues: { ":rev": S("reversed"), ":metered": S("metered") },
-    });
-    tx.update(
-      "meter",
-      addToRollup(agreement, plan.rollup, at, -1, -req.records, -req.bytes, -receipt.value),
-    );
-    if (req.idempotencyKey !== undefined) {
-      // The key may be used again: the exchange it named did not happen.
+    const original = bookedMonth(at, plan);
+    // Taken back where it was booked, unless that month closed meanwhile:
+    // then as an adjustment in the next open month, with a reversal event there.
+    for (let month = original, round = 0; round <= MAX_CLOSED_ROUNDS; round++) {
+      const late = month !== original;
+      const where = late ? booking(at, month) : booking(at, plan.booked);
+      const tx = this.db.transaction();
       tx.update("meter", {
-        Key: idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
-        UpdateExpression: "SET expiresAt = :zero",
-        ExpressionAttributeValues: { ":zero": N(0) },
+        Key: eventKeyOf(agreement.id, receipt),
+        UpdateExpression: late ? "SET #st = :rev, reversedIn = :h" : "SET #st = :rev",
+        ConditionExpression: "#st = :metered",
+        ExpressionAttributeNames: { "#st": "state" },
+        ExpressionAttributeValues: {
+          ":rev": S("reversed"),
+          ":metered": S("metered"),
+          ...(late ? { ":h": S(hourKey(where.at)) } : {}),
+        },
       });
+      if (late) {
+        tx.put("meter", {
+          Item: {
+            ...eventKey(
+              hourKey(where.at),
+              shardOf(receipt.eventId, EVENT_SHARDS),
+              agreement.id,
+              `${receipt.eventId}#R`,
+            ),
+            ...flowOfEvent(agreement),
+            records: N(req.records),
+            bytes: N(req.bytes),
+            value: N(receipt.value),
+            hour: S(hourKey(where.at)),
+            state: S("reversal"),
+            reverses: S(receipt.eventId),
+            expiresAt: N(epochSeconds(where.at) + EVENT_RETENTION_SECONDS),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        });
+      }
+      for (const u of rollupUpdates(agreement, plan.rollup, where, {
+        requests: -1,
+        records: -req.records,
+        bytes: -req.bytes,
+        value: -receipt.value,
+      }))
+        tx.update("meter", u);
+      const closed = tx.conditionCheck("meter", openCheck(month, plan.rollup));
+      if (req.idempotencyKey !== undefined) {
+        // The key may be used again: the exchange it named did not happen.
+        tx.update("meter", {
+          Key: idempotencyKey(agreement.id, req.idempotencyKey, req.action, req.fingerprint),
+          UpdateExpression: "SET expiresAt = :zero",
+          ExpressionAttributeValues: { ":zero": N(0) },
+        });
+      }
+      if (plan.day !== undefined)
+        tx.update("meter", takeQuota(agreement.id, at, "requestsPerDay", plan.day, -1, null));
+      for (const [shard, k] of Object.entries(plan.month ?? {})) {
+        tx.update("meter", takeQuota(agreement.id, at, "recordsPerMonth", Number(shard), -k, null));
+      }
+      // A token of this call only: SDK retries of a reversal that landed are
+      // absorbed; the state condition makes a second call a no-op anyway.
+      const token = digest(`reverse#${agreement.id}#${receipt.eventId}#${randomUUID()}`).slice(
+        0,
+        36,
+      );
+      const result = await tx.run("reverse the metering event", token);
+      if (result.ok) return true;
+      if (!result.failed(closed)) return false;
+      month = nextMonth(month);
     }
-    if (plan.day !== undefined)
-      tx.update("meter", takeQuota(agreement.id, at, "requestsPerDay", plan.day, -1, null));
-    for (const [shard, k] of Object.entries(plan.month ?? {})) {
-      tx.update("meter", takeQuota(agreement.id, at, "recordsPerMonth", Number(shard), -k, null));
-    }
-    // A token of this call only: SDK retries of a reversal that landed are
-    // absorbed; the state condition makes a second call a no-op anyway.
-    const token = digest(`reverse#${agreement.id}#${receipt.eventId}#${randomUUID()}`).slice(0, 36);
-    const result = await tx.run("reverse the metering event", token);
-    return result.ok;
+    return false;
   }
 
   // ------------------------------------------------------------ unknown outcomes
@@ -374,6 +452,17 @@ export class Meter {
     );
     if (voided) return "never committed";
     return (await this.reverse(req, built.receipt)) ? "committed and reversed" : "unknown";
+  }
+
+  /**
+   * Whether a write built now for `month` could still land after a close of
+   * it began: from CLOSED_CHECK_FROM_MS before the month's end on. A write
+   * built earlier lands before the month may be closed (see CLOSE_GRACE_MS),
+   * so it carries no check (2 WCU less on every exchange of the month).
+   */
+  private mayBeClosed(month: string): boolean {
+    const end = nextMonthStart(monthStart(month)).getTime();
+    return this.clock().getTime() >= end - CLOSED_CHECK_FROM_MS;
   }
 
   // ------------------------------------------------------------ plans
@@ -424,7 +513,7 @@ export class Meter {
       else month = spread(req.records, monthRooms);
     }
     if (exceeded.length > 0) return this.exceeded(req, exceeded);
-    return { kind: "plan", plan: { rollup: previous.rollup, day, month } };
+    return { kind: "plan", plan: { ...previous, day, month } };
   }
 
   private async rooms(
@@ -496,7 +585,8 @@ export class Meter {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const receipt: MeteringReceipt = { eventId, at: now, plan, value };
-    const hour = hourKey(now);
+    const where = booking(now, plan.booked);
+    const hour = hourKey(where.at);
     const tx = this.db.transaction();
     const status = [tx.add(this.registry.partnerActiveCheck(agreement.provider, now, req.replica))];
     // One item may appear once in a transaction: a partner that is both
@@ -521,13 +611,9 @@ export class Meter {
       ...eventKeyOf(agreement.id, receipt),
       eventId: S(eventId),
       requestId: S(req.requestKey),
-      agreement: S(agreement.id),
-      provider: S(agreement.provider),
-      consumer: S(agreement.consumer),
-      dataset: S(agreement.dataset),
+      ...flowOfEvent(agreement),
       version: N(agreement.version),
       action: S(req.action),
-      currency: S(agreement.price.currency),
       records: N(req.records),
       bytes: N(req.bytes),
       value: N(value),
@@ -568,7 +654,17 @@ export class Meter {
             },
           });
     const proof = req.proofClaim === undefined ? undefined : tx.put("meter", req.proofClaim);
-    tx.update("meter", addToRollup(agreement, plan.rollup, now, 1, req.records, req.bytes, value));
+    for (const u of rollupUpdates(agreement, plan.rollup, where, {
+      requests: 1,
+      records: req.records,
+      bytes: req.bytes,
+      value,
+    }))
+      tx.update("meter", u);
+    const closed =
+      req.alwaysCheckClosedMonth === true || this.mayBeClosed(monthKey(where.at))
+        ? tx.conditionCheck("meter", openCheck(monthKey(where.at), plan.rollup))
+        : undefined;
     const dayLimit = agreement.quota?.requestsPerDay;
     const day =
       plan.day === undefined || dayLimit === undefined
@@ -587,34 +683,84 @@ export class Meter {
     return {
       tx,
       receipt,
-      items: { status, terms, event: eventItem, idempotency, proof, day, month },
+      items: { status, terms, event: eventItem, idempotency, proof, day, month, closed },
     };
   }
 }
 
-/** Adds to one rollup shard of the flow (negative amounts take back). */
-function addToRollup(
+/** What a write adds to a flow's rollups (negative amounts take back). */
+type Adds = Readonly<
+  Partial<Record<"requests" | "records" | "bytes" | "value" | RefusalKind, number>>
+>;
+
+/** Where a write's counts are booked: the exchange's own time, or the start of a later month. */
+interface Booking {
+  readonly at: Date;
+  /** Booked into a later month than the exchange's (its own month was closed). */
+  readonly adjustment: boolean;
+}
+
+const monthStart = (month: string): Date => new Date(`${month}-01T00:00:00.000Z`);
+const nextMonth = (month: string): string => monthKey(nextMonthStart(monthStart(month)));
+const bookedMonth = (at: Date, plan: ShardPlan): string => plan.booked ?? monthKey(at);
+
+function booking(at: Date, month: string | undefined): Booking {
+  if (month === undefined || month === monthKey(at)) return { at, adjustment: false };
+  return { at: monthStart(month), adjustment: true };
+}
+
+/**
+ * The same ADD on one rollup shard of the flow: its hour (per-flow
+ * partition), its day and its month (the period partitions finance reads).
+ */
+function rollupUpdates(
   agreement: Agreement,
   shard: number,
-  now: Date,
-  requests: number,
-  records: number,
-  bytes: number,
-  value: number,
-): Omit<Update, "TableName"> {
-  return {
-    Key: rollupKey(agreement.id, shard, hourKey(now), agreement.price.currency),
-    UpdateExpression: `ADD requests :rq, records :rc, bytes :b, #v :v SET ${FLOW_ATTRS}`,
-    ExpressionAttributeNames: { "#v": "value", "#hour": "hour" },
-    ExpressionAttributeValues: {
-      ":rq": N(requests),
-      ":rc": N(records),
-      ":b": N(bytes),
-      ":v": N(value),
-      ...flowValues(agreement, now),
-    },
+  where: Booking,
+  adds: Adds,
+): Omit<Update, "TableName">[] {
+  const entries = Object.entries(adds);
+  const add = `ADD ${entries.map((_, i) => `#a${i} :a${i}`).join(", ")}`;
+  const names = Object.fromEntries(entries.map(([k], i) => [`#a${i}`, k]));
+  const values: Item = {
+    ...Object.fromEntries(entries.map(([, v], i) => [`:a${i}`, N(v ?? 0)])),
+    ":p": S(agreement.provider),
+    ":c": S(agreement.consumer),
+    ":d": S(agreement.dataset),
+    ":cur": S(agreement.price.currency),
   };
+  const hour = hourKey(where.at);
+  const periods = [dayKey(where.at), monthKey(where.at)].map((period) => ({
+    Key: periodKey(period, shard, agreement.id, agreement.price.currency, where.adjustment),
+    UpdateExpression: `${add} SET ${FLOW_ATTRS}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  }));
+  return [
+    {
+      Key: rollupKey(agreement.id, shard, hour, agreement.price.currency),
+      UpdateExpression: `${add} SET ${FLOW_ATTRS}, #hour = :h`,
+      ExpressionAttributeNames: { ...names, "#hour": "hour" },
+      ExpressionAttributeValues: { ...values, ":h": S(hour) },
+    },
+    ...periods,
+  ];
 }
+
+/** The month is not closed: its marker copy of this shard does not exist. */
+const openCheck = (month: string, shard: number) => ({
+  Key: closedMarkerKey(month, shard),
+  ConditionExpression: "attribute_not_exists(pk)",
+});
+
+/** The flow attributes an event carries for the recount. */
+const flowOfEvent = (agreement: Agreement): Item => ({
+  agreement: S(agreement.id),
+  provider: S(agreement.provider),
+  consumer: S(agreement.consumer),
+  dataset: S(agreement.dataset),
+  currency: S(agreement.price.currency),
+});
 
 /**
  * Adds `amount` to a quota shard of the window of `now`; with a limit, only
@@ -690,17 +836,7 @@ export const sameTerms = (a: TermsVersions | undefined, b: TermsVersions): boole
   a.dataset === b.dataset &&
   a.tradeRules === b.tradeRules;
 
-const FLOW_ATTRS = "provider = :p, consumer = :c, dataset = :d, currency = :cur, #hour = :h";
-
-function flowValues(agreement: Agreement, now: Date): Item {
-  return {
-    ":p": S(agreement.provider),
-    ":c": S(agreement.consumer),
-    ":d": S(agreement.dataset),
-    ":cur": S(agreement.price.currency),
-    ":h": S(hourKey(now)),
-  };
-}
+const FLOW_ATTRS = "provider = :p, consumer = :c, dataset = :d, currency = :cur";
 
 const digest = (s: string): string => createHash("sha256").update(s).digest("base64url");
 
@@ -708,9 +844,14 @@ const isNone = (r: CancelReason): boolean => r === "None";
 
 const metered = (receipt: MeteringReceipt): MeteringOutcome => ({ kind: "metered", ...receipt });
 
-/** The metering event's key, from the receipt: its hour, its shard and its id. */
+/** The metering event's key, from the receipt: the hour it is booked in, its shard and its id. */
 const eventKeyOf = (agreement: string, receipt: MeteringReceipt): Item =>
-  eventKey(hourKey(receipt.at), shardOf(receipt.eventId, EVENT_SHARDS), agreement, receipt.eventId);
+  eventKey(
+    hourKey(booking(receipt.at, receipt.plan.booked).at),
+    shardOf(receipt.eventId, EVENT_SHARDS),
+    agreement,
+    receipt.eventId,
+  );
 
 const contended = (why: string) => new StoreUnavailableError("meter the exchange", new Error(why));
 

@@ -105,7 +105,7 @@ export async function grantScopes(
 
 function agreementIds(requested: string[]): string[] {
   return requested.map((s) => {
-    if (s === "admin" || s === "metrics:read" || s === "attestation") {
+    if (s === "admin" || s === "metrics:read" || s === "metrics:close" || s === "attestation") {
       throw new OAuthError(400, "invalid_scope", `a partner client may not have the scope ${s}`);
     }
     const id = s.startsWith("agreement:") ? s.slice("agreement:".length) : null;

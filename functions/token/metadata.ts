@@ -41,7 +41,14 @@ export function metadataApp(gw: Gateway): Hono<AppEnv> {
             },
           }),
       response_types_supported: [],
-      scopes_supported: ["admin", "metrics:read", "attestation", "catalog", "agreement:{id}"],
+      scopes_supported: [
+        "admin",
+        "metrics:read",
+        "metrics:close",
+        "attestation",
+        "catalog",
+        "agreement:{id}",
+      ],
     }),
   );
 

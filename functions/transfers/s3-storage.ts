@@ -13,7 +13,6 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import {
-  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -25,6 +24,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StoreUnavailableError } from "../errors.ts";
+import { type CopyOptions, copyObject, storeCall } from "./s3-copy.ts";
 import type { PresignedPut, StoredBody, TransferStorage } from "./storage.ts";
 
 export interface S3TransferStorageOptions {
@@ -37,12 +37,15 @@ export interface S3TransferStorageOptions {
   readonly localSecret?: string | undefined;
   /** Part size of multipart uploads. @default 8 MiB */
   readonly partSize?: number | undefined;
+  /** How a staged body is copied to its final key (one CopyObject, or in parts above a size). */
+  readonly copy?: CopyOptions | undefined;
 }
 
 export class S3TransferStorage implements TransferStorage {
   /** The client URLs are presigned with (the store's, or one aimed at publicEndpoint). */
   readonly signer: S3Client;
   private readonly partSize: number;
+  private readonly copyOptions: CopyOptions;
 
   constructor(
     readonly client: S3Client,
@@ -50,6 +53,7 @@ export class S3TransferStorage implements TransferStorage {
     options: S3TransferStorageOptions = {},
   ) {
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
+    this.copyOptions = options.copy ?? {};
     this.signer =
       options.publicEndpoint === undefined
         ? client
@@ -100,28 +104,20 @@ export class S3TransferStorage implements TransferStorage {
     // with 403 unless the role may list the bucket without a prefix
     // condition, which ours may not; its listing under transfers/ says
     // "not there" plainly. The key itself sorts first under its own prefix.
-    const page = await this.call("look for the transfer body", () =>
+    const page = await storeCall("look for the transfer body", () =>
       this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 })),
     );
     return page.Contents?.[0]?.Key === key;
   }
 
-  async copy(from: string, to: string): Promise<void> {
-    await this.call("copy the transfer body", () =>
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: to,
-          CopySource: `${this.bucket}/${encodeURIComponent(from).replaceAll("%2F", "/")}`,
-        }),
-      ),
-    );
+  copy(from: string, to: string): Promise<void> {
+    return copyObject(this.client, this.bucket, from, to, this.copyOptions);
   }
 
   async deleteAll(prefix: string): Promise<void> {
     let token: string | undefined;
     do {
-      const page = await this.call("list the transfer bodies", () =>
+      const page = await storeCall("list the transfer bodies", () =>
         this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
@@ -132,7 +128,7 @@ export class S3TransferStorage implements TransferStorage {
       );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
       if (keys.length > 0)
-        await this.call("delete the transfer bodies", () =>
+        await storeCall("delete the transfer bodies", () =>
           this.client.send(
             new DeleteObjectsCommand({
               Bucket: this.bucket,
@@ -145,7 +141,7 @@ export class S3TransferStorage implements TransferStorage {
   }
 
   presignGet(key: string, expiresIn: number, at: Date): Promise<string> {
-    return this.call("sign the transfer URL", () =>
+    return storeCall("sign the transfer URL", () =>
       getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
         expiresIn,
         signingDate: at,
@@ -159,7 +155,7 @@ export class S3TransferStorage implements TransferStorage {
     expiresIn: number,
     at: Date,
   ): Promise<PresignedPut> {
-    const url = await this.call("sign the upload URL", () =>
+    const url = await storeCall("sign the upload URL", () =>
       getSignedUrl(
         this.signer,
         new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }),
@@ -168,14 +164,6 @@ export class S3TransferStorage implements TransferStorage {
       ),
     );
     return { url, headers: { "Content-Type": contentType } };
-  }
-
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (cause) {
-      throw new StoreUnavailableError(operation, cause);
-    }
   }
 }
 

@@ -58,6 +58,10 @@ export interface TransferJobResult {
   readonly ran: boolean;
 }
 
+/** How long a run holds its transfer (a setting, so that tests need not wait minutes). */
+const leaseMs = (deps: Pick<TransferWorkerDeps, "settings">): number =>
+  deps.settings.transferLeaseMs ?? TRANSFER_LEASE_MS;
+
 /** Decisions one run may take while the terms change under it. */
 const MAX_ROUNDS = 3;
 
@@ -95,7 +99,7 @@ async function take(deps: TransferWorkerDeps, store: TransferStore, id: string) 
     return {
       ...t,
       attempt: t.attempt + 1,
-      leaseUntil: now.getTime() + TRANSFER_LEASE_MS,
+      leaseUntil: now.getTime() + leaseMs(deps),
       updatedAt: now.toISOString(),
     };
   });
@@ -213,7 +217,7 @@ class TransferRun {
           this.holds(cur)
             ? {
                 ...cur,
-                leaseUntil: now.getTime() + TRANSFER_LEASE_MS,
+                leaseUntil: now.getTime() + leaseMs(this.deps),
                 updatedAt: now.toISOString(),
               }
             : undefined,
@@ -227,7 +231,7 @@ class TransferRun {
             message: String(err),
           }),
         );
-    }, TRANSFER_LEASE_MS / 4);
+    }, leaseMs(this.deps) / 4);
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -244,6 +248,9 @@ class TransferRun {
       records: staged.records,
       bytes: staged.bytes,
       now: this.deps.clock(),
+      // A transfer is metered once, after a run of up to 15 minutes that may
+      // cross a month's end: its write always checks the month is still open.
+      alwaysCheckClosedMonth: true,
       replica: p.state.replica,
       terms: {
         agreement: p.agreement.version,

@@ -56,6 +56,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: "/openapi.json", target: "meta" },
   { method: HttpMethod.GET, path: "/docs", target: "meta" },
   { method: HttpMethod.GET, path: "/metrics/{proxy+}", target: "metrics" },
+  { method: HttpMethod.POST, path: "/metrics/periods/{proxy+}", target: "metrics" },
   // The console's pages (GET) and forms (POST): served by the admin function.
   { method: HttpMethod.GET, path: "/console", target: "admin" },
   { method: HttpMethod.ANY, path: "/console/{proxy+}", target: "admin" },

@@ -45,8 +45,9 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   exchange: {
     // PutItem only in attestation partitions (see "partition-scoped writes").
     [REGISTRY]: d("GetItem", "BatchGetItem", "Query", "ConditionCheckItem", "PutItem"),
-    // No single-item reads of the meter: transfers are another function's.
-    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query"),
+    // No single-item reads of the meter (transfers are another function's);
+    // ConditionCheckItem: closed-month markers (C#) only (see "partition-scoped").
+    [METER]: d("BatchGetItem", "PutItem", "UpdateItem", "Query", "ConditionCheckItem"),
     [AUDIT]: d("GetItem", "PutItem"),
     // Verifies access tokens, never signs one; signs its JWTs to backends.
     [SIGNING]: ["kms:GetPublicKey"],
@@ -91,8 +92,11 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
     // The finance client's record: its credential generation ends rotated tokens.
     [CREDENTIALS]: d("GetItem"),
     [REGISTRY_INDEX]: d("Query"),
-    // UpdateItem: claims of DPoP proofs, in their own partitions.
-    [METER]: d("Query", "UpdateItem"),
+    // UpdateItem: claims of DPoP proofs, in their own partitions; GetItem,
+    // PutItem, UpdateItem: closing a period (its markers and kept statement).
+    [METER]: d("Query", "UpdateItem", "GetItem", "PutItem"),
+    // The close is audited.
+    [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:GetPublicKey"],
   },
   events: {
@@ -112,8 +116,9 @@ const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   transferWorker: {
     // Re-checks parties, agreement and trade rules (ConditionCheckItem in its metering).
     [REGISTRY]: d("GetItem", "BatchGetItem", "ConditionCheckItem"),
-    // Metering as the exchange does; GetItem only on transfer items (below).
-    [METER]: d("PutItem", "UpdateItem", "GetItem"),
+    // Metering as the exchange does; GetItem only on transfer items (below),
+    // ConditionCheckItem only on closed-month markers (C#).
+    [METER]: d("PutItem", "UpdateItem", "GetItem", "ConditionCheckItem"),
     [AUDIT]: d("GetItem", "PutItem"),
     // The transfer.ready event, written with the transfer's change.
     [OUTBOX]: d("PutItem"),
@@ -439,8 +444,26 @@ describe("partition-scoped writes", () => {
     );
   });
 
-  it("token, catalog, admin and metrics write the meter only in DPoP proof claims' partitions", () => {
-    for (const name of ["token", "catalog", "admin", "metrics"] as const) {
+  it("metrics writes the meter only in DPoP claims', closed markers' and kept statements' partitions", () => {
+    const meterWrites = statements("metrics").filter(
+      (s) =>
+        JSON.stringify(s.Resource).includes(METER) &&
+        [s.Action].flat().some((a) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(String(a))),
+    );
+    expect(meterWrites.length).toBeGreaterThan(0);
+    for (const s of meterWrites) {
+      const keys = (s.Condition as Record<string, Record<string, string[]>> | undefined)?.[
+        "ForAllValues:StringLike"
+      ]?.["dynamodb:LeadingKeys"];
+      expect(
+        keys?.every((k) => ["DP#*", "C#*", "S#*"].includes(k)),
+        JSON.stringify(s),
+      ).toBe(true);
+    }
+  });
+
+  it("token, catalog and admin write the meter only in DPoP proof claims' partitions", () => {
+    for (const name of ["token", "catalog", "admin"] as const) {
       const meterWrites = statements(name).filter(
         (s) =>
           JSON.stringify(s.Resource).includes(METER) &&

@@ -391,6 +391,7 @@ describe("HTTP API", () => {
     "GET /docs": "meta",
     $default: "meta",
     "GET /metrics/{proxy+}": "metrics",
+    "POST /metrics/periods/{proxy+}": "metrics",
     "GET /console": "admin",
     "ANY /console/{proxy+}": "admin",
   };

@@ -419,6 +419,32 @@ export async function runScenario(d: LocalDeployment): Promise<ScenarioFacts> {
     await expectStatus(200, "GET", "/metrics/attribution", { token: finance });
     await expectStatus(200, "GET", "/metrics/reconcile", { token: finance });
     await expectStatus(403, "GET", "/metrics/flows", { token: consumerToken });
+    // Periods: a closer client (metrics:close, granted by an operator) closes
+    // a past month once; the statement is read back as kept.
+    const closerClient = await expectStatus(201, "POST", "/admin/clients", {
+      token: admin,
+      body: { id: "lp-closer", role: "metrics:close" },
+    });
+    const closer = await token(
+      "lp-closer",
+      (closerClient.json as { clientSecret: string }).clientSecret,
+      "metrics:close",
+    );
+    const closed = await expectStatus(200, "POST", "/metrics/periods/2020-01/close", {
+      token: closer,
+    });
+    await expectStatus(409, "POST", "/metrics/periods/2020-01/close", { token: closer });
+    await expectStatus(403, "POST", "/metrics/periods/2020-02/close", { token: finance });
+    const keptStatement = await expectStatus(200, "GET", "/metrics/statements?period=2020-01", {
+      token: finance,
+    });
+    expect(createHash("sha256").update(keptStatement.body).digest("hex")).toBe(
+      (closed.json as { sha256: string }).sha256,
+    );
+    await expectStatus(200, "GET", "/metrics/statements?period=2020-01", {
+      token: finance,
+      headers: { accept: "text/csv" },
+    });
 
     // ---------------------------------------------------------- DPoP-bound tokens
     // Every function that takes access tokens claims a proof's jti (the

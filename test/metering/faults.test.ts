@@ -10,28 +10,19 @@
 import { Readable } from "node:stream";
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
-  DeleteItemCommand,
   DynamoDBClient,
   DynamoDBServiceException,
   GetItemCommand,
   InternalServerError,
-  PutItemCommand,
-  QueryCommand,
   ResourceNotFoundException,
-  ScanCommand,
-  TransactGetItemsCommand,
   TransactWriteItemsCommand,
-  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localDynamoClient } from "../../functions/local/server.ts";
 import { createLogger } from "../../functions/log.ts";
 import type { Agreement } from "../../policies/model.ts";
 import { createEcosystem, type Ecosystem, RECORDS } from "../support/ecosystem.ts";
 import { createTestGateway, dynamoEndpoint, type TestGateway } from "../support/gateway.ts";
-import { avoidWindowEdges, flowRowsOf, problem, reconcile } from "./support.ts";
+import { avoidWindowEdges, flowRowsOf, forwardingClient, problem, reconcile } from "./support.ts";
 
 let base: TestGateway;
 const ecosystems: Ecosystem[] = [];
@@ -311,34 +302,8 @@ describe("a transaction conflict", () => {
 
 // ------------------------------------------------------------ persistent faults (mocked)
 
-const FORWARDED = [
-  GetItemCommand,
-  BatchGetItemCommand,
-  QueryCommand,
-  ScanCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  DeleteItemCommand,
-  BatchWriteItemCommand,
-  TransactGetItemsCommand,
-  TransactWriteItemsCommand,
-] as const;
-
 /** A mocked client that forwards every call to DynamoDB Local until told otherwise. */
-function mockedClient() {
-  const real = localDynamoClient(dynamoEndpoint());
-  const client = new DynamoDBClient({
-    endpoint: dynamoEndpoint(),
-    region: "local",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
-  const mock = mockClient(client);
-  for (const Command of FORWARDED) {
-    // biome-ignore lint/suspicious/noExplicitAny: each command class takes its own input type
-    mock.on(Command as any).callsFake((input: any) => real.send(new (Command as any)(input)));
-  }
-  return { client, mock };
-}
+const mockedClient = () => forwardingClient();
 
 const accessDenied = () =>
   new DynamoDBServiceException({
@@ -420,7 +385,8 @@ describe("a refusal the store cannot count", () => {
     });
     g.clock.offsetMs = base.clock.offsetMs;
     const token = await e.partnerToken(e.ids.consumer);
-    mock.on(UpdateItemCommand).rejects(accessDenied());
+    // A refusal is counted in one transaction (its hour, day and month).
+    mock.on(TransactWriteItemsCommand).rejects(accessDenied());
     const res = await read(g, e, token, { "Data-Purpose": "marketing" });
     mock.restore();
     expect(res.status).toBe(403);

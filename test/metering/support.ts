@@ -1,11 +1,27 @@
 /**
  * Helpers shared by the metering tests: finance's views through the public
- * API, a window around "now" on the gateway's clock, and bounded concurrency.
+ * API, a window around "now" on the gateway's clock, bounded concurrency,
+ * and a mocked client for fault branches.
  */
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactGetItemsCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "vitest";
+import { localDynamoClient } from "../../functions/local/server.ts";
 import type { Handler } from "../support/backends.ts";
 import { test } from "../support/fixtures.ts";
-import { createTestGateway, type TestGateway } from "../support/gateway.ts";
+import { createTestGateway, dynamoEndpoint, type TestGateway } from "../support/gateway.ts";
 
 export interface Row {
   agreement?: string;
@@ -154,3 +170,44 @@ export const meteringTest = test.extend("t", { scope: "file" }, async () => {
   avoidWindowEdges(t);
   return t;
 });
+
+const FORWARDED = [
+  GetItemCommand,
+  BatchGetItemCommand,
+  QueryCommand,
+  ScanCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  DeleteItemCommand,
+  BatchWriteItemCommand,
+  TransactGetItemsCommand,
+  TransactWriteItemsCommand,
+] as const;
+
+/**
+ * A client mocked with aws-sdk-client-mock (for fault branches only) that
+ * forwards every call to DynamoDB Local, unless `intercept` answers it
+ * (a promise) or the test sets another behaviour on `mock`.
+ */
+export function forwardingClient(
+  intercept: (
+    command: string,
+    input: Record<string, unknown>,
+  ) => Promise<unknown> | undefined = () => undefined,
+) {
+  const real = localDynamoClient(dynamoEndpoint());
+  const client = new DynamoDBClient({
+    endpoint: dynamoEndpoint(),
+    region: "local",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const mock = mockClient(client);
+  for (const Command of FORWARDED) {
+    // biome-ignore lint/suspicious/noExplicitAny: each command class takes its own input type
+    mock.on(Command as any).callsFake((input: any) => {
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      return intercept(Command.name, input) ?? real.send(new (Command as any)(input));
+    });
+  }
+  return { client, mock };
+}

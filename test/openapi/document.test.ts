@@ -136,7 +136,7 @@ describe("the document's structure", () => {
     const flow = flows.clientCredentials;
     expect(flow?.tokenUrl).toBe("/oauth/token");
     expect(Object.keys(flow?.scopes ?? {}).sort()).toEqual(
-      ["admin", "agreement:{id}", "attestation", "catalog", "metrics:read"].sort(),
+      ["admin", "agreement:{id}", "attestation", "catalog", "metrics:read", "metrics:close"].sort(),
     );
     expect(schemes.clientBasic).toMatchObject({ type: "http", scheme: "basic" });
     for (const o of operations(doc)) {

@@ -303,7 +303,8 @@ describe("ops CLI", () => {
     expect(wrong.err).toContain("401");
     expect(wrong.err).toContain("invalid_client");
     const fromFlags = await ops(
-      ["partners", "list", "--client-id", "operator", "--client-secret", t.operatorSecret],
+      // `=`: a base64url secret may begin with "-", which would read as a flag.
+      ["partners", "list", "--client-id", "operator", `--client-secret=${t.operatorSecret}`],
       { OPERATOR_CLIENT_ID: "x", OPERATOR_CLIENT_SECRET: "y" },
     );
     expect(fromFlags.code).toBe(0);

@@ -65,7 +65,8 @@ export async function createTestGateway(
   const client = overrides.client ?? localDynamoClient(dynamoEndpoint());
   const tables = overrides.tables ?? localTableNames(`t${randomUUID().slice(0, 8)}`);
   if (overrides.tables === undefined)
-    await ensureTables(localDynamoClient(dynamoEndpoint()), tables);
+    // No TTL: tests move the clock to past months (see EnsureTablesOptions).
+    await ensureTables(localDynamoClient(dynamoEndpoint()), tables, { ttl: false });
   const clock = { offsetMs: 0 };
   const keys = overrides.keys ?? (await ephemeralKeys());
   const objects = overrides.objects ?? (await createTestObjectStore());

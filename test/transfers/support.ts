@@ -43,7 +43,7 @@ export interface TransferGateway {
 }
 
 export async function startTransferGateway(
-  overrides: { transferMaxBytes?: number } = {},
+  overrides: { transferMaxBytes?: number; transferLeaseMs?: number } = {},
 ): Promise<TransferGateway> {
   let listener:
     | ((req: IncomingMessage, res: import("node:http").ServerResponse) => void)
@@ -66,6 +66,8 @@ export async function startTransferGateway(
   });
   if (overrides.transferMaxBytes !== undefined)
     Object.assign(t.gw.settings, { transferMaxBytes: overrides.transferMaxBytes });
+  if (overrides.transferLeaseMs !== undefined)
+    Object.assign(t.gw.settings, { transferLeaseMs: overrides.transferLeaseMs });
   dispatcher.bind((job) => runTransferJob(t.gw, job));
   const app = createApp(t.gw, [
     ...ALL_SURFACES,

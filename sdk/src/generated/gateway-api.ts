@@ -758,8 +758,48 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The hourly rollups recounted from the metering events */
+        /** The rollups (hourly, and the days and months of the period index) proved against the metering events */
         get: operations["reconcile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics/periods/{period}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a UTC month (yyyy-mm): its statement is kept and never changes
+         * @description A month can be closed from 30 minutes after its end. Anything that lands for it later (a reversal, a late write) is booked as an adjustment in the next open month. Audited with the statement's SHA-256.
+         */
+        post: operations["closePeriod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A month's statement per partner and currency, as JSON or CSV
+         * @description Earned and paid with lines per agreement (usage or adjustment), split like /metrics/attribution. A closed month's statement is the same bytes every time (ETag: its SHA-256, the close's).
+         */
+        get: operations["getStatement"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1262,7 +1302,7 @@ export interface components {
         ClientInput: {
             id: string;
             /** @enum {string} */
-            role: "admin" | "metrics:read";
+            role: "admin" | "metrics:read" | "metrics:close";
         };
         DecisionInput: {
             partner: string;
@@ -1499,7 +1539,7 @@ export interface components {
             /** @description shown once; URL-safe characters only */
             clientSecret: string;
             /** @enum {string} */
-            role: "admin" | "metrics:read";
+            role: "admin" | "metrics:read" | "metrics:close";
         };
         PartnerKeys: {
             clientId: string;
@@ -1907,20 +1947,53 @@ export interface components {
             consistent: boolean;
             differences: {
                 agreement: string;
-                hour: string;
+                /** @description the hour, day (YYYY-MM-DD) or month (YYYY-MM) compared */
+                period: string;
+                hour?: string;
                 currency: string;
                 rollup: {
-                    requests: number;
-                    records: number;
-                    bytes: number;
-                    value: number;
+                    [key: string]: number;
                 };
+                /** @description the events recounted (refusal counts: the hourly rollups summed) */
                 events: {
+                    [key: string]: number;
+                };
+            }[];
+            /** @description the days and months of the period index proved */
+            periods: string[];
+        };
+        PeriodClosed: {
+            period: string;
+            /** @description ISO 8601 time in UTC */
+            closedAt: string;
+            /** @description hex SHA-256 of the statement's JSON bytes, kept at close */
+            sha256: string;
+        };
+        Statement: {
+            period: string;
+            closed: boolean;
+            /** @description ISO 8601 time in UTC */
+            closedAt?: string;
+            items: {
+                partner: string;
+                currency: string;
+                /** @description micro-units */
+                earned: number;
+                /** @description micro-units */
+                paid: number;
+                lines: {
+                    /** @enum {string} */
+                    kind: "usage" | "adjustment";
+                    agreement: string;
+                    dataset: string;
+                    counterparty: string;
                     requests: number;
                     records: number;
-                    bytes: number;
-                    value: number;
-                };
+                    /** @description micro-units */
+                    earned: number;
+                    /** @description micro-units */
+                    paid: number;
+                }[];
             }[];
         };
         DeliverResult: {
@@ -4923,6 +4996,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reconciliation"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing"];
+            503: components["responses"]["503-store_unavailable-identity_provider_unavailable"];
+        };
+    };
+    closePeriod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                period: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The closed period */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodClosed"];
+                };
+            };
+            400: components["responses"]["400-invalid_request-invalid_path"];
+            401: components["responses"]["401-invalid_token"];
+            403: components["responses"]["403-scope_missing"];
+            /**
+             * @description Conflict:
+             *     - `period_closed`: Period closed — the period was closed already
+             *     - `period_open`: Period still open — the current or a future month, or a past one within 30 minutes of its end (writes may still be landing for it), cannot be closed
+             */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & ({
+                        /** @constant */
+                        status: 409;
+                        /** @enum {string} */
+                        code: "period_closed" | "period_open";
+                    } & {
+                        [key: string]: unknown;
+                    });
+                };
+            };
+            503: components["responses"]["503-store_unavailable-identity_provider_unavailable"];
+        };
+    };
+    getStatement: {
+        parameters: {
+            query?: {
+                period?: string;
+                partner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statement"];
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["400-invalid_request-invalid_path"];
