@@ -18,8 +18,9 @@ import type { BuildOptions } from "esbuild";
 /**
  * The Lambda functions, one per surface (meta: the public routes and every
  * unmatched one; transfers: the large transfers' routes, apart from the
- * exchange so that neither carries the other's clients), plus the background ones: events (the outbox) and
- * transferWorker (large transfers, run outside the request).
+ * exchange so that neither carries the other's clients), plus the
+ * background ones: events (the outbox) and transferWorker (large transfers,
+ * run outside the request).
  */
 export const FUNCTION_NAMES = [
   "token",

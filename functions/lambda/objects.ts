@@ -1,9 +1,9 @@
 /**
  * The object store for the functions that keep objects (the exchange's kept
  * replay bodies; transfer bodies in the transfers function, the transfer
- * worker and the events function): their entries pass this to `provideObjectStore`. The other
- * functions' bundles carry no S3 client at all (the SDK is bundled: see
- * infra/bundling.ts).
+ * worker and the events function): their entries pass this to
+ * `provideObjectStore`. The other functions' bundles carry no S3 client at
+ * all (the SDK is bundled: see infra/bundling.ts).
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { S3ObjectStore } from "../store/objects.ts";
