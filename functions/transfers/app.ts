@@ -19,7 +19,9 @@ export function transfersApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const service = new TransferService(gw);
 
-  app.use("/v1/transfers", authenticate(gw));
+  // Hono's `/v1/transfers/*` matches `/v1/transfers` too: one registration,
+  // so a request is authenticated once (a DPoP proof checked twice would
+  // read as its own replay).
   app.use("/v1/transfers/*", authenticate(gw));
   app.use("/v1/uploads", authenticate(gw));
 

@@ -413,6 +413,18 @@ describe("a DPoP-bound token on the other routes", () => {
     );
   });
 
+  it("lists transfers with one proof: the route authenticates once (a second check would see a replay)", async () => {
+    const path = `/v1/transfers?agreement=${eco.agreement}`;
+    const headers = {
+      Authorization: `DPoP ${token}`,
+      DPoP: await proof(key, { htm: "GET", htu: `${ORIGIN}/v1/transfers`, token }),
+    };
+    const res = await t.app.request(path, { headers });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toMatchObject({ items: [] });
+    await expectDpopRefusal(await t.app.request(path, { headers }));
+  });
+
   it("an operator's and finance's bound tokens work on /admin and /metrics, with proofs", async () => {
     // A gateway of its own: the instances above re-issued the operator's secret.
     const g = await createTestGateway();
