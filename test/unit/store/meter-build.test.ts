@@ -121,4 +121,56 @@ describe("the metering transaction", () => {
     // As JSON text: the order of attributes is pinned too, not only their values.
     expect(JSON.stringify(inputs, null, 1)).toMatchSnapshot();
   });
+
+  it("a reversal, in its own month and as a late adjustment in the next", async () => {
+    const inputs = record();
+    const receipt = {
+      eventId: "00000000-0000-4000-8000-000000000003",
+      at: new Date("2026-11-30T23:00:00.000Z"),
+      plan: { rollup: 2, day: 1, month: { "4": 40, "6": 2 } },
+      value: 1234,
+    };
+    expect(await meter.reverse(full, receipt)).toBe(true);
+    expect(
+      await meter.reverse(full, { ...receipt, plan: { ...receipt.plan, booked: "2026-12" } }),
+    ).toBe(true);
+    // Each call's own token is random: everything else is pinned.
+    for (const input of inputs) input.ClientRequestToken = undefined;
+    expect(JSON.stringify(inputs, null, 1)).toMatchSnapshot();
+  });
+
+  it("a reversal whose month closed meanwhile: a reversal event in the next", async () => {
+    const inputs: TransactWriteItemsCommandInput[] = [];
+    mock.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
+      inputs.push(structuredClone(input));
+      if (inputs.length > 1) return {};
+      throw new TransactionCanceledException({
+        message: "Transaction cancelled",
+        $metadata: {},
+        CancellationReasons: (input.TransactItems ?? []).map((item) => ({
+          Code: item.ConditionCheck?.Key?.pk?.S?.startsWith("C#")
+            ? "ConditionalCheckFailed"
+            : "None",
+        })),
+      });
+    });
+    const receipt = {
+      eventId: "00000000-0000-4000-8000-000000000004",
+      at: new Date("2026-11-30T23:00:00.000Z"),
+      plan: { rollup: 5, day: 0, month: { "1": 42 } },
+      value: 99,
+    };
+    expect(await meter.reverse(full, receipt)).toBe(true);
+    expect(inputs).toHaveLength(2);
+    for (const input of inputs) input.ClientRequestToken = undefined;
+    expect(JSON.stringify(inputs, null, 1)).toMatchSnapshot();
+  });
+
+  it("a refusal counted on the flow", async () => {
+    const inputs = record();
+    await meter.countRefusal(agreement, "denied", now);
+    await meter.countRefusal(agreement, "blocked", new Date("2026-11-02T08:00:00.000Z"));
+    expect(inputs).toHaveLength(2);
+    expect(JSON.stringify(inputs, null, 1)).toMatchSnapshot();
+  });
 });
