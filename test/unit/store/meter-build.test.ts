@@ -7,19 +7,17 @@
  * records the input (the metering suites run it against DynamoDB Local).
  */
 import {
-  DynamoDBClient,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { agreement } from "../../../bench/fixtures.ts";
 import { silentLogger } from "../../../functions/log.ts";
 import { key, S } from "../../../functions/store/codec.ts";
-import { Db } from "../../../functions/store/db.ts";
 import { Meter, type MeteringRequest } from "../../../functions/store/meter.ts";
 import { Registry } from "../../../functions/store/registry.ts";
+import { mockedDb } from "./mock-db.ts";
 
 // Shards are random in production; fixed here so the requests are comparable.
 vi.mock("../../../functions/store/meter-keys.ts", async (original) => ({
@@ -27,29 +25,28 @@ vi.mock("../../../functions/store/meter-keys.ts", async (original) => ({
   randomShard: (n: number) => (n <= 1 ? 0 : n - 1),
 }));
 
-const client = new DynamoDBClient({
-  region: "local",
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-});
-const mock = mockClient(client);
-const db = new Db(client, {
-  registry: "t-registry",
-  credentials: "t-credentials",
-  meter: "t-meter",
-  audit: "t-audit",
-  outbox: "t-outbox",
-});
-afterEach(() => mock.reset());
+const { mock, db } = mockedDb();
 
 /** Near the end of a month: the closed-month check is part of every write. */
 const now = new Date("2026-11-30T23:59:58.123Z");
 const meter = new Meter(db, new Registry(db), silentLogger, () => now);
 
-function record(): TransactWriteItemsCommandInput[] {
+/**
+ * Records every transaction sent (all commit); with `closedOnce`, the first
+ * is cancelled by its closed-month check, as when the month closed meanwhile.
+ */
+function record(options: { closedOnce?: boolean } = {}): TransactWriteItemsCommandInput[] {
   const inputs: TransactWriteItemsCommandInput[] = [];
   mock.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
     inputs.push(structuredClone(input));
-    return {};
+    if (options.closedOnce !== true || inputs.length > 1) return {};
+    throw new TransactionCanceledException({
+      message: "Transaction cancelled",
+      $metadata: {},
+      CancellationReasons: (input.TransactItems ?? []).map((item) => ({
+        Code: item.ConditionCheck?.Key?.pk?.S?.startsWith("C#") ? "ConditionalCheckFailed" : "None",
+      })),
+    });
   });
   return inputs;
 }
@@ -100,21 +97,7 @@ describe("the metering transaction", () => {
   });
 
   it("booked into the next month when its own closed meanwhile", async () => {
-    const inputs: TransactWriteItemsCommandInput[] = [];
-    mock.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
-      inputs.push(structuredClone(input));
-      if (inputs.length > 1) return {};
-      const items = input.TransactItems ?? [];
-      throw new TransactionCanceledException({
-        message: "Transaction cancelled",
-        $metadata: {},
-        CancellationReasons: items.map((item) => ({
-          Code: item.ConditionCheck?.Key?.pk?.S?.startsWith("C#")
-            ? "ConditionalCheckFailed"
-            : "None",
-        })),
-      });
-    });
+    const inputs = record({ closedOnce: true });
     const outcome = await meter.meter({ ...full, idempotencyKey: undefined, replaces: undefined });
     expect(outcome.kind).toBe("metered");
     expect(inputs).toHaveLength(2);
@@ -140,20 +123,7 @@ describe("the metering transaction", () => {
   });
 
   it("a reversal whose month closed meanwhile: a reversal event in the next", async () => {
-    const inputs: TransactWriteItemsCommandInput[] = [];
-    mock.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
-      inputs.push(structuredClone(input));
-      if (inputs.length > 1) return {};
-      throw new TransactionCanceledException({
-        message: "Transaction cancelled",
-        $metadata: {},
-        CancellationReasons: (input.TransactItems ?? []).map((item) => ({
-          Code: item.ConditionCheck?.Key?.pk?.S?.startsWith("C#")
-            ? "ConditionalCheckFailed"
-            : "None",
-        })),
-      });
-    });
+    const inputs = record({ closedOnce: true });
     const receipt = {
       eventId: "00000000-0000-4000-8000-000000000004",
       at: new Date("2026-11-30T23:00:00.000Z"),
