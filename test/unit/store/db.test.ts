@@ -9,30 +9,16 @@
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
-  DynamoDBClient,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../functions/errors.ts";
 import { key } from "../../../functions/store/codec.ts";
-import { Db } from "../../../functions/store/db.ts";
+import { mockedDb } from "./mock-db.ts";
 
-const client = new DynamoDBClient({
-  region: "local",
-  credentials: { accessKeyId: "local", secretAccessKey: "local" },
-});
-const mock = mockClient(client);
-const db = new Db(client, {
-  registry: "t-registry",
-  credentials: "t-credentials",
-  meter: "t-meter",
-  audit: "t-audit",
-  outbox: "t-outbox",
-});
-afterEach(() => mock.reset());
+const { mock, db } = mockedDb();
 
 const cancelled = (...codes: string[]) =>
   new TransactionCanceledException({
