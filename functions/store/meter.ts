@@ -218,6 +218,8 @@ export class Meter {
     private readonly log: Logger,
     /** The gateway's clock: when a round is built decides whether it checks for a closed month. */
     private readonly clock: () => Date = () => new Date(),
+    /** Picks a shard in [0, n): random in production; fixed by tests that pin requests. */
+    private readonly pickShard: (n: number) => number = randomShard,
   ) {}
 
   async meter(req: MeteringRequest): Promise<MeteringOutcome> {
@@ -314,7 +316,7 @@ export class Meter {
     let month = monthKey(now);
     try {
       for (let round = 0; ; round++) {
-        const shard = randomShard(FLOW_SHARDS);
+        const shard = this.pickShard(FLOW_SHARDS);
         const tx = this.db.transaction();
         for (const u of rollupUpdates(agreement, shard, booking(now, month), REFUSALS[kind], [ONE]))
           tx.update("meter", u);
@@ -488,12 +490,12 @@ export class Meter {
     // Shards with an index below the limit are the only ones with a budget
     // when the limit is smaller than the shard count.
     const plan: ShardPlan = {
-      rollup: randomShard(FLOW_SHARDS),
-      day: day === undefined ? undefined : randomShard(Math.min(FLOW_SHARDS, day)),
+      rollup: this.pickShard(FLOW_SHARDS),
+      day: day === undefined ? undefined : this.pickShard(Math.min(FLOW_SHARDS, day)),
       month:
         month === undefined || req.records === 0
           ? undefined
-          : { [randomShard(Math.min(FLOW_SHARDS, month))]: req.records },
+          : { [this.pickShard(Math.min(FLOW_SHARDS, month))]: req.records },
     };
     return { kind: "plan", plan };
   }
@@ -519,7 +521,7 @@ export class Meter {
     if (dayRooms !== undefined) {
       const open = dayRooms.flatMap((room, shard) => (room >= 1 ? [shard] : []));
       if (open.length === 0) exceeded.push("requestsPerDay");
-      else day = open[randomShard(open.length)];
+      else day = open[this.pickShard(open.length)];
     }
     const monthRooms = rooms.get("recordsPerMonth");
     if (monthRooms !== undefined) {

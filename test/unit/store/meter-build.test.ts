@@ -11,7 +11,7 @@ import {
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { agreement } from "../../../bench/fixtures.ts";
 import { silentLogger } from "../../../functions/log.ts";
 import { key, S } from "../../../functions/store/codec.ts";
@@ -19,17 +19,14 @@ import { Meter, type MeteringRequest } from "../../../functions/store/meter.ts";
 import { Registry } from "../../../functions/store/registry.ts";
 import { mockedDb } from "./mock-db.ts";
 
-// Shards are random in production; fixed here so the requests are comparable.
-vi.mock("../../../functions/store/meter-keys.ts", async (original) => ({
-  ...(await original<typeof import("../../../functions/store/meter-keys.ts")>()),
-  randomShard: (n: number) => (n <= 1 ? 0 : n - 1),
-}));
-
 const { mock, db } = mockedDb();
 
 /** Near the end of a month: the closed-month check is part of every write. */
 const now = new Date("2026-11-30T23:59:58.123Z");
-const meter = new Meter(db, new Registry(db), silentLogger, () => now);
+// Shards are random in production; fixed here so the requests are comparable
+// (injected, not module-mocked: the unit project shares modules between files).
+const lastShard = (n: number) => (n <= 1 ? 0 : n - 1);
+const meter = new Meter(db, new Registry(db), silentLogger, () => now, lastShard);
 
 /**
  * Records every transaction sent (all commit); with `closedOnce`, the first

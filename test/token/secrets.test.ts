@@ -2,6 +2,10 @@
  * Client secrets (functions/auth/secrets.ts): keyed hashes under a pepper,
  * earlier scrypt hashes still accepted and marked for upgrade, wrong secrets
  * and unknown clients refused, and every comparison made in constant time.
+ *
+ * In the integration project: it mocks node:crypto, and the unit project
+ * shares modules between files (isolate: false), so the mock would not
+ * reach a secrets module another file loaded first.
  */
 import * as crypto from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
@@ -20,7 +24,7 @@ vi.mock("node:crypto", async (original) => {
 });
 
 const { newClientSecret, PEPPER_LABEL, pepperedSecrets, sameBytes, scryptHash, scryptSecrets } =
-  await import("../../../functions/auth/secrets.ts");
+  await import("../../functions/auth/secrets.ts");
 
 const pepper = crypto.createHmac("sha256", Buffer.alloc(32, 7)).update(PEPPER_LABEL).digest();
 const secrets = pepperedSecrets(async () => pepper);
