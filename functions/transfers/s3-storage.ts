@@ -127,8 +127,8 @@ export class S3TransferStorage implements TransferStorage {
         ),
       );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key]));
-      if (keys.length > 0)
-        await storeCall("delete the transfer bodies", () =>
+      if (keys.length > 0) {
+        const out = await storeCall("delete the transfer bodies", () =>
           this.client.send(
             new DeleteObjectsCommand({
               Bucket: this.bucket,
@@ -136,6 +136,14 @@ export class S3TransferStorage implements TransferStorage {
             }),
           ),
         );
+        // S3 answers 200 and lists the keys it could not delete: a body that
+        // must go is a fault (the revocation pass then tries again), never done.
+        if ((out.Errors?.length ?? 0) > 0)
+          throw new StoreUnavailableError(
+            "delete the transfer bodies",
+            new Error(`${out.Errors?.length} not deleted: ${out.Errors?.[0]?.Code ?? "unknown"}`),
+          );
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
   }

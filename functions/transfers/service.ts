@@ -151,7 +151,7 @@ export class TransferService {
    */
   async show(caller: Caller, id: string): Promise<TransferView> {
     let t = await this.mine(caller, id);
-    await this.recheck(caller, t);
+    const state = await this.recheck(caller, t);
     const now = this.gw.clock();
     if (
       t.state === "ready" &&
@@ -161,9 +161,17 @@ export class TransferService {
       t = await this.expire(t);
     if (t.state === "running") t = await this.revive(t, now);
     if (t.state !== "ready" || t.consumer !== caller.claims.sub) return viewOf(t, null, null);
+    // A URL never outlives the body, the agreement's term or a party's
+    // phase-out: those end without an event, so no revocation pass would
+    // catch a URL issued just before them.
     const until = Math.min(
       now.getTime() + URL_SECONDS * 1000,
-      t.bodyExpiresAt === null ? Number.POSITIVE_INFINITY : Date.parse(t.bodyExpiresAt),
+      ...[
+        t.bodyExpiresAt,
+        state.agreement?.validUntil,
+        state.provider?.phaseOutAt,
+        state.consumer?.phaseOutAt,
+      ].flatMap((at) => (at === undefined || at === null ? [] : [Date.parse(at)])),
     );
     const seconds = Math.max(1, Math.floor((until - now.getTime()) / 1000));
     const url = await this.gw.transferStorage.presignGet(bodyKey(t.id, t.attempt), seconds, now);
@@ -222,7 +230,8 @@ export class TransferService {
   }
 
   /** The parties and the agreement are still active: else the transfer is revoked, and the answer is the exchange's 403. */
-  private async recheck(caller: Caller, t: TransferRecord): Promise<void> {
+  /** Both parties and the agreement, decided afresh; the state read, when they still hold. */
+  private async recheck(caller: Caller, t: TransferRecord): Promise<ExchangeState> {
     const state = await this.gw.registry.loadExchangeState(
       t.agreement,
       caller.claims.bind[t.agreement],
@@ -240,7 +249,7 @@ export class TransferService {
       state,
       this.gw.clock(),
     );
-    if (decision.decision === "permit") return;
+    if (decision.decision === "permit") return state;
     const [first] = decision.reasons;
     if (REVOKING_CODES.has(first.code)) await revokeTransfer(this.gw, this.store, t.id, first.code);
     throw denialError(decision.reasons);

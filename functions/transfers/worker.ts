@@ -105,7 +105,9 @@ async function take(deps: TransferWorkerDeps, store: TransferStore, id: string) 
   });
   if (taken?.changed === true && taken.transfer.state === "failed") {
     deps.log.error("transfer_failed", { transfer: id, code: "transfer_interrupted" });
-    await deps.transferStorage.deleteAll(transferPrefix(id)).catch(() => undefined);
+    await deps.transferStorage
+      .deleteAll(transferPrefix(id))
+      .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: id, err }));
   }
   return taken;
 }
@@ -335,15 +337,24 @@ class TransferRun {
       return "ready";
     }
     // Revoked or taken over meanwhile: this run's body is not the one served.
-    await storage.deleteAll(bodyKey(t.id, this.attempt)).catch(() => undefined);
+    await storage
+      .deleteAll(bodyKey(t.id, this.attempt))
+      .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: t.id, err }));
     const current = ready?.transfer ?? (await this.store.get(t.id));
     const stillOpen = current?.state === "running" || current?.state === "ready";
     // Ended without a release (revoked): what this run metered did not happen. Taken
     // over (another run holds it, or released it): this metering is the one its
     // release found as a duplicate, so it stands.
     if (outcome.kind === "metered" && !stillOpen)
-      await deps.meter.reverse(this.meteringRequest(p, staged), outcome).catch(() => false);
-    if (!stillOpen) await storage.deleteAll(transferPrefix(t.id)).catch(() => undefined);
+      await deps.meter.reverse(this.meteringRequest(p, staged), outcome).catch((err: unknown) => {
+        // Counted but never released: reconcile shows it; the log names it.
+        deps.log.error("transfer_metering_not_reversed", { transfer: t.id, err });
+        return false;
+      });
+    if (!stillOpen)
+      await storage
+        .deleteAll(transferPrefix(t.id))
+        .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: t.id, err }));
     return current?.state ?? "revoked";
   }
 
@@ -413,7 +424,11 @@ class TransferRun {
     );
     // Everything of the transfer goes, but only when this run ended it (not another run's work).
     if (ended?.changed === true)
-      await this.deps.transferStorage.deleteAll(transferPrefix(this.t.id)).catch(() => undefined);
+      await this.deps.transferStorage
+        .deleteAll(transferPrefix(this.t.id))
+        .catch((err: unknown) =>
+          this.deps.log.error("transfer_objects_kept", { transfer: this.t.id, err }),
+        );
     if (ended?.changed === true && agreement !== undefined) {
       this.deps.telemetry.flow(agreement.id, this.t.direction, { kind: count });
       await this.deps.meter.countRefusal(agreement, count, now);

@@ -219,6 +219,22 @@ describe("read transfers", () => {
     }
   });
 
+  it("never issues a URL that outlives the agreement's term", async ({ g }) => {
+    const validUntil = new Date(Date.now() + 60_000).toISOString();
+    const ending = await transferFlow(g, { agreement: { validUntil } });
+    try {
+      ending.eco.provider.handler = ndjsonLines(3);
+      const res = await startRead(g, ending.eco.agreement, ending.consumerToken);
+      const { id } = (await res.json()) as { id: string };
+      const done = await settled(g, id, ending.consumerToken);
+      expect(done).toMatchObject({ state: "ready", records: 3 });
+      expect(Date.parse(String(done.expiresAt))).toBeLessThanOrEqual(Date.parse(validUntil));
+      expect(String(done.url)).toMatch(/X-Amz-Expires=(\d|[1-5]\d|60)&/);
+    } finally {
+      await ending.eco.close();
+    }
+  });
+
   it("fails with the exchange's codes when the provider fails", async ({ g, flow }) => {
     flow.eco.provider.handler = (_req, res) => {
       res.writeHead(500, { "Content-Type": "application/json" });

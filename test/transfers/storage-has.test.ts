@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import {
+  DeleteObjectsCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -75,5 +76,25 @@ describe("S3TransferStorage.has", () => {
     await expect(
       new S3TransferStorage(client, bucket).has(uploadKey("trf-has-3")),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe("S3TransferStorage.deleteAll", () => {
+  it("a key S3 could not delete (200 with Errors) is a store fault, never done", async () => {
+    const client = new S3Client({ region: "eu-north-1" });
+    const mock = mockClient(client);
+    mock
+      .on(ListObjectsV2Command)
+      .resolves({ Contents: [{ Key: "transfers/trf-d/body-1" }], IsTruncated: false });
+    mock.on(DeleteObjectsCommand).resolves({
+      Errors: [{ Key: "transfers/trf-d/body-1", Code: "AccessDenied", Message: "denied" }],
+    });
+    await expect(
+      new S3TransferStorage(client, "b").deleteAll("transfers/trf-d/"),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    mock.on(DeleteObjectsCommand).resolves({});
+    await expect(
+      new S3TransferStorage(client, "b").deleteAll("transfers/trf-d/"),
+    ).resolves.toBeUndefined();
   });
 });
