@@ -4,9 +4,9 @@
  * state-changing requests (same origin, and the session's CSRF token: a
  * SameSite cookie alone does not stop another port of the same host).
  */
-import { timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { sameBytes } from "../auth/secrets.ts";
 import type { AppEnv } from "../http/env.ts";
 import { derivedKey, type Session } from "../store/sessions.ts";
 import type { ConsoleApi } from "./api.ts";
@@ -104,8 +104,7 @@ export function crossSiteProblem(
   if (typeof token !== "string") return "the form carries no console token";
   const expected = Buffer.from(csrfTokenOf(sessionId));
   const given = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
-    return "the form's console token is not this session's";
+  if (!sameBytes(given, expected)) return "the form's console token is not this session's";
   return null;
 }
 

@@ -15,7 +15,7 @@
  * bundled, and their parts of it would weigh on every other function's
  * bundle and init.
  */
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
@@ -29,6 +29,7 @@ import {
   type ClientSecrets,
   PEPPER_LABEL,
   pepperedSecrets,
+  sameBytes,
   scryptSecrets,
 } from "../auth/secrets.ts";
 import { createGateway, DEFAULT_SETTINGS, type Gateway, type GatewayDeps } from "../gateway.ts";
@@ -248,11 +249,8 @@ export function cameThroughFrontDoor(
 ): boolean {
   if (env.ORIGIN_VERIFY === undefined) return true;
   const given = event.headers?.["x-gateway-origin"];
-  if (given !== undefined) {
-    const a = Buffer.from(given);
-    const b = Buffer.from(env.ORIGIN_VERIFY);
-    if (a.length === b.length && timingSafeEqual(a, b)) return true;
-  }
+  if (given !== undefined && sameBytes(Buffer.from(given), Buffer.from(env.ORIGIN_VERIFY)))
+    return true;
   const rc = event.requestContext;
   return (
     env.MTLS_DOMAIN !== undefined &&

@@ -8,11 +8,11 @@
  * signature, expiry or key that was altered is refused (403 url_refused).
  * In AWS the URLs are S3's own and this route is not mounted.
  */
-import { timingSafeEqual } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { type Context, Hono } from "hono";
 import type { Surface } from "../app.ts";
+import { sameBytes } from "../auth/secrets.ts";
 import { GatewayError } from "../errors.ts";
 import type { AppEnv } from "../http/env.ts";
 import { rawTargetOf } from "../http/raw-target.ts";
@@ -118,8 +118,7 @@ async function verified(
   const want = new URL(expected);
   const wanted = Buffer.from(`${want.pathname}${want.search}`);
   const sent = Buffer.from(target);
-  if (wanted.length !== sent.length || !timingSafeEqual(wanted, sent))
-    throw refused("the URL's signature does not match it");
+  if (!sameBytes(wanted, sent)) throw refused("the URL's signature does not match it");
   return key;
 }
 
