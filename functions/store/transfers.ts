@@ -19,6 +19,7 @@ import type { Action } from "../../policies/model.ts";
 import { StoreUnavailableError } from "../errors.ts";
 import { docOf, epochSeconds, type Item, key, N, S, str } from "./codec.ts";
 import type { Db } from "./db.ts";
+import type { ShardPlan } from "./meter.ts";
 import { decodeCursor, encodeCursor, type Page } from "./paging.ts";
 
 export const TRANSFER_STATES = [
@@ -72,6 +73,23 @@ export interface TransferRecord {
   readonly leaseUntil: number | null;
   /** The request that created it (traces). */
   readonly requestId: string;
+  /**
+   * What a run metered for it, kept from the metering on: a transfer that
+   * then ends without becoming ready (its run died, a successor was denied
+   * or ran out of attempts) gives exactly this back.
+   */
+  readonly metered?: TransferMetering | undefined;
+}
+
+/** A transfer's metering receipt (functions/store/meter.ts), with what it counted. */
+export interface TransferMetering {
+  readonly eventId: string;
+  /** ISO time of the metering: its hour and quota windows. */
+  readonly at: string;
+  readonly plan: ShardPlan;
+  readonly value: number;
+  readonly records: number;
+  readonly bytes: number;
 }
 
 /** How long a transfer's items are kept (TTL) after it was made. */

@@ -31,6 +31,7 @@ import {
 import { openTransferSource } from "./sources.ts";
 import { CONTENT_TYPES, LeaseLost, type Staged, stageBody } from "./stage.ts";
 import { TransferTools } from "./tools.ts";
+import { meteringOf, TRANSFER_FINGERPRINT, transferClaimKey, unmeterTransfer } from "./unmeter.ts";
 
 /** What a transfer's job uses of the gateway. */
 export type TransferWorkerDeps = Pick<
@@ -108,6 +109,7 @@ async function take(deps: TransferWorkerDeps, store: TransferStore, id: string) 
     await deps.transferStorage
       .deleteAll(transferPrefix(id))
       .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: id, err }));
+    await giveBack(deps, taken.transfer);
   }
   return taken;
 }
@@ -142,6 +144,7 @@ class TransferRun {
         const staged = await this.stage(p);
         if (!staged.ok) return await this.refused(p.agreement, staged);
         const outcome = await this.meter(p, staged);
+        if (outcome.kind === "metered") await this.keepReceipt(outcome, staged);
         if (outcome.kind === "metered" || outcome.kind === "duplicate")
           return await this.release(p, staged, outcome);
         await this.discardStaging();
@@ -245,8 +248,8 @@ class TransferRun {
       requestKey: this.t.requestId,
       // The transfer's own claim: a run after a crash that followed the
       // metering finds it and is not counted again.
-      idempotencyKey: `transfer:${this.t.id}`,
-      fingerprint: "transfer",
+      idempotencyKey: transferClaimKey(this.t.id),
+      fingerprint: TRANSFER_FINGERPRINT,
       records: staged.records,
       bytes: staged.bytes,
       now: this.deps.clock(),
@@ -264,6 +267,20 @@ class TransferRun {
 
   private meter(p: Permitted, staged: Extract<Staged, { ok: true }>): Promise<MeteringOutcome> {
     return this.deps.meter.meter(this.meteringRequest(p, staged));
+  }
+
+  /**
+   * Keeps what this run metered on the transfer, before anything that could
+   * fail for long (the copy): if the run dies after this and the transfer
+   * never becomes ready, whatever ends it gives this back.
+   */
+  private async keepReceipt(
+    outcome: Extract<MeteringOutcome, { kind: "metered" }>,
+    staged: Extract<Staged, { ok: true }>,
+  ): Promise<void> {
+    await this.store.update(this.t.id, (cur) =>
+      this.holds(cur) ? { ...cur, metered: meteringOf(outcome, staged) } : undefined,
+    );
   }
 
   /** Metered: the cut body to its final key, then `ready` (with its event) if this run still holds it. */
@@ -430,6 +447,8 @@ class TransferRun {
           this.deps.log.error("transfer_objects_kept", { transfer: this.t.id, err }),
         );
     if (ended?.changed === true && agreement !== undefined) {
+      // An earlier run may have metered before it died: nothing was released.
+      await giveBack(this.deps, ended.transfer, agreement);
       this.deps.telemetry.flow(agreement.id, this.t.direction, { kind: count });
       await this.deps.meter.countRefusal(agreement, count, now);
     }
@@ -443,6 +462,26 @@ class TransferRun {
       .catch((err: unknown) =>
         this.deps.log.warn("transfer_staging_left", { transfer: this.t.id, message: String(err) }),
       );
+  }
+}
+
+/**
+ * Takes back what an earlier run metered for a transfer that ended without
+ * a release. The end stands whatever happens here; a reversal the store
+ * refused is logged (reconcile shows it) rather than thrown.
+ */
+async function giveBack(
+  deps: TransferWorkerDeps,
+  t: TransferRecord,
+  known?: Agreement,
+): Promise<void> {
+  if (t.metered === undefined) return;
+  try {
+    const agreement = known ?? (await deps.registry.getAgreement(t.agreement))?.value;
+    if (agreement !== undefined && (await unmeterTransfer(deps, t, agreement)))
+      deps.log.warn("transfer_metering_reversed", { transfer: t.id });
+  } catch (err) {
+    deps.log.error("transfer_metering_not_reversed", { transfer: t.id, err });
   }
 }
 

@@ -3,7 +3,9 @@
  * SIGKILL while the provider's answer streams) leaves nothing released: the
  * transfer stays running, no body exists, nothing is metered. Once its lease
  * is over, a read dispatches it again and the next run starts over and
- * finishes whole; a transfer whose every run dies ends failed.
+ * finishes whole; a transfer whose every run dies ends failed. A run that
+ * died after its metering is counted once while later runs retry, and its
+ * metering is given back when the transfer ends without a release.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -178,5 +180,76 @@ describe("a run taken over after its lease", () => {
     expect(body.toString()).not.toContain("LATE");
     expect(await objectsOf(g, id)).toEqual([bodyKey(id, 2)]);
     expect((await flowTotals(g, flow.eco.agreement))?.requests ?? 0).toBe(before + 1);
+  }, 60_000);
+});
+
+describe("a transfer metered by runs that died before it was ready", () => {
+  it("counts once while runs retry, and gives it back when the transfer fails", async ({
+    g,
+    flow,
+  }) => {
+    const totals = async () =>
+      (await flowTotals(g, flow.eco.agreement)) ?? { requests: 0, records: 0 };
+    const { requests: before, records: recordsBefore } = await totals();
+    const id = await startUnrun(g, flow);
+    flow.eco.provider.handler = fullAnswer;
+    // Every run meters (or finds its metering), then the store refuses the copy to the final key.
+    const storage = g.t.gw.transferStorage;
+    const copy = storage.copy;
+    storage.copy = async () => {
+      throw new Error("the store refused the copy");
+    };
+    try {
+      for (let i = 0; i < MAX_TRANSFER_ATTEMPTS; i++) {
+        await expect(runTransferJob(g.t.gw, { transferId: id })).rejects.toThrow(
+          /refused the copy/,
+        );
+        expect((await totals()).requests).toBe(before + 1);
+        g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+      }
+    } finally {
+      storage.copy = copy;
+    }
+    expect((await new TransferStore(g.t.gw.db).get(id))?.metered).toMatchObject({
+      records: FULL,
+    });
+    // Every attempt used: the next job fails it, and what was metered goes back.
+    expect(await runTransferJob(g.t.gw, { transferId: id })).toMatchObject({ state: "failed" });
+    const done = await settled(g, id, await tokenNow(g, flow));
+    expect(done).toMatchObject({ state: "failed", code: "transfer_interrupted", url: null });
+    expect(await totals()).toMatchObject({ requests: before, records: recordsBefore });
+    expect(await objectsOf(g, id)).toEqual([]);
+  }, 60_000);
+
+  it("gives it back when the next run is denied: the agreement stopped meanwhile", async ({
+    g,
+    flow,
+  }) => {
+    const totals = async () =>
+      (await flowTotals(g, flow.eco.agreement)) ?? { requests: 0, records: 0 };
+    const { requests: before, records: recordsBefore } = await totals();
+    const id = await startUnrun(g, flow);
+    flow.eco.provider.handler = fullAnswer;
+    const storage = g.t.gw.transferStorage;
+    const copy = storage.copy;
+    storage.copy = async () => {
+      throw new Error("the store refused the copy");
+    };
+    try {
+      await expect(runTransferJob(g.t.gw, { transferId: id })).rejects.toThrow(/refused the copy/);
+    } finally {
+      storage.copy = copy;
+    }
+    expect((await totals()).requests).toBe(before + 1);
+    // An operator token on the gateway's clock (earlier tests moved it past the fixture's token).
+    const stopped = await g.t.call("POST", `/admin/agreements/${flow.eco.agreement}/suspend`, {
+      token: await g.t.token("operator", ["admin"]),
+      body: { reason: "dispute" },
+    });
+    expect(stopped.status).toBe(200);
+    g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+    expect(await runTransferJob(g.t.gw, { transferId: id })).toMatchObject({ state: "revoked" });
+    expect(await totals()).toMatchObject({ requests: before, records: recordsBefore });
+    expect(await objectsOf(g, id)).toEqual([]);
   }, 60_000);
 });
