@@ -76,6 +76,7 @@ export abstract class LexedFramer implements Framer {
   }
 
   retext(feed: Feed): void {
+    this.cutter.out.retext(feed.text);
     this.lex.reset(feed.text, feed.base);
   }
 
@@ -188,7 +189,11 @@ export class JsonFramer extends LexedFramer {
     const t = lex.text;
     for (;;) {
       if (t.charCodeAt(lex.pos) === OPEN_OBJECT) {
-        if (feed.records > 0) feed.out.push(",");
+        if (feed.records > 0) {
+          // The separator as it came when it touches the record, so that records join into one range.
+          if (t.charCodeAt(lex.pos - 1) === COMMA) feed.out.range(lex.pos - 1, lex.pos);
+          else feed.out.push(",");
+        }
         this.cutter.record(feed, frame.depth + 1);
       } else {
         lex.skipValue(frame.depth); // a scalar or an array is not a record
@@ -241,7 +246,7 @@ export class JsonFramer extends LexedFramer {
     const c = lex.text.charCodeAt(feed.pos);
     if (c === OPEN_ARRAY) {
       this.#found = true;
-      feed.out.push("[");
+      feed.out.range(feed.pos, feed.pos + 1);
       this.push(feed, -1, depth + 1, Step.FirstRecord);
     } else if (c === OPEN_OBJECT) {
       this.#found = true;
@@ -277,7 +282,7 @@ export class JsonFramer extends LexedFramer {
   /** Leaves the innermost container, whose closing char ends before `to`. */
   private pop(feed: Feed, to: number): void {
     const frame = this.#frames.pop();
-    if (frame?.level === -1) feed.out.push("]");
+    if (frame?.level === -1) feed.out.range(to - 1, to);
     feed.skip(to);
   }
 

@@ -19,6 +19,7 @@ export class NdjsonFramer extends LexedFramer {
 
   override retext(feed: Feed): void {
     this.#searchFrom = Math.max(0, this.#searchFrom - (feed.base - this.lex.base));
+    this.cutter.out.retext(feed.text);
     this.lex.reset(feed.text, feed.base);
   }
 

@@ -19,6 +19,7 @@ export class DfaMatcher implements MarkerMatcher {
   readonly #dead: number;
   readonly #idle: number;
   readonly #skipTo: string;
+  readonly #skipUnit: number;
 
   constructor(
     readonly size: number,
@@ -34,23 +35,43 @@ export class DfaMatcher implements MarkerMatcher {
     this.#dead = dfa.dead;
     this.#idle = dfa.idle;
     this.#skipTo = dfa.skipTo;
+    this.#skipUnit = dfa.skipTo === "" ? -1 : dfa.skipTo.charCodeAt(0);
   }
 
   firstMatch(value: string): number {
+    return this.firstMatchIn(value, 0, value.length);
+  }
+
+  /**
+   * firstMatch of `text.slice(from, to)`, without the slice. From the idle
+   * state it steps to the skip unit by a plain loop bounded by `to` rather
+   * than indexOf, which would look past `to` (quadratic over the values of
+   * one long text).
+   */
+  firstMatchIn(text: string, from: number, to: number): number {
     const classOf = this.#classOf;
     const transitions = this.#transitions;
     const specialFrom = this.#specialFrom;
     let state = this.#initial;
     let best = this.#accept[state / this.#classCount] as number;
     if (best === 0) return 0;
-    for (let i = 0, n = value.length; i < n; i++) {
-      state = transitions[state + (classOf[value.charCodeAt(i)] as number)] as number;
+    const whole = from === 0 && to === text.length;
+    for (let i = from; i < to; i++) {
+      state = transitions[state + (classOf[text.charCodeAt(i)] as number)] as number;
       if (state >= specialFrom) {
         if (state === this.#idle) {
           // Nothing under way and only one unit can start something: jump to it.
-          const next = value.indexOf(this.#skipTo, i + 1);
-          if (next < 0) break;
-          i = next - 1;
+          if (whole) {
+            const next = text.indexOf(this.#skipTo, i + 1);
+            if (next < 0) break;
+            i = next - 1;
+          } else {
+            const unit = this.#skipUnit;
+            let next = i + 1;
+            while (next < to && text.charCodeAt(next) !== unit) next++;
+            if (next >= to) break;
+            i = next - 1;
+          }
           continue;
         }
         if (state === this.#dead) break;
