@@ -118,7 +118,7 @@ export class JsonFramer extends LexedFramer {
   private topStep(feed: Feed, step: Step): void {
     const lex = this.lex;
     if (step === Step.Start) {
-      feed.out.push(this.plan.recordsAt.map((s) => `{${JSON.stringify(s)}:`).join(""));
+      feed.out.push(this.plan.envelopeOpen);
       if (feed.pos >= lex.end) lex.fail("empty body", feed.pos);
       this.#top = Step.Root;
       return;
@@ -294,7 +294,7 @@ export class JsonFramer extends LexedFramer {
       );
     }
     if (!this.#found) feed.out.push("[]");
-    feed.out.push("}".repeat(this.plan.recordsAt.length));
+    feed.out.push(this.plan.envelopeClose);
   }
 }
 

@@ -9,6 +9,9 @@
  * nothing, a record to cut again once more bytes came): the mark is the part
  * count and the pending range, three numbers, so undoing allocates nothing.
  */
+/** Most parts whose room an output keeps between takes (about 8 bytes each). */
+const KEEP_PARTS = 4096;
+
 export class Output {
   readonly parts: string[] = [];
   n = 0;
@@ -46,13 +49,20 @@ export class Output {
     this.source = source;
   }
 
-  /** Everything appended since the last take, as one string; the parts are emptied. */
+  /**
+   * Everything appended since the last take, as one string. The parts are
+   * emptied but keep their room (an output serves one scan state, reused body
+   * after body), unless there were many.
+   */
   take(): string {
     if (this.from >= 0) this.flush();
-    this.parts.length = this.n;
-    const text = this.n === 1 ? (this.parts[0] as string) : this.parts.join("");
+    const parts = this.parts;
+    const n = this.n;
+    parts.length = n;
+    const text = n === 1 ? (parts[0] as string) : parts.join("");
+    if (n > KEEP_PARTS) parts.length = 0;
+    else parts.fill("");
     this.n = 0;
-    this.parts.length = 0;
     return text;
   }
 }

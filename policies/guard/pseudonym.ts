@@ -4,18 +4,21 @@
  * reversible without the key, which never leaves the gateway.
  */
 import { createHmac } from "node:crypto";
-import { LRUCache } from "lru-cache";
 
 /**
  * Telemetry repeats the same few personal values (one driver, many records):
  * remember some. Bounded small, as one cache lives in every cached plan, and
- * made on first use, so a plan that pseudonymizes nothing holds none.
+ * made on first use, so a plan that pseudonymizes nothing holds none. Two
+ * generations of plain Maps of at most GENERATION values each, rather than an
+ * LRU: a hit (the common case, once per pseudonymized value) allocates
+ * nothing, and a value used in either generation stays.
  */
-const CACHE_LIMIT = 512;
+const GENERATION = 256;
 
 export class Pseudonymizer {
   readonly #key: Uint8Array;
-  #cache: LRUCache<string, string> | undefined;
+  #young: Map<string, string> | undefined;
+  #old: Map<string, string> | undefined;
 
   constructor(key: Uint8Array) {
     if (key.length < 32) throw new RangeError("the pseudonym key must hold at least 32 bytes");
@@ -24,13 +27,26 @@ export class Pseudonymizer {
 
   /** The pseudonym of a value given as canonical JSON text, itself as JSON string text. */
   jsonFor(canonicalJson: string): string {
-    this.#cache ??= new LRUCache({ max: CACHE_LIMIT });
-    const hit = this.#cache.get(canonicalJson);
+    const young = this.#young;
+    const hit = young?.get(canonicalJson);
     if (hit !== undefined) return hit;
-    const mac = createHmac("sha256", this.#key).update(canonicalJson, "utf8").digest("base64url");
-    const json = `"ps_${mac.slice(0, 22)}"`;
-    this.#cache.set(canonicalJson, json);
+    const json = this.#old?.get(canonicalJson) ?? this.#mac(canonicalJson);
+    this.#remember(canonicalJson, json);
     return json;
+  }
+
+  #mac(canonicalJson: string): string {
+    const mac = createHmac("sha256", this.#key).update(canonicalJson, "utf8").digest("base64url");
+    return `"ps_${mac.slice(0, 22)}"`;
+  }
+
+  #remember(canonicalJson: string, json: string): void {
+    if (this.#young === undefined || this.#young.size >= GENERATION) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    // The value is often a slice of a whole body, which it would keep alive: keep a copy.
+    this.#young.set(JSON.parse(JSON.stringify(canonicalJson)) as string, json);
   }
 
   /** The bare pseudonym (no quotes), for CSV cells. */
