@@ -98,13 +98,14 @@ export class JsonCutter {
     if (!lex.enter(depth, CLOSE_OBJECT)) return false;
     const base = lex.keys.open(depth);
     const stamp = this.scan.newStamp();
+    const order = this.scan.orderOf(node.id);
     const n0 = out.n;
     const from0 = out.from;
     const to0 = out.to;
     let index = 0; // the member's place in the object, for the key order guess
     let emitted = false;
     do {
-      const child = this.reader.member(node, base, depth, stamp, index++);
+      const child = this.reader.member(node, base, depth, stamp, order, index++);
       if (!child.liveArray) {
         lex.skipValue(depth); // nothing under this key may leave
         continue;
