@@ -20,6 +20,8 @@ export class DfaMatcher implements MarkerMatcher {
   readonly #idle: number;
   readonly #skipTo: string;
   readonly #skipUnit: number;
+  /** No value shorter than this can match: most short values (numbers, codes) need no scan at all. */
+  readonly #shortest: number;
 
   constructor(
     readonly size: number,
@@ -36,6 +38,7 @@ export class DfaMatcher implements MarkerMatcher {
     this.#idle = dfa.idle;
     this.#skipTo = dfa.skipTo;
     this.#skipUnit = dfa.skipTo === "" ? -1 : dfa.skipTo.charCodeAt(0);
+    this.#shortest = shortestMatch(dfa);
   }
 
   firstMatch(value: string): number {
@@ -53,6 +56,7 @@ export class DfaMatcher implements MarkerMatcher {
     const transitions = this.#transitions;
     const specialFrom = this.#specialFrom;
     let state = this.#initial;
+    if (to - from < this.#shortest) return -1;
     let best = this.#accept[state / this.#classCount] as number;
     if (best === 0) return 0;
     const whole = from === 0 && to === text.length;
@@ -87,4 +91,31 @@ export class DfaMatcher implements MarkerMatcher {
     if (atEnd < best) best = atEnd;
     return best === NO_MATCH ? -1 : best;
   }
+}
+
+/**
+ * The length of the shortest input that matches some pattern: the fewest
+ * steps from the initial state to one that accepts, or accepts at the end
+ * (breadth first over the table); Infinity when none can be reached.
+ */
+function shortestMatch(dfa: Dfa): number {
+  const C = dfa.classCount;
+  const seen = new Uint8Array(dfa.stateCount);
+  let frontier = [dfa.initial / C];
+  seen[dfa.initial / C] = 1;
+  for (let steps = 0; frontier.length > 0; steps++) {
+    const next: number[] = [];
+    for (const s of frontier) {
+      if (dfa.accept[s] !== NO_MATCH || dfa.acceptAtEnd[s] !== NO_MATCH) return steps;
+      for (let c = 0; c < C; c++) {
+        const t = (dfa.transitions[s * C + c] as number) / C;
+        if (seen[t] === 0) {
+          seen[t] = 1;
+          next.push(t);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return Number.POSITIVE_INFINITY;
 }
