@@ -58,10 +58,10 @@ export class Output {
     if (this.from >= 0) this.flush();
     const parts = this.parts;
     const n = this.n;
-    parts.length = n;
+    if (parts.length !== n) parts.length = n;
     const text = n === 1 ? (parts[0] as string) : parts.join("");
     if (n > KEEP_PARTS) parts.length = 0;
-    else parts.fill("");
+    else if (n > 0) parts.fill("");
     this.n = 0;
     return text;
   }
