@@ -259,8 +259,12 @@ export class JsonCutter {
       const end = lex.scanString(start);
       lex.pos = end;
       if (pseudonymize) {
-        const token = t.slice(start, end);
-        out.push(this.plan.pseudonyms.jsonFor(lex.escaped ? canonical(token) : token));
+        const pseudonyms = this.plan.pseudonyms;
+        out.push(
+          lex.escaped
+            ? pseudonyms.jsonFor(canonical(t.slice(start, end)))
+            : pseudonyms.jsonForRange(t, start, end),
+        );
         return;
       }
       if (lex.escaped) {
@@ -278,7 +282,8 @@ export class JsonCutter {
     }
     lex.skipScalar();
     if (pseudonymize) {
-      out.push(this.plan.pseudonyms.jsonFor(t.slice(start, lex.pos)));
+      // A number's digits as sent, true, false and null are their own canonical text.
+      out.push(this.plan.pseudonyms.jsonForRange(t, start, lex.pos));
       return;
     }
     // Markers see a number's text, digits as sent; true, false and null carry nothing to match.

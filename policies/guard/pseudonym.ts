@@ -15,10 +15,16 @@ import { createHmac } from "node:crypto";
  */
 const GENERATION = 256;
 
+/** Slots of the in-place cache (a power of two): recent values found by their text in the body. */
+const SLOTS = 256;
+
 export class Pseudonymizer {
   readonly #key: Uint8Array;
   #young: Map<string, string> | undefined;
   #old: Map<string, string> | undefined;
+  /** Direct-mapped by a hash of the value's text: its canonical JSON, and its pseudonym. */
+  #slotKeys: string[] | undefined;
+  #slotJson: string[] | undefined;
 
   constructor(key: Uint8Array) {
     if (key.length < 32) throw new RangeError("the pseudonym key must hold at least 32 bytes");
@@ -32,6 +38,29 @@ export class Pseudonymizer {
     if (hit !== undefined) return hit;
     const json = this.#old?.get(canonicalJson) ?? this.#mac(canonicalJson);
     this.#remember(canonicalJson, json);
+    return json;
+  }
+
+  /**
+   * jsonFor(text.slice(from, to)), the range being canonical JSON text (a
+   * string token without escapes, a number): a value met recently is found
+   * by comparing it in place, without slicing it out of the body.
+   */
+  jsonForRange(text: string, from: number, to: number): string {
+    let h = 0;
+    for (let i = from; i < to; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+    const slot = (h ^ (h >>> 13)) & (SLOTS - 1);
+    this.#slotKeys ??= new Array<string>(SLOTS).fill("");
+    this.#slotJson ??= new Array<string>(SLOTS).fill("");
+    const key = this.#slotKeys[slot] as string;
+    if (key.length === to - from && key.length > 0 && text.startsWith(key, from)) {
+      return this.#slotJson[slot] as string;
+    }
+    // A copy: a slice would keep the whole body alive in the cache.
+    const value = JSON.parse(JSON.stringify(text.slice(from, to))) as string;
+    const json = this.jsonFor(value);
+    this.#slotKeys[slot] = value;
+    this.#slotJson[slot] = json;
     return json;
   }
 
