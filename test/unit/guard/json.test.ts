@@ -261,3 +261,49 @@ describe("JSON: exact numbers", () => {
     expect(ok(guardPayload(p, body, "json")).body).toBe(body);
   });
 });
+
+describe("JSON: keys read from what the last record held at the same place", () => {
+  // The reader remembers, per member place, the key met there last (named by the plan or not).
+  it("reads a named key where an unnamed one of the same length was, and the other way round", () => {
+    const p = plan({
+      classes: { ...plan().fields.classes, speed: "shared" },
+      granted: ["vin", "speed"],
+    });
+    const body = JSON.stringify({
+      items: [
+        { vin: "A", spend: 1, extra: { avg: 1 } },
+        { vin: "B", speed: 2, extra: { avg: 2 } },
+        { vin: "C", spend: 3, speed: 4 },
+        { vin: "D", speed: 5, spend: 6 },
+      ],
+    });
+    expect(ok(guardPayload(p, body, "json")).body).toBe(
+      '{"items":[{"vin":"A"},{"vin":"B","speed":2},{"vin":"C","speed":4},{"vin":"D","speed":5}]}',
+    );
+  });
+
+  it("refuses an unnamed key repeated in one object, also where the last record held it", () => {
+    const body = '{"items":[{"vin":"A","x":1,"y":2},{"vin":"B","x":1,"x":2}]}';
+    const r = guardPayload(plan(), body, "json");
+    expect(r).toMatchObject({ ok: false, reason: "uninspectable", detail: "duplicate_key" });
+  });
+
+  it("releases an unnamed key under a granted parent, and still checks it against the markers", () => {
+    const p = plan({ classes: { vin: "shared", speed: "shared" }, granted: ["vin", "speed"] });
+    const body = JSON.stringify({
+      items: [
+        { vin: "A", speed: { kmh: 1 } },
+        { vin: "B", speed: { kmh: 2 } },
+        { vin: "C", speed: { "CAL-123456": 3 } },
+      ],
+    });
+    const r = guardPayload(p, body, "json");
+    expect(r).toEqual({
+      ok: false,
+      reason: "leak",
+      rule: "core_marker",
+      marker: 0,
+      path: "speed.*",
+    });
+  });
+});
