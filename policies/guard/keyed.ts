@@ -59,51 +59,9 @@ export class KeyReader {
         return guess;
       }
     }
-    if (guess === null && this.sameUnlisted(node, base, depth, index)) return node.unknown;
     const kid = this.lookUp(node, base, depth, stamp);
-    if (index < ORDER_LIMIT) {
-      order[index] = kid?.plain ? kid : null;
-      if (kid === null && lex.keyDecoded === undefined) this.rememberUnlisted(node, index);
-    }
+    if (index < ORDER_LIMIT) order[index] = kid?.plain ? kid : null;
     return kid ?? node.unknown;
-  }
-
-  /**
-   * Whether the key at `pos` is the one the plan does not name that was met
-   * at this place last, earlier in this same text: then it names nothing
-   * still (the plan never changes), and is read as such, past its colon.
-   * Equal units up to an equal closing quote make it a valid plain key too.
-   */
-  private sameUnlisted(node: PlanNode, base: number, depth: number, index: number): boolean {
-    if (index >= ORDER_LIMIT) return false;
-    const lex = this.lex;
-    const epochs = this.scan.unlistedEpoch[node.id];
-    if (epochs === undefined || epochs[index] !== lex.keys.epoch) return false;
-    const seen = this.scan.unlistedOf(node.id);
-    const from = seen[2 * index] as number;
-    const length = (seen[2 * index + 1] as number) - from;
-    const t = lex.text;
-    const at = lex.pos;
-    const close = at + length - 1;
-    if (close >= lex.end || t.charCodeAt(close) !== QUOTE || t.charCodeAt(at) !== QUOTE)
-      return false;
-    for (let k = 1; k < length - 1; k++) {
-      if (t.charCodeAt(at + k) !== t.charCodeAt(from + k)) return false;
-    }
-    if (!lex.keys.add(base, depth, at, close + 1, undefined)) lex.duplicate(at, close);
-    lex.keyAt = at;
-    lex.keyEnd = close + 1;
-    lex.keyDecoded = undefined;
-    lex.toValue(close + 1);
-    return true;
-  }
-
-  /** Remembers the key just read (plain, named by nothing in the plan) for `sameUnlisted`. */
-  private rememberUnlisted(node: PlanNode, index: number): void {
-    const seen = this.scan.unlistedOf(node.id);
-    seen[2 * index] = this.lex.keyAt;
-    seen[2 * index + 1] = this.lex.keyEnd;
-    (this.scan.unlistedEpoch[node.id] as Float64Array)[index] = this.lex.keys.epoch;
   }
 
   /** Reads the key at `pos` and finds the kid it names, or null (see `member`). */

@@ -16,12 +16,9 @@ export class KeyStack {
   readonly #sets: (Set<string> | undefined)[] = [];
   top = 0;
   text = "";
-  /** Counts the texts scanned (never wraps: a double): a position remembered under another epoch is not in this text. */
-  epoch = 0;
 
   /** Starts a scan of `text` (or of one unit of it) with no object open; the arrays stay warm. */
   reset(text: string): void {
-    this.epoch++;
     this.text = text;
     this.top = 0;
     this.#decoded.length = 0;

@@ -29,32 +29,12 @@ export class ScanState {
   readonly stamps: Int32Array;
   /** Per plan node (by id): the kid met at each member place of the last object cut there. */
   readonly orders: ((PlanNode | null)[] | undefined)[];
-  /**
-   * Per plan node (by id), per member place: the token [at, end) of the key
-   * the plan does not name met there last, and the key stack's epoch then
-   * (positions in an earlier text mean nothing).
-   */
-  readonly unlisted: (Int32Array | undefined)[];
-  readonly unlistedEpoch: (Float64Array | undefined)[];
   #lastStamp = 0;
   #busy = false;
 
   constructor(nodeCount: number) {
     this.stamps = new Int32Array(nodeCount);
     this.orders = new Array(nodeCount).fill(undefined);
-    this.unlisted = new Array(nodeCount).fill(undefined);
-    this.unlistedEpoch = new Array(nodeCount).fill(undefined);
-  }
-
-  /** The unlisted keys remembered for objects cut under the node with `id` (see `unlisted`). */
-  unlistedOf(id: number): Int32Array {
-    let at = this.unlisted[id];
-    if (at === undefined) {
-      at = new Int32Array(2 * ORDER_LIMIT);
-      this.unlisted[id] = at;
-      this.unlistedEpoch[id] = new Float64Array(ORDER_LIMIT).fill(-1);
-    }
-    return at;
   }
 
   /** A stamp for a new object, unique within this state's life (the stamps restart when they wrap). */
