@@ -9,7 +9,8 @@
  *
  *   node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 --import tsx bench/guard-ab.ts
  *
- * AB_SCALE multiplies the number of runs (default 1).
+ * AB_SCALE multiplies the number of runs (default 1); AB_ONLY=<text> runs
+ * only the bodies whose label holds it ("exchange", "8KB").
  *
  * Bodies: the guard suite's telemetry at 8, 80 and 800 KB (bench/guard.ts),
  * and the exchange's 8 KB body under the demo agreement's plan
@@ -123,7 +124,8 @@ async function main(): Promise<void> {
     { label: "suite 800KB", body: telemetryBody(800 * 1024), plan: suitePlan, n: 40 * scale },
     { label: "exchange 8KB", body: exchangeBody(8 * 1024), plan: exchangePlan, n: 3000 * scale },
   ];
-  for (const c of cases) {
+  const only = process.env.AB_ONLY;
+  for (const c of cases.filter((x) => only === undefined || x.label.includes(only))) {
     const runs = impls.map((impl) => {
       const plan = c.plan(impl);
       return () => {

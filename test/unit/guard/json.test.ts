@@ -263,7 +263,7 @@ describe("JSON: exact numbers", () => {
 });
 
 describe("JSON: keys read from what the last record held at the same place", () => {
-  // The reader remembers, per member place, the key met there last (named by the plan or not).
+  // The reader guesses, per member place, the key the plan names that it met there last.
   it("reads a named key where an unnamed one of the same length was, and the other way round", () => {
     const p = plan({
       classes: { ...plan().fields.classes, speed: "shared" },
