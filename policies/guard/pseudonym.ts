@@ -18,13 +18,18 @@ const GENERATION = 256;
 /** Slots of the in-place cache (a power of two): recent values found by their text in the body. */
 const SLOTS = 256;
 
+/** A remembered value (a copy: a slice would keep the whole body it came from alive) and its pseudonym. */
+interface Entry {
+  readonly value: string;
+  readonly json: string;
+}
+
 export class Pseudonymizer {
   readonly #key: Uint8Array;
-  #young: Map<string, string> | undefined;
-  #old: Map<string, string> | undefined;
-  /** Direct-mapped by a hash of the value's text: its canonical JSON, and its pseudonym. */
-  #slotKeys: string[] | undefined;
-  #slotJson: string[] | undefined;
+  #young: Map<string, Entry> | undefined;
+  #old: Map<string, Entry> | undefined;
+  /** Entries by a cheap sample of the value's text, checked in full against the body on use. */
+  #slots: (Entry | undefined)[] | undefined;
 
   constructor(key: Uint8Array) {
     if (key.length < 32) throw new RangeError("the pseudonym key must hold at least 32 bytes");
@@ -33,12 +38,7 @@ export class Pseudonymizer {
 
   /** The pseudonym of a value given as canonical JSON text, itself as JSON string text. */
   jsonFor(canonicalJson: string): string {
-    const young = this.#young;
-    const hit = young?.get(canonicalJson);
-    if (hit !== undefined) return hit;
-    const json = this.#old?.get(canonicalJson) ?? this.#mac(canonicalJson);
-    this.#remember(canonicalJson, json);
-    return json;
+    return this.#entry(canonicalJson).json;
   }
 
   /**
@@ -47,35 +47,43 @@ export class Pseudonymizer {
    * by comparing it in place, without slicing it out of the body.
    */
   jsonForRange(text: string, from: number, to: number): string {
-    let h = 0;
-    for (let i = from; i < to; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
-    const slot = (h ^ (h >>> 13)) & (SLOTS - 1);
-    this.#slotKeys ??= new Array<string>(SLOTS).fill("");
-    this.#slotJson ??= new Array<string>(SLOTS).fill("");
-    const key = this.#slotKeys[slot] as string;
-    if (key.length === to - from && key.length > 0 && text.startsWith(key, from)) {
-      return this.#slotJson[slot] as string;
+    const length = to - from;
+    // Length, and units at both ends and in the middle: values that differ differ there, mostly.
+    const h =
+      length * 7 +
+      text.charCodeAt(to - 2) * 31 +
+      text.charCodeAt(to - 3) * 5 +
+      text.charCodeAt(from + 1) +
+      text.charCodeAt(from + (length >> 1)) * 3;
+    const slot = (h ^ (h >>> 8)) & (SLOTS - 1);
+    this.#slots ??= new Array<Entry | undefined>(SLOTS).fill(undefined);
+    const slots = this.#slots;
+    const hit = slots[slot];
+    if (hit !== undefined && hit.value.length === length && text.startsWith(hit.value, from)) {
+      return hit.json;
     }
-    // A copy: a slice would keep the whole body alive in the cache.
-    const value = JSON.parse(JSON.stringify(text.slice(from, to))) as string;
-    const json = this.jsonFor(value);
-    this.#slotKeys[slot] = value;
-    this.#slotJson[slot] = json;
-    return json;
+    const entry = this.#entry(text.slice(from, to));
+    slots[slot] = entry;
+    return entry.json;
   }
 
-  #mac(canonicalJson: string): string {
-    const mac = createHmac("sha256", this.#key).update(canonicalJson, "utf8").digest("base64url");
-    return `"ps_${mac.slice(0, 22)}"`;
-  }
-
-  #remember(canonicalJson: string, json: string): void {
+  #entry(canonicalJson: string): Entry {
+    const hit = this.#young?.get(canonicalJson);
+    if (hit !== undefined) return hit;
+    const entry = this.#old?.get(canonicalJson) ?? this.#mac(canonicalJson);
     if (this.#young === undefined || this.#young.size >= GENERATION) {
       this.#old = this.#young;
       this.#young = new Map();
     }
-    // The value is often a slice of a whole body, which it would keep alive: keep a copy.
-    this.#young.set(JSON.parse(JSON.stringify(canonicalJson)) as string, json);
+    this.#young.set(entry.value, entry);
+    return entry;
+  }
+
+  #mac(canonicalJson: string): Entry {
+    const mac = createHmac("sha256", this.#key).update(canonicalJson, "utf8").digest("base64url");
+    // A copy of the value: the argument is often a slice of a whole body.
+    const value = JSON.parse(JSON.stringify(canonicalJson)) as string;
+    return { value, json: `"ps_${mac.slice(0, 22)}"` };
   }
 
   /** The bare pseudonym (no quotes), for CSV cells. */
