@@ -15,6 +15,9 @@ import { createHmac } from "node:crypto";
  */
 const GENERATION = 256;
 
+/** Longer values are not remembered: their hashing dominates anyway, and the cache stays small. */
+const LONGEST_KEPT = 256;
+
 /** Slots of the in-place cache (a power of two): recent values found by their text in the body. */
 const SLOTS = 256;
 
@@ -48,6 +51,7 @@ export class Pseudonymizer {
    */
   jsonForRange(text: string, from: number, to: number): string {
     const length = to - from;
+    if (length > LONGEST_KEPT) return this.#mac(text.slice(from, to));
     // Length, and units at both ends and in the middle: values that differ differ there, mostly.
     const h =
       length * 7 +
@@ -70,7 +74,12 @@ export class Pseudonymizer {
   #entry(canonicalJson: string): Entry {
     const hit = this.#young?.get(canonicalJson);
     if (hit !== undefined) return hit;
-    const entry = this.#old?.get(canonicalJson) ?? this.#mac(canonicalJson);
+    if (canonicalJson.length > LONGEST_KEPT) return { value: "", json: this.#mac(canonicalJson) };
+    const entry = this.#old?.get(canonicalJson) ?? {
+      // A copy of the value: the argument is often a slice of a whole body.
+      value: JSON.parse(JSON.stringify(canonicalJson)) as string,
+      json: this.#mac(canonicalJson),
+    };
     if (this.#young === undefined || this.#young.size >= GENERATION) {
       this.#old = this.#young;
       this.#young = new Map();
@@ -79,11 +88,9 @@ export class Pseudonymizer {
     return entry;
   }
 
-  #mac(canonicalJson: string): Entry {
+  #mac(canonicalJson: string): string {
     const mac = createHmac("sha256", this.#key).update(canonicalJson, "utf8").digest("base64url");
-    // A copy of the value: the argument is often a slice of a whole body.
-    const value = JSON.parse(JSON.stringify(canonicalJson)) as string;
-    return { value, json: `"ps_${mac.slice(0, 22)}"` };
+    return `"ps_${mac.slice(0, 22)}"`;
   }
 
   /** The bare pseudonym (no quotes), for CSV cells. */

@@ -128,6 +128,23 @@ describe("JSON: the release rule, leaf by leaf", () => {
     expect(otherKey.body).not.toContain(alice);
   });
 
+  it("pseudonymizes each value as itself, however alike values are and however often they repeat", async () => {
+    // Values that differ in one unit only, repeated, and values longer than the cache keeps.
+    const long = "x".repeat(300);
+    const values: unknown[] = [];
+    for (const c of "XYZXYZ") values.push(`a${c}cde`, `a${c}c`, Number(`10${"XYZ".indexOf(c)}01`));
+    values.push(`${long}1`, `${long}2`, `${long}1`);
+    const body = JSON.stringify({ items: values.map((name) => ({ driver: { name } })) });
+    const p = plan();
+    for (let round = 0; round < 2; round++) {
+      const r = ok(guardPayload(p, body, "json"));
+      const names = (JSON.parse(r.body) as { items: { driver: { name: string } }[] }).items.map(
+        (i) => i.driver.name,
+      );
+      expect(names).toEqual(await Promise.all(values.map((v) => expectedPseudonym(v))));
+    }
+  });
+
   it("pseudonymizes the canonical JSON of a value: escapes do not change the pseudonym", async () => {
     const r = ok(guardPayload(plan(), '{"items":[{"driver":{"name":"\\u0041lice"}}]}', "json"));
     expect(r.body).toContain(await expectedPseudonym("Alice"));
