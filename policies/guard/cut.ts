@@ -237,10 +237,20 @@ export class JsonCutter {
     decoded: string | undefined,
   ): string | number {
     if (child.unlisted) {
-      const key = decoded ?? this.lex.text.slice(keyAt + 1, keyEnd - 1);
-      if (child.leaf === PSEUDONYMIZE) return this.plan.pseudonyms.jsonFor(JSON.stringify(key));
-      const hit = this.plan.markers?.firstMatch(key) ?? -1;
-      if (hit >= 0) return hit;
+      const t = this.lex.text;
+      if (child.leaf === PSEUDONYMIZE) {
+        const key = decoded ?? t.slice(keyAt + 1, keyEnd - 1);
+        return this.plan.pseudonyms.jsonFor(JSON.stringify(key));
+      }
+      const markers = this.plan.markers;
+      if (markers !== null) {
+        // A key without escapes is its own value: matched in place.
+        const hit =
+          decoded === undefined
+            ? matchIn(markers, t, keyAt + 1, keyEnd - 1)
+            : markers.firstMatch(decoded);
+        if (hit >= 0) return hit;
+      }
       return decoded === undefined ? "" : JSON.stringify(decoded);
     }
     if (child.keyMarker >= 0) return child.keyMarker;
