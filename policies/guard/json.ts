@@ -50,8 +50,8 @@ interface Frame {
   readonly level: number;
   readonly depth: number;
   step: Step;
-  /** Keys seen in this object (envelope objects only), to refuse duplicates. */
-  readonly keys: Set<string>;
+  /** Keys seen in this object (envelope objects only, made on the first key), to refuse duplicates. */
+  keys: Set<string> | null;
   /** The key whose value comes next. */
   key: string;
 }
@@ -234,6 +234,7 @@ export class JsonFramer extends LexedFramer {
     const key = lex.escaped
       ? (JSON.parse(lex.text.slice(at, end)) as string)
       : lex.text.slice(at + 1, end - 1);
+    frame.keys ??= new Set();
     if (frame.keys.has(key)) lex.duplicate(at, end - 1);
     frame.keys.add(key);
     feed.commit(end);
@@ -275,7 +276,7 @@ export class JsonFramer extends LexedFramer {
   /** Enters the container opening at `feed.pos`. */
   private push(feed: Feed, level: number, depth: number, step: Step): void {
     if (depth > this.lex.maxDepth) this.lex.tooDeep();
-    this.#frames.push({ level, depth, step, keys: new Set(), key: "" });
+    this.#frames.push({ level, depth, step, keys: null, key: "" });
     feed.skip(feed.pos + 1);
   }
 
