@@ -21,6 +21,7 @@ import type { ScanState } from "./scan.ts";
 
 /* Local copies, checked against their source by type: under tsx an imported constant is read through a getter on every use. */
 const QUOTE: typeof Lex.QUOTE = 34;
+const COMMA: typeof Lex.COMMA = 44;
 const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
 const CLOSE_OBJECT: typeof Lex.CLOSE_OBJECT = 125;
 const OPEN_ARRAY: typeof Lex.OPEN_ARRAY = 91;
@@ -29,7 +30,6 @@ const DROP: typeof Plan.DROP = 0;
 const PSEUDONYMIZE: typeof Plan.PSEUDONYMIZE = 2;
 
 const REDACTED = '"[REDACTED]"';
-const COMMA: typeof Lex.COMMA = 44;
 
 /**
  * Cuts JSON values read by `lex` into `out`. The lexer, the key reader and the
