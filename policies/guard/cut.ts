@@ -3,11 +3,12 @@
  * plan drops are only validated (skipped); released values are emitted as
  * their validated text (exact digits; strings without escapes as they came).
  *
- * Output goes to an array of parts, joined once at the end. Runs of members or
- * elements that leave exactly as they came are not copied piece by piece: the
- * run is remembered as a range of the input and emitted as one slice, and a
- * container that leaves whole is reported as such to its parent (`VERBATIM`).
+ * Output goes to an Output (output.ts): small pieces of syntax, and ranges of
+ * the input that it joins when they touch, so runs of members or elements that
+ * leave exactly as they came are sliced once, however deep.
  */
+
+import type { MarkerMatcher } from "../markers/index.ts";
 import type { Feed } from "./feed.ts";
 import { KeyReader } from "./keyed.ts";
 import type * as Lex from "./lexer.ts";
@@ -20,6 +21,7 @@ import type { ScanState } from "./scan.ts";
 
 /* Local copies, checked against their source by type: under tsx an imported constant is read through a getter on every use. */
 const QUOTE: typeof Lex.QUOTE = 34;
+const COMMA: typeof Lex.COMMA = 44;
 const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
 const CLOSE_OBJECT: typeof Lex.CLOSE_OBJECT = 125;
 const OPEN_ARRAY: typeof Lex.OPEN_ARRAY = 91;
@@ -27,24 +29,22 @@ const CLOSE_ARRAY: typeof Lex.CLOSE_ARRAY = 93;
 const DROP: typeof Plan.DROP = 0;
 const PSEUDONYMIZE: typeof Plan.PSEUDONYMIZE = 2;
 
-/** What a cut value left behind. */
-export const NOTHING = 0;
-/** Parts were appended to the output. */
-export const PARTS = 1;
-/** Nothing was appended: the value leaves exactly as its input text [valueAt, pos). */
-export const VERBATIM = 2;
-export type Emitted = typeof NOTHING | typeof PARTS | typeof VERBATIM;
-
 const REDACTED = '"[REDACTED]"';
 
 /**
  * Cuts JSON values read by `lex` into `out`. The lexer, the key reader and the
  * output are fields, not base classes: a document walker (json.ts) drives the
  * same lexer between the values it hands over to be cut.
+ *
+ * Whatever leaves as it came (a key token with its separator and colon, a
+ * scalar, the braces) is appended as a range of the input, never sliced here:
+ * the output joins adjacent ranges, so a run of members or a whole value that
+ * leaves unchanged costs one slice. A member's head is appended before its
+ * value is cut and undone (a mark: three numbers) when the value releases
+ * nothing.
  */
 export class JsonCutter {
   readonly reader: KeyReader;
-  readonly parts: string[];
 
   constructor(
     readonly plan: GuardPlan,
@@ -53,228 +53,214 @@ export class JsonCutter {
     readonly scan: ScanState,
   ) {
     this.reader = new KeyReader(lex, scan);
-    this.parts = out.parts;
-  }
-
-  push(part: string): void {
-    this.out.push(part);
   }
 
   /** Cuts the record object at `pos` (itself at `depth`) and appends it, `{}` when nothing in it may leave. */
   record(feed: Feed, depth: number): void {
-    const lex = this.lex;
-    const at = lex.pos;
     const root = this.plan.root;
-    let got: Emitted = NOTHING;
-    if (root.liveObject) got = this.object(root, depth);
-    else lex.skipObject(depth);
-    if (got === NOTHING) this.out.push("{}");
-    else if (got === VERBATIM) this.out.push(lex.text.slice(at, lex.pos));
+    if (!root.liveObject) {
+      this.lex.skipObject(depth);
+      this.out.push("{}");
+    } else if (!this.object(root, depth)) {
+      this.out.push("{}");
+    }
     feed.records++;
   }
 
-  /** Cuts the value at `pos` (inside a container at `depth`) under `node`. */
-  value(node: PlanNode, depth: number): Emitted {
+  /** Cuts the value at `pos` (inside a container at `depth`) under `node`; false when it released nothing (and appended nothing). */
+  value(node: PlanNode, depth: number): boolean {
     const lex = this.lex;
     const c = lex.text.charCodeAt(lex.pos);
     if (c === OPEN_OBJECT) {
       if (node.liveObject) return this.object(node, depth + 1);
       lex.skipObject(depth + 1);
-      return NOTHING;
+      return false;
     }
     if (c === OPEN_ARRAY) {
       if (node.liveArray) return this.array(node, depth + 1);
       lex.skipArray(depth + 1);
-      return NOTHING;
+      return false;
     }
     if (node.leaf === DROP) {
       lex.skipScalar();
-      return NOTHING;
+      return false;
     }
-    return this.scalar(node);
+    this.scalar(node);
+    return true;
   }
 
   /** The object at `pos` (itself at `depth`), keeping only members that release something. */
-  object(node: PlanNode, depth: number): Emitted {
+  object(node: PlanNode, depth: number): boolean {
     const lex = this.lex;
     const out = this.out;
-    const parts = this.parts;
     const t = lex.text;
     const open = lex.pos;
-    if (!lex.enter(depth, CLOSE_OBJECT)) return NOTHING;
+    if (!lex.enter(depth, CLOSE_OBJECT)) return false;
     const base = lex.keys.open(depth);
     const stamp = this.scan.newStamp();
-    const mark = out.n;
+    const order = this.scan.orderOf(node.id);
+    const n0 = out.n;
+    const from0 = out.from;
+    const to0 = out.to;
     let index = 0; // the member's place in the object, for the key order guess
-    let whole = lex.pos === open + 1; // may the object leave as it came
     let emitted = false;
-    let runFrom = -1; // a run of members leaving as they came: [runFrom, runTo)
-    let runTo = -1;
     do {
-      const child = this.reader.member(node, base, depth, stamp, index++);
+      const child = this.reader.member(node, base, depth, stamp, order, index++);
+      if (!child.liveArray) {
+        lex.skipValue(depth); // nothing under this key may leave
+        continue;
+      }
       const keyAt = lex.keyAt;
       const keyEnd = lex.keyEnd;
       const decoded = lex.keyDecoded;
-      const valueAt = lex.pos;
-      const slot = out.n++;
-      const got = this.value(child, depth);
-      if (got === NOTHING) {
-        out.n = slot;
-        whole = false;
-        continue;
-      }
-      const keyJson =
+      const n = out.n;
+      const from = out.from;
+      const to = out.to;
+      const key =
         child.unlisted || child.keyMarker >= 0 || decoded !== undefined
-          ? this.keyJsonOf(node, child, keyAt, keyEnd, decoded)
+          ? this.keyJsonOf(child, keyAt, keyEnd, decoded)
           : "";
-      if (keyJson === undefined) {
-        out.n = slot;
-        whole = false;
+      if (key === "") {
+        // The key's own token is canonical: it leaves as it came, with its separator and colon when they touch it.
+        let at = keyAt;
+        if (emitted) {
+          if (t.charCodeAt(keyAt - 1) === COMMA) at = keyAt - 1;
+          else out.push(",");
+        } else if (keyAt === open + 1) {
+          at = open;
+        } else {
+          out.push("{");
+        }
+        if (lex.pos === keyEnd + 1) {
+          out.range(at, keyEnd + 1);
+        } else {
+          out.range(at, keyEnd);
+          out.push(":");
+        }
+      } else if (typeof key === "string") {
+        out.push(emitted ? "," : "{");
+        out.push(key);
+        out.push(":");
+      }
+      if (!this.value(child, depth)) {
+        out.n = n;
+        out.from = from;
+        out.to = to;
         continue;
       }
-      if (got === VERBATIM && keyJson === "" && valueAt === keyEnd + 1) {
-        out.n = slot;
-        if (keyAt === runTo + 1) {
-          runTo = lex.pos; // only a ',' between: the run goes on
-          continue;
-        }
-        if (runFrom >= 0) {
-          out.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}`);
-          emitted = true;
-          whole = false;
-        }
-        runFrom = keyAt;
-        runTo = lex.pos;
+      if (typeof key === "number") {
+        // A key matching a marker: under redact the member goes (a redacted key would collide with its siblings).
+        if (this.plan.block) throw leak(key, child.unlisted ? child.path : node.unknown.path);
+        out.n = n;
+        out.from = from;
+        out.to = to;
         continue;
-      }
-      whole = false;
-      let head = emitted ? "," : "{";
-      if (runFrom >= 0) {
-        head = `${head}${t.slice(runFrom, runTo)},`;
-        runFrom = runTo = -1;
       }
       emitted = true;
-      const key = keyJson === "" ? t.slice(keyAt, keyEnd) : keyJson;
-      parts[slot] = `${head}${key}:`;
-      if (got === VERBATIM) out.push(t.slice(valueAt, lex.pos));
     } while (lex.nextItem(CLOSE_OBJECT));
     lex.keys.close(base, depth);
-    if (whole && runFrom === open + 1 && runTo === lex.pos - 1) {
-      out.n = mark;
-      return VERBATIM;
-    }
-    if (runFrom >= 0) {
-      out.push(`${emitted ? "," : "{"}${t.slice(runFrom, runTo)}}`);
-      return PARTS;
-    }
     if (!emitted) {
-      out.n = mark;
-      return NOTHING;
+      out.n = n0;
+      out.from = from0;
+      out.to = to0;
+      return false;
     }
-    out.push("}");
-    return PARTS;
+    out.range(lex.pos - 1, lex.pos); // the closing brace
+    return true;
   }
 
   /**
    * The array at `pos`: elements keep their places (an object or array element
-   * that releases nothing stays as `{}` / `[]`), dropped scalars go; NOTHING
-   * when no element releases anything.
+   * that releases nothing stays as `{}` / `[]`), dropped scalars go; false
+   * (nothing appended) when no element releases anything.
    */
-  array(node: PlanNode, depth: number): Emitted {
+  array(node: PlanNode, depth: number): boolean {
     const lex = this.lex;
     const out = this.out;
     const t = lex.text;
     const open = lex.pos;
-    if (!lex.enter(depth, CLOSE_ARRAY)) return NOTHING;
-    const mark = out.n;
-    let whole = lex.pos === open + 1;
+    if (!lex.enter(depth, CLOSE_ARRAY)) return false;
+    const n0 = out.n;
+    const from0 = out.from;
+    const to0 = out.to;
     let released = false;
     let emitted = false;
-    let runFrom = -1;
-    let runTo = -1;
     do {
       const at = lex.pos;
       const c = t.charCodeAt(at);
-      const slot = out.n++;
-      const got = this.value(node, depth);
-      if (got === VERBATIM) {
+      const n = out.n;
+      const from = out.from;
+      const to = out.to;
+      if (emitted) {
+        if (t.charCodeAt(at - 1) === COMMA) out.range(at - 1, at);
+        else out.push(",");
+      } else if (at === open + 1) {
+        out.range(open, at);
+      } else {
+        out.push("[");
+      }
+      if (this.value(node, depth)) {
         released = true;
-        out.n = slot;
-        if (at === runTo + 1) {
-          runTo = lex.pos;
-          continue;
-        }
-        if (runFrom >= 0) {
-          out.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}`);
-          emitted = true;
-          whole = false;
-        }
-        runFrom = at;
-        runTo = lex.pos;
+      } else if (c === OPEN_OBJECT) {
+        out.push("{}");
+      } else if (c === OPEN_ARRAY) {
+        out.push("[]");
+      } else {
+        out.n = n; // a dropped scalar
+        out.from = from;
+        out.to = to;
         continue;
-      }
-      whole = false;
-      if (got === NOTHING && c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
-        out.n = slot; // a dropped scalar
-        continue;
-      }
-      if (got === PARTS) released = true;
-      let head = emitted ? "," : "[";
-      if (runFrom >= 0) {
-        head = `${head}${t.slice(runFrom, runTo)},`;
-        runFrom = runTo = -1;
       }
       emitted = true;
-      this.parts[slot] = got === PARTS ? head : `${head}${c === OPEN_OBJECT ? "{}" : "[]"}`;
     } while (lex.nextItem(CLOSE_ARRAY));
     if (!released) {
-      out.n = mark;
-      return NOTHING;
+      out.n = n0;
+      out.from = from0;
+      out.to = to0;
+      return false;
     }
-    if (whole && runFrom === open + 1 && runTo === lex.pos - 1) {
-      out.n = mark;
-      return VERBATIM;
-    }
-    if (runFrom >= 0) {
-      out.push(`${emitted ? "," : "["}${t.slice(runFrom, runTo)}]`);
-      return PARTS;
-    }
-    out.push("]");
-    return PARTS;
+    out.range(lex.pos - 1, lex.pos); // the closing bracket
+    return true;
   }
 
   /**
-   * The key text to emit for a released member: "" when the key's own token
-   * is canonical, or the text to emit, or undefined when the member must go
-   * (a key matching a marker under `redact`).
+   * The key text to emit for a member that may release something: "" when
+   * the key's own token is canonical, or the text to emit, or the index of
+   * the marker the key matches (the member must go; under `block` the whole
+   * body, should its value release anything). Decides without throwing, as
+   * the value is cut after it: a value that releases nothing never refuses.
    */
   private keyJsonOf(
-    parent: PlanNode,
     child: PlanNode,
     keyAt: number,
     keyEnd: number,
     decoded: string | undefined,
-  ): string | undefined {
+  ): string | number {
     if (child.unlisted) {
-      const key = decoded ?? this.lex.text.slice(keyAt + 1, keyEnd - 1);
-      if (child.leaf === PSEUDONYMIZE) return this.plan.pseudonyms.jsonFor(JSON.stringify(key));
-      const hit = this.plan.markers?.firstMatch(key) ?? -1;
-      if (hit >= 0) {
-        if (this.plan.block) throw leak(hit, child.path);
-        return undefined; // a redacted key would collide with its siblings: the member goes
+      const t = this.lex.text;
+      if (child.leaf === PSEUDONYMIZE) {
+        const key = decoded ?? t.slice(keyAt + 1, keyEnd - 1);
+        return this.plan.pseudonyms.jsonFor(JSON.stringify(key));
+      }
+      const markers = this.plan.markers;
+      if (markers !== null) {
+        // A key without escapes is its own value: matched in place.
+        const hit =
+          decoded === undefined
+            ? matchIn(markers, t, keyAt + 1, keyEnd - 1)
+            : markers.firstMatch(decoded);
+        if (hit >= 0) return hit;
       }
       return decoded === undefined ? "" : JSON.stringify(decoded);
     }
-    if (child.keyMarker >= 0) {
-      if (this.plan.block) throw leak(child.keyMarker, parent.unknown.path);
-      return undefined;
-    }
+    if (child.keyMarker >= 0) return child.keyMarker;
     return decoded === undefined ? "" : child.keyJson;
   }
 
-  /** A released or pseudonymized scalar at `pos`. */
-  private scalar(node: PlanNode): Emitted {
+  /** A released or pseudonymized scalar at `pos`: appends what leaves of it. */
+  private scalar(node: PlanNode): void {
     const lex = this.lex;
+    const out = this.out;
     const t = lex.text;
     const start = lex.pos;
     const pseudonymize = node.leaf === PSEUDONYMIZE;
@@ -282,39 +268,54 @@ export class JsonCutter {
     if (t.charCodeAt(start) === QUOTE) {
       const end = lex.scanString(start);
       lex.pos = end;
-      const escaped = lex.escaped;
       if (pseudonymize) {
-        const token = t.slice(start, end);
-        this.out.push(this.plan.pseudonyms.jsonFor(escaped ? canonical(token) : token));
-        return PARTS;
+        const pseudonyms = this.plan.pseudonyms;
+        out.push(
+          lex.escaped
+            ? pseudonyms.jsonFor(canonical(t.slice(start, end)))
+            : pseudonyms.jsonForRange(t, start, end),
+        );
+        return;
       }
-      if (markers === null && !escaped) return VERBATIM;
-      const value = escaped
-        ? (JSON.parse(t.slice(start, end)) as string)
-        : t.slice(start + 1, end - 1);
-      const hit = markers === null ? -1 : markers.firstMatch(value);
-      if (hit >= 0) return this.markerHit(hit, node.path);
-      if (!escaped) return VERBATIM;
-      this.out.push(JSON.stringify(value));
-      return PARTS;
+      if (lex.escaped) {
+        const value = JSON.parse(t.slice(start, end)) as string;
+        const hit = markers === null ? -1 : markers.firstMatch(value);
+        if (hit >= 0) this.markerHit(hit, node.path);
+        else out.push(JSON.stringify(value));
+        return;
+      }
+      // Without escapes the token is canonical and its text is its value: match in place.
+      const hit = markers === null ? -1 : matchIn(markers, t, start + 1, end - 1);
+      if (hit >= 0) this.markerHit(hit, node.path);
+      else out.range(start, end);
+      return;
     }
     lex.skipScalar();
     if (pseudonymize) {
-      this.out.push(this.plan.pseudonyms.jsonFor(t.slice(start, lex.pos)));
-      return PARTS;
+      // A number's digits as sent, true, false and null are their own canonical text.
+      out.push(this.plan.pseudonyms.jsonForRange(t, start, lex.pos));
+      return;
     }
     // Markers see a number's text, digits as sent; true, false and null carry nothing to match.
-    if (markers === null || !isNumberStart(t.charCodeAt(start))) return VERBATIM;
-    const hit = markers.firstMatch(t.slice(start, lex.pos));
-    return hit >= 0 ? this.markerHit(hit, node.path) : VERBATIM;
+    const hit =
+      markers === null || !isNumberStart(t.charCodeAt(start))
+        ? -1
+        : matchIn(markers, t, start, lex.pos);
+    if (hit >= 0) this.markerHit(hit, node.path);
+    else out.range(start, lex.pos);
   }
 
-  private markerHit(marker: number, path: string): Emitted {
+  private markerHit(marker: number, path: string): void {
     if (this.plan.block) throw leak(marker, path);
     this.out.push(REDACTED);
-    return PARTS;
   }
 }
+
+/** The first marker in text [from, to), without a slice when the matcher can match in place. */
+const matchIn = (markers: MarkerMatcher, t: string, from: number, to: number): number =>
+  markers.firstMatchIn === undefined
+    ? markers.firstMatch(t.slice(from, to))
+    : markers.firstMatchIn(t, from, to);
 
 const isNumberStart = (c: number): boolean => c === 45 || (c >= 48 && c <= 57);
 

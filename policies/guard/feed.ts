@@ -9,7 +9,7 @@
  * characters: the check is made on positions in the body, so whether a unit is
  * refused as too large never depends on how the body was split into chunks.
  */
-import type { Output } from "./output.ts";
+import { type Output, OutputMark } from "./output.ts";
 import { type Refusal, uninspectable } from "./result.ts";
 
 export class Feed {
@@ -24,7 +24,7 @@ export class Feed {
   records = 0;
   /** Where the running step's unit started, and what to restore when it needs more. */
   unitStart = 0;
-  #outMark = 0;
+  readonly #outMark = new OutputMark();
   #recordsMark = 0;
 
   constructor(
@@ -35,7 +35,7 @@ export class Feed {
   /** Starts a step (or a unit) at `pos`. */
   begin(): void {
     this.unitStart = this.pos;
-    this.#outMark = this.out.n;
+    this.#outMark.save(this.out);
     this.#recordsMark = this.records;
   }
 
@@ -52,7 +52,7 @@ export class Feed {
 
   /** Undoes what the step begun last appended. */
   rollback(): void {
-    this.out.n = this.#outMark;
+    this.#outMark.restore(this.out);
     this.records = this.#recordsMark;
   }
 

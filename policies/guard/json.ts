@@ -50,8 +50,8 @@ interface Frame {
   readonly level: number;
   readonly depth: number;
   step: Step;
-  /** Keys seen in this object (envelope objects only), to refuse duplicates. */
-  readonly keys: Set<string>;
+  /** Keys seen in this object (envelope objects only, made on the first key), to refuse duplicates. */
+  keys: Set<string> | null;
   /** The key whose value comes next. */
   key: string;
 }
@@ -76,6 +76,7 @@ export abstract class LexedFramer implements Framer {
   }
 
   retext(feed: Feed): void {
+    this.cutter.out.retext(feed.text);
     this.lex.reset(feed.text, feed.base);
   }
 
@@ -117,7 +118,7 @@ export class JsonFramer extends LexedFramer {
   private topStep(feed: Feed, step: Step): void {
     const lex = this.lex;
     if (step === Step.Start) {
-      feed.out.push(this.plan.recordsAt.map((s) => `{${JSON.stringify(s)}:`).join(""));
+      feed.out.push(this.plan.envelopeOpen);
       if (feed.pos >= lex.end) lex.fail("empty body", feed.pos);
       this.#top = Step.Root;
       return;
@@ -188,7 +189,11 @@ export class JsonFramer extends LexedFramer {
     const t = lex.text;
     for (;;) {
       if (t.charCodeAt(lex.pos) === OPEN_OBJECT) {
-        if (feed.records > 0) feed.out.push(",");
+        if (feed.records > 0) {
+          // The separator as it came when it touches the record, so that records join into one range.
+          if (t.charCodeAt(lex.pos - 1) === COMMA) feed.out.range(lex.pos - 1, lex.pos);
+          else feed.out.push(",");
+        }
         this.cutter.record(feed, frame.depth + 1);
       } else {
         lex.skipValue(frame.depth); // a scalar or an array is not a record
@@ -229,6 +234,7 @@ export class JsonFramer extends LexedFramer {
     const key = lex.escaped
       ? (JSON.parse(lex.text.slice(at, end)) as string)
       : lex.text.slice(at + 1, end - 1);
+    frame.keys ??= new Set();
     if (frame.keys.has(key)) lex.duplicate(at, end - 1);
     frame.keys.add(key);
     feed.commit(end);
@@ -241,7 +247,7 @@ export class JsonFramer extends LexedFramer {
     const c = lex.text.charCodeAt(feed.pos);
     if (c === OPEN_ARRAY) {
       this.#found = true;
-      feed.out.push("[");
+      feed.out.range(feed.pos, feed.pos + 1);
       this.push(feed, -1, depth + 1, Step.FirstRecord);
     } else if (c === OPEN_OBJECT) {
       this.#found = true;
@@ -270,14 +276,14 @@ export class JsonFramer extends LexedFramer {
   /** Enters the container opening at `feed.pos`. */
   private push(feed: Feed, level: number, depth: number, step: Step): void {
     if (depth > this.lex.maxDepth) this.lex.tooDeep();
-    this.#frames.push({ level, depth, step, keys: new Set(), key: "" });
+    this.#frames.push({ level, depth, step, keys: null, key: "" });
     feed.skip(feed.pos + 1);
   }
 
   /** Leaves the innermost container, whose closing char ends before `to`. */
   private pop(feed: Feed, to: number): void {
     const frame = this.#frames.pop();
-    if (frame?.level === -1) feed.out.push("]");
+    if (frame?.level === -1) feed.out.range(to - 1, to);
     feed.skip(to);
   }
 
@@ -289,7 +295,7 @@ export class JsonFramer extends LexedFramer {
       );
     }
     if (!this.#found) feed.out.push("[]");
-    feed.out.push("}".repeat(this.plan.recordsAt.length));
+    feed.out.push(this.plan.envelopeClose);
   }
 }
 

@@ -25,13 +25,20 @@ export class KeyReader {
 
   /**
    * Reads the key at `pos` of an object being cut under `node` (stamped
-   * `stamp`) and returns the node it leads to; leaves `pos` on the value.
+   * `stamp`, its key order `order`: `scan.orderOf(node.id)`) and returns the
+   * node it leads to; leaves `pos` on the value.
    */
-  member(node: PlanNode, base: number, depth: number, stamp: number, index: number): PlanNode {
+  member(
+    node: PlanNode,
+    base: number,
+    depth: number,
+    stamp: number,
+    order: (PlanNode | null)[],
+    index: number,
+  ): PlanNode {
     const lex = this.lex;
     const t = lex.text;
     const at = lex.pos;
-    const order = this.scan.orderOf(node.id);
     const stamps = this.scan.stamps;
     // Records repeat their keys in the same order: try the key seen at this place last time.
     const guess = order[index];
@@ -111,10 +118,5 @@ export class KeyReader {
 }
 
 /** Whether the text [from, to) is exactly `key`. */
-function sameKey(t: string, from: number, to: number, key: string): boolean {
-  if (to - from !== key.length) return false;
-  for (let k = 0; k < key.length; k++) {
-    if (t.charCodeAt(from + k) !== key.charCodeAt(k)) return false;
-  }
-  return true;
-}
+const sameKey = (t: string, from: number, to: number, key: string): boolean =>
+  to - from === key.length && t.startsWith(key, from);

@@ -101,6 +101,11 @@ export class JsonLexer {
     let i = start + 1;
     while (i < end) {
       const c = t.charCodeAt(i);
+      // Most units are neither a quote, a backslash, a control character nor a surrogate: one test, on.
+      if (c > QUOTE && c < 0xd800 && c !== BACKSLASH) {
+        i++;
+        continue;
+      }
       if (c === QUOTE) {
         this.escaped = escaped;
         return i + 1;

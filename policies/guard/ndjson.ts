@@ -9,6 +9,7 @@ import { NEED_MORE } from "./result.ts";
 
 /* Local copy, checked against its source by type: under tsx an imported constant is read through a getter on every use. */
 const OPEN_OBJECT: typeof Lex.OPEN_OBJECT = 123;
+const LF = 10;
 
 /** NDJSON: every non-blank line is one JSON value; object lines are records, others are dropped. */
 export class NdjsonFramer extends LexedFramer {
@@ -19,6 +20,7 @@ export class NdjsonFramer extends LexedFramer {
 
   override retext(feed: Feed): void {
     this.#searchFrom = Math.max(0, this.#searchFrom - (feed.base - this.lex.base));
+    this.cutter.out.retext(feed.text);
     this.lex.reset(feed.text, feed.base);
   }
 
@@ -44,7 +46,9 @@ export class NdjsonFramer extends LexedFramer {
       if (lex.pos < lineEnd) {
         if (text.charCodeAt(lex.pos) === OPEN_OBJECT) {
           this.cutter.record(feed, 1);
-          feed.out.push("\n");
+          // The line end as it came when it follows the record at once: lines that leave whole join into one range.
+          if (text.charCodeAt(lex.pos) === LF) feed.out.range(lex.pos, lex.pos + 1);
+          else feed.out.push("\n");
         } else {
           lex.skipValue(0); // a scalar or an array is not a record
         }

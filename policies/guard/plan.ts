@@ -83,6 +83,9 @@ export interface GuardPlan {
   readonly root: PlanNode;
   /** Segments of `recordsAt`; empty when the body itself holds the records. */
   readonly recordsAt: readonly string[];
+  /** The envelope rebuilt around the records: `{"a":{"b":` and `}}` for `a.b`. */
+  readonly envelopeOpen: string;
+  readonly envelopeClose: string;
   readonly markers: MarkerMatcher | null;
   readonly block: boolean;
   readonly maxDepth: number;
@@ -206,9 +209,12 @@ export function compileGuardPlan(input: GuardPlanInput): GuardPlan {
   const root = buildTrie(ids, paths);
   settle(ids, root, fields, input.markers);
   const depth = Math.floor(input.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const recordsAt = input.recordsAt === "" ? [] : segmentsOf(input.recordsAt);
   return {
     root,
-    recordsAt: input.recordsAt === "" ? [] : segmentsOf(input.recordsAt),
+    recordsAt,
+    envelopeOpen: recordsAt.map((s) => `{${JSON.stringify(s)}:`).join(""),
+    envelopeClose: "}".repeat(recordsAt.length),
     markers: input.markers !== null && input.markers.size > 0 ? input.markers : null,
     block: input.onMarker === "block",
     maxDepth: Math.min(Math.max(depth, 1), MAX_DEPTH_CEILING),

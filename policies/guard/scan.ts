@@ -12,6 +12,7 @@
  * corrupting the stack or the stamps.
  */
 import { KeyStack } from "./keys.ts";
+import { Output } from "./output.ts";
 import type { PlanNode } from "./plan.ts";
 
 /** How many member places of an object remember their key. */
@@ -22,6 +23,8 @@ const POOL_LIMIT = 4;
 
 export class ScanState {
   readonly keys = new KeyStack();
+  /** Where the scan's cut text goes, warm from the last body. */
+  readonly out = new Output();
   /** Per plan node (by id): the stamp of the last object in which its key was seen. */
   readonly stamps: Int32Array;
   /** Per plan node (by id): the kid met at each member place of the last object cut there. */

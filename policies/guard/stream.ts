@@ -13,7 +13,6 @@ import { CsvFramer } from "./csv.ts";
 import { Feed, type Framer } from "./feed.ts";
 import { JsonFramer } from "./json.ts";
 import { NdjsonFramer } from "./ndjson.ts";
-import { Output } from "./output.ts";
 import type { GuardPlan } from "./plan.ts";
 import { type GuardRefusal, type MediaKind, NEED_MORE, Refusal, uninspectable } from "./result.ts";
 import type { ScanState } from "./scan.ts";
@@ -64,15 +63,16 @@ class StreamingGuard implements GuardStream {
 
   constructor(plan: GuardPlan, kind: MediaKind, maxUnit: number) {
     this.#plan = plan;
-    this.#scan = plan.scans.take();
-    const out = new Output();
+    const scan = plan.scans.take();
+    this.#scan = scan;
+    const out = scan.out;
     this.#feed = new Feed(out, maxUnit);
     this.#framer =
       kind === "csv"
         ? new CsvFramer(plan)
         : kind === "json"
-          ? new JsonFramer(plan, out, this.#scan)
-          : new NdjsonFramer(plan, out, this.#scan);
+          ? new JsonFramer(plan, out, scan)
+          : new NdjsonFramer(plan, out, scan);
   }
 
   write(chunk: Uint8Array | string): GuardChunk {
@@ -196,7 +196,12 @@ class StreamingGuard implements GuardStream {
   }
 
   #release(): void {
-    if (this.#scan !== null) this.#plan.scans.give(this.#scan);
+    if (this.#scan !== null) {
+      // An idle state must not keep the body alive.
+      this.#scan.out.source = "";
+      this.#scan.keys.reset("");
+      this.#plan.scans.give(this.#scan);
+    }
     this.#scan = null;
   }
 }

@@ -18,6 +18,11 @@ export interface MarkerMatcher {
    * value.length.
    */
   firstMatch(value: string): number;
+  /**
+   * `firstMatch(text.slice(from, to))` without building the slice; the range
+   * must lie inside `text`. Optional: the guard slices for a matcher without it.
+   */
+  firstMatchIn?(text: string, from: number, to: number): number;
 }
 
 export type MarkerCompileResult =

@@ -128,6 +128,23 @@ describe("JSON: the release rule, leaf by leaf", () => {
     expect(otherKey.body).not.toContain(alice);
   });
 
+  it("pseudonymizes each value as itself, however alike values are and however often they repeat", async () => {
+    // Values that differ in one unit only, repeated, and values longer than the cache keeps.
+    const long = "x".repeat(300);
+    const values: unknown[] = [];
+    for (const c of "XYZXYZ") values.push(`a${c}cde`, `a${c}c`, Number(`10${"XYZ".indexOf(c)}01`));
+    values.push(`${long}1`, `${long}2`, `${long}1`);
+    const body = JSON.stringify({ items: values.map((name) => ({ driver: { name } })) });
+    const p = plan();
+    for (let round = 0; round < 2; round++) {
+      const r = ok(guardPayload(p, body, "json"));
+      const names = (JSON.parse(r.body) as { items: { driver: { name: string } }[] }).items.map(
+        (i) => i.driver.name,
+      );
+      expect(names).toEqual(await Promise.all(values.map((v) => expectedPseudonym(v))));
+    }
+  });
+
   it("pseudonymizes the canonical JSON of a value: escapes do not change the pseudonym", async () => {
     const r = ok(guardPayload(plan(), '{"items":[{"driver":{"name":"\\u0041lice"}}]}', "json"));
     expect(r.body).toContain(await expectedPseudonym("Alice"));
@@ -259,5 +276,51 @@ describe("JSON: exact numbers", () => {
     ];
     const body = `{"items":[${numbers.map((n) => `{"n":${n}}`).join(",")}]}`;
     expect(ok(guardPayload(p, body, "json")).body).toBe(body);
+  });
+});
+
+describe("JSON: keys read from what the last record held at the same place", () => {
+  // The reader guesses, per member place, the key the plan names that it met there last.
+  it("reads a named key where an unnamed one of the same length was, and the other way round", () => {
+    const p = plan({
+      classes: { ...plan().fields.classes, speed: "shared" },
+      granted: ["vin", "speed"],
+    });
+    const body = JSON.stringify({
+      items: [
+        { vin: "A", spend: 1, extra: { avg: 1 } },
+        { vin: "B", speed: 2, extra: { avg: 2 } },
+        { vin: "C", spend: 3, speed: 4 },
+        { vin: "D", speed: 5, spend: 6 },
+      ],
+    });
+    expect(ok(guardPayload(p, body, "json")).body).toBe(
+      '{"items":[{"vin":"A"},{"vin":"B","speed":2},{"vin":"C","speed":4},{"vin":"D","speed":5}]}',
+    );
+  });
+
+  it("refuses an unnamed key repeated in one object, also where the last record held it", () => {
+    const body = '{"items":[{"vin":"A","x":1,"y":2},{"vin":"B","x":1,"x":2}]}';
+    const r = guardPayload(plan(), body, "json");
+    expect(r).toMatchObject({ ok: false, reason: "uninspectable", detail: "duplicate_key" });
+  });
+
+  it("releases an unnamed key under a granted parent, and still checks it against the markers", () => {
+    const p = plan({ classes: { vin: "shared", speed: "shared" }, granted: ["vin", "speed"] });
+    const body = JSON.stringify({
+      items: [
+        { vin: "A", speed: { kmh: 1 } },
+        { vin: "B", speed: { kmh: 2 } },
+        { vin: "C", speed: { "CAL-123456": 3 } },
+      ],
+    });
+    const r = guardPayload(p, body, "json");
+    expect(r).toEqual({
+      ok: false,
+      reason: "leak",
+      rule: "core_marker",
+      marker: 0,
+      path: "speed.*",
+    });
   });
 });

@@ -241,3 +241,48 @@ describe("property: no core-classified or unlisted leaf ever leaves", () => {
     );
   });
 });
+
+// ---------------------------------------------------------------- whitespace
+
+/** `text` with a space, tab or line end after some of the structural characters (never inside a string). */
+function spaced(text: string, picks: readonly number[], spaces: readonly string[]): string {
+  const at = new Set(picks);
+  let out = "";
+  let inString = false;
+  let structural = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    out += c;
+    if (inString) {
+      if (c === "\\") out += text[++i] ?? "";
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if ("{}[],:".includes(c) && at.has(structural++)) {
+      out += spaces[structural % spaces.length];
+    }
+  }
+  return out;
+}
+
+describe("property: the output does not depend on insignificant whitespace", () => {
+  // Text that leaves as it came is copied in ranges: whitespace must break them, never leak into the output.
+  it("json, with the markers checked and pseudonyms made alike", () => {
+    fc.assert(
+      fc.property(
+        planAndRecords,
+        fc.uniqueArray(fc.nat({ max: 200 }), { maxLength: 40 }),
+        fc.array(fc.constantFrom(" ", "\n", "\t", "\r\n", "  "), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom<"block" | "redact">("block", "redact"),
+        ([input, rs], picks, spaces, onMarker) => {
+          const p = compileGuardPlan({ ...input, markers: MARKERS, onMarker });
+          const compact = jsonOf(rs);
+          expect(guardPayload(p, spaced(compact, picks, spaces), "json")).toEqual(
+            guardPayload(p, compact, "json"),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

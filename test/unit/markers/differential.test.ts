@@ -166,3 +166,34 @@ describe("the automaton alone (without the safety rules) agrees with RegExp.test
     );
   });
 });
+
+describe("firstMatchIn matches a range of a text as RegExp matches its slice", SLOW, () => {
+  // The guard matches values in place inside the body: the text around the range must not count.
+  it.each(HAND)("on %s", (pattern) => {
+    const matcher = compiled([pattern]);
+    const inRange = matcher.firstMatchIn?.bind(matcher);
+    if (inRange === undefined) throw new Error("the compiled matcher matches in place");
+    fc.assert(
+      fc.property(inputsFor([pattern]), inputsFor([pattern]), inputsFor([pattern]), (a, v, b) => {
+        const text = a + v + b;
+        expect(inRange(text, a.length, a.length + v.length)).toBe(nativeFirstMatch([pattern], v));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("for several patterns at once, on ranges of one text", () => {
+    const patterns = ["CAL-[0-9]{6}", "^ab", "c$", "x{3}"];
+    const matcher = compiled(patterns);
+    fc.assert(
+      fc.property(inputsFor(patterns), fc.nat(), fc.nat(), (text, i, j) => {
+        const from = i % (text.length + 1);
+        const to = from + (j % (text.length - from + 1));
+        expect(matcher.firstMatchIn?.(text, from, to)).toBe(
+          nativeFirstMatch(patterns, text.slice(from, to)),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
