@@ -7,7 +7,7 @@
  * items themselves (credentials, statuses, the agreements) are read every
  * time, so a revocation, suspension or phase-out takes effect at once. A
  * party not known in advance is read after the agreement (grant.ts), as
- * before.
+ * before. Concurrent requests' reads share BatchGetItems (grouped-reads.ts).
  */
 import { LRUCache } from "lru-cache";
 import type { Agreement, Partner } from "../../policies/model.ts";
@@ -16,6 +16,7 @@ import { docOf, num } from "../store/codec.ts";
 import { type ClientRecord, clientKey } from "../store/credentials.ts";
 import type { KeyRef } from "../store/db.ts";
 import { type AgreementBinding, agreementKey, partnerKey, type Stored } from "../store/registry.ts";
+import { GroupedReads } from "./grouped-reads.ts";
 
 /** What the grant needs, read with the client (grant.ts reads what is missing). */
 export interface Prefetched {
@@ -33,7 +34,16 @@ export class TokenReads {
     max: REMEMBERED_AGREEMENTS,
   });
 
-  constructor(private readonly gw: Pick<Gateway, "db">) {}
+  /**
+   * Reads of concurrent requests share BatchGetItems (grouped-reads.ts), one
+   * in flight at a time by default: a busy local server reads once for many
+   * requests; a Lambda instance, one request at a time, reads at once.
+   */
+  readonly reads: GroupedReads;
+
+  constructor(gw: Pick<Gateway, "db">, readsInFlight = 1) {
+    this.reads = new GroupedReads(gw.db, readsInFlight, "read the client");
+  }
 
   /**
    * The client `id` and, in the same read, its partner item, the agreements
@@ -56,7 +66,7 @@ export class TokenReads {
       ...agreements.map((a) => ({ table: "registry" as const, key: agreementKey(a) })),
       ...partners.map((p) => ({ table: "registry" as const, key: partnerKey(p) })),
     ];
-    const [clientItem, ...items] = await this.gw.db.getMany(refs, "read the client");
+    const [clientItem, ...items] = await this.reads.read(refs);
     const value = docOf<ClientRecord>(clientItem);
     return {
       client: value === undefined ? undefined : { value, rev: num(clientItem, "rev") ?? 0 },
