@@ -51,7 +51,7 @@ export type { AppendResult, AuditDraft, AuditStats } from "./audit-writer.ts";
 
 /** At most this many appends in one transaction: with the head, 100 items. */
 const MAX_GROUP = 99;
-const DEFAULT_CHAINS_IN_FLIGHT = 4;
+const DEFAULT_CHAINS_IN_FLIGHT = 1;
 
 export interface AuditFilter {
   readonly from?: Date | undefined;
@@ -88,9 +88,12 @@ export interface AuditLogOptions {
   readonly maxGroup?: number;
   /**
    * Chains this process keeps transactions in flight on before further
-   * appends queue behind them (and so group). Fewer: bigger groups, fewer
-   * transactions; more: appends wait less behind another group.
-   * @default 4
+   * appends queue behind them (and so group). One: the biggest groups and
+   * fewest transactions (DynamoDB Local runs them one at a time, each with
+   * a high fixed cost), an append waiting at most for the group ahead of it;
+   * more: shorter waits, more transactions. A Lambda instance, one request
+   * at a time, never reaches it.
+   * @default 1
    */
   readonly chainsInFlight?: number;
 }
