@@ -79,6 +79,10 @@ export interface WriterOptions {
 const MAX_ATTEMPTS = 25;
 /** Between attempts of a group that lost a chain head to another writer. */
 const HEAD_BACKOFF = { baseMs: 5, capMs: 200 };
+/** After losing a chain head to another writer, how long this process reads heads before writing. */
+const CONTENDED_MS = 30_000;
+/** A head learnt this recently is trusted even then (the group just before on the chain). */
+const FRESH_MS = 20;
 /** DynamoDB's limit of items in one transaction. */
 const MAX_TRANSACTION_ITEMS = 100;
 /** Well under DynamoDB's 4 MB per transaction (the estimate is of JSON text). */
@@ -99,6 +103,8 @@ interface Chain {
   readonly pk: string;
   /** The head as this process last wrote or read it; undefined: read it first. */
   head: Head | undefined;
+  /** When `head` was learnt (ms). */
+  headAt: number;
   /** Appends waiting for the next transaction on this chain. */
   readonly waiting: Pending[];
   /** Appends in the transaction in flight (0: none). */
@@ -108,6 +114,8 @@ interface Chain {
 export class AuditWriter {
   readonly stats: AuditStats = { appends: 0, transactions: 0, conflicts: 0 };
   private readonly chains = new Map<string, Chain>();
+  /** When another writer last moved a head under this process (ms; 0: never). */
+  private lastConflictAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -133,7 +141,7 @@ export class AuditWriter {
   private chain(pk: string): Chain {
     let c = this.chains.get(pk);
     if (c === undefined) {
-      c = { pk, head: undefined, waiting: [], committing: 0 };
+      c = { pk, head: undefined, headAt: 0, waiting: [], committing: 0 };
       this.chains.set(pk, c);
     }
     return c;
@@ -218,7 +226,7 @@ export class AuditWriter {
     let headItem: TxItem;
     let result: TxResult;
     try {
-      head = chain.head ?? (await this.readHead(chain.pk));
+      head = this.trusted(chain) ?? (await this.readHead(chain));
       entries = [];
       let prev = head;
       for (const p of group) {
@@ -242,6 +250,7 @@ export class AuditWriter {
     if (result.ok) {
       const last = entries[entries.length - 1] as AuditEntry;
       chain.head = { seq: last.seq, hash: last.hash };
+      chain.headAt = Date.now();
       this.stats.appends += group.length;
       group.forEach((p, i) => {
         p.settle({ ok: true, entry: entries[i] as AuditEntry });
@@ -264,6 +273,7 @@ export class AuditWriter {
     chain.head = undefined;
     if (chainMoved || result.reasons.some((r) => r === "TransactionConflict")) {
       this.stats.conflicts++;
+      this.lastConflictAt = Date.now();
       this.retryElsewhere(chain, group);
       return;
     }
@@ -295,8 +305,22 @@ export class AuditWriter {
     });
   }
 
-  private async readHead(chain: string): Promise<Head> {
-    const item = await this.db.get("audit", key(chain, HEAD_SK), "read the audit head");
+  /**
+   * The head this process knows, unless other writers have been moving heads
+   * under it lately (it lost a race in the last CONTENDED_MS) and it learnt
+   * this one more than FRESH_MS ago: then it is likely stale, and reading it
+   * costs less than a cancelled transaction and a backoff. A process alone
+   * on the trail (the local server) never reads a head twice.
+   */
+  private trusted(chain: Chain): Head | undefined {
+    const now = Date.now();
+    const contended = now - this.lastConflictAt < CONTENDED_MS;
+    return contended && now - chain.headAt > FRESH_MS ? undefined : chain.head;
+  }
+
+  private async readHead(chain: Chain): Promise<Head> {
+    const item = await this.db.get("audit", key(chain.pk, HEAD_SK), "read the audit head");
+    chain.headAt = Date.now();
     return { seq: num(item, "seq") ?? 0, hash: str(item, "hash") ?? GENESIS_HASH };
   }
 

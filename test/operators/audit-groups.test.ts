@@ -6,7 +6,8 @@
  * that fail their conditions fail only their own append; another process
  * moving the head under a group sends the whole group round again; a store
  * fault reaches every append of the group; `maxGroup: 1` writes one
- * transaction per append; processes with one append each spread over the
+ * transaction per append; a process that lost a head to another lately reads
+ * heads before writing; processes with one append each spread over the
  * chains.
  */
 import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
@@ -197,6 +198,24 @@ describe("group commit", () => {
     expect(after.prevHash).toBe(
       entryOf((settled[0] as PromiseFulfilledResult<AppendResult>).value).hash,
     );
+    await expectValid();
+  });
+
+  it("reads the head before writing while other writers move heads, instead of losing again", async () => {
+    const other = new AuditLog(t.gw.db, t.gw.clock, { layout: "single" });
+    const log = new AuditLog(t.gw.db, t.gw.clock, { layout: "single" });
+    const pause = () => new Promise((r) => setTimeout(r, 50));
+    entryOf(await log.append(draft("mine-1")));
+    entryOf(await other.append(draft("theirs-1")));
+    // The head it knows is stale: it loses once, and goes round again.
+    entryOf(await log.append(draft("mine-2")));
+    expect(log.stats.conflicts).toBe(1);
+    entryOf(await other.append(draft("theirs-2")));
+    await pause();
+    // Now it reads the head first (it lost a race lately): no second loss.
+    const last = entryOf(await log.append(draft("mine-3")));
+    expect(log.stats.conflicts).toBe(1);
+    expect(last.seq).toBeGreaterThan(1);
     await expectValid();
   });
 
