@@ -131,11 +131,12 @@ const TRANSFER_WORKER_OBJECTS: readonly ObjectAccess[] = [
 export const FUNCTION_ACCESS: Readonly<Record<FunctionName, FunctionAccess>> = {
   token: {
     tables: {
+      // BatchGetItem: the client with its partner and agreements (functions/token/token-reads.ts).
       // PutItem: the replay list of private_key_jwt client assertions.
-      credentials: { table: ["GetItem", "PutItem"] },
+      credentials: { table: ["BatchGetItem", "PutItem"] },
       // Claims of DPoP proofs (functions/store/proof-replays.ts), in their partitions only.
       meter: DPOP_CLAIMS,
-      registry: { table: ["GetItem", "BatchGetItem", "Query"] },
+      registry: { table: ["BatchGetItem", "Query"] },
       audit: AUDIT_APPEND,
     },
     signingKeys: { accessToken: SIGN },

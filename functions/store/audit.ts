@@ -3,10 +3,12 @@
  *
  * Entries are spread over AUDIT_CHAINS independent hash chains: each entry
  * carries the hash of the one before it in its chain, and each chain's head
- * item names its last entry. An append is one transaction with the change it
- * records (so a change is never unaudited), conditioned on the head of the
- * chain it extends (so no chain forks); concurrent appends mostly land on
- * different chains, so token issuance no longer serialises on one item.
+ * item names its last entry. An append is in one transaction with the change
+ * it records (so a change is never unaudited), conditioned on the head of the
+ * chain it extends (so no chain forks); concurrent appends of different
+ * processes mostly land on different chains, so token issuance no longer
+ * serialises on one item, and those of one process to the same chain share
+ * a transaction (group commit: audit-writer.ts).
  * Periodically (the events function's minute tick; locally the outbox
  * worker) an anchor commits to every chain's head in one digest, itself
  * chained to the anchor before: a chain recomputed or cut back after an
@@ -15,7 +17,7 @@
  * The `single` layout is the trail before sharding (every append extends one
  * head); it is kept so that `npm run bench` measures both in the same run.
  */
-import type { Put, TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import { InvalidRequestError, StoreUnavailableError } from "../errors.ts";
 import {
   ANCHOR_PARTITION,
@@ -26,9 +28,7 @@ import {
   chainPk,
   checkAnchor,
   checkLink,
-  entryHash,
   entryId,
-  entrySk,
   GENESIS_HASH,
   HEAD_SK,
   type Head,
@@ -36,27 +36,22 @@ import {
   parseAnchor,
   parseEntry,
 } from "./audit-chain.ts";
-import { jitteredDelay, sleep } from "./backoff.ts";
-import { type Item, key, N, num, S, str } from "./codec.ts";
-import type { CancelReason, Db } from "./db.ts";
+import {
+  type AppendResult,
+  type AuditDraft,
+  type AuditStats,
+  AuditWriter,
+} from "./audit-writer.ts";
+import { type Item, key, num, S, str } from "./codec.ts";
+import type { Db } from "./db.ts";
 import type { Page } from "./paging.ts";
 
 export { type AuditEntry, entryHash, GENESIS_HASH } from "./audit-chain.ts";
+export type { AppendResult, AuditDraft, AuditStats } from "./audit-writer.ts";
 
-export interface AuditDraft {
-  readonly actor: string;
-  readonly action: string;
-  readonly target: string;
-  readonly reason?: string | null | undefined;
-  readonly requestId?: string | null | undefined;
-  /** Partners the entry concerns, for `?partner=` filtering. */
-  readonly partners?: readonly string[] | undefined;
-  readonly details?: Readonly<Record<string, unknown>> | undefined;
-}
-
-export type AppendResult =
-  | { readonly ok: true; readonly entry: AuditEntry }
-  | { readonly ok: false; readonly reasons: readonly CancelReason[] };
+/** At most this many appends in one transaction: with the head, 100 items. */
+const MAX_GROUP = 99;
+const DEFAULT_CHAINS_IN_FLIGHT = 1;
 
 export interface AuditFilter {
   readonly from?: Date | undefined;
@@ -75,9 +70,6 @@ export interface Verdict {
 
 /** Chains appends spread over. */
 export const AUDIT_CHAINS = 16;
-const MAX_ATTEMPTS = 25;
-/** Between appends that lost a chain head to another writer. */
-const HEAD_BACKOFF = { baseMs: 5, capMs: 200 };
 
 export interface AuditLogOptions {
   /**
@@ -88,25 +80,26 @@ export interface AuditLogOptions {
   readonly layout?: "sharded" | "single";
   /** @default AUDIT_CHAINS */
   readonly chains?: number;
-}
-
-/** Appends and conflicts of this process (the bench reports them). */
-export interface AuditStats {
-  appends: number;
-  /** Transactions cancelled because another writer moved the chain head first. */
-  conflicts: number;
-}
-
-interface Writer {
-  head: Head | undefined;
-  tail: Promise<unknown>;
-  queued: number;
+  /**
+   * Appends of this process that one transaction may carry (group commit,
+   * audit-writer.ts); 1 writes every append in a transaction of its own.
+   * @default 99
+   */
+  readonly maxGroup?: number;
+  /**
+   * Chains this process keeps transactions in flight on before further
+   * appends queue behind them (and so group). One: the biggest groups and
+   * fewest transactions (DynamoDB Local runs them one at a time, each with
+   * a high fixed cost), an append waiting at most for the group ahead of it;
+   * more: shorter waits, more transactions. A Lambda instance, one request
+   * at a time, never reaches it.
+   * @default 1
+   */
+  readonly chainsInFlight?: number;
 }
 
 export class AuditLog {
-  readonly stats: AuditStats = { appends: 0, conflicts: 0 };
-  private readonly writers = new Map<string, Writer>();
-  private readonly layout: "sharded" | "single";
+  private readonly writer: AuditWriter;
   private readonly chainCount: number;
 
   constructor(
@@ -114,8 +107,18 @@ export class AuditLog {
     private readonly clock: () => Date = () => new Date(),
     options: AuditLogOptions = {},
   ) {
-    this.layout = options.layout ?? "sharded";
     this.chainCount = options.chains ?? AUDIT_CHAINS;
+    this.writer = new AuditWriter(db, clock, {
+      layout: options.layout ?? "sharded",
+      chains: this.chainCount,
+      maxGroup: Math.max(1, Math.min(MAX_GROUP, options.maxGroup ?? MAX_GROUP)),
+      chainsInFlight: Math.max(1, options.chainsInFlight ?? DEFAULT_CHAINS_IN_FLIGHT),
+    });
+  }
+
+  /** Appends, transactions and conflicts of this process. */
+  get stats(): AuditStats {
+    return this.writer.stats;
   }
 
   /** Every chain that may hold entries: the unsharded one first, then the shards. */
@@ -123,124 +126,15 @@ export class AuditLog {
     return [LEGACY_CHAIN, ...Array.from({ length: this.chainCount }, (_, n) => chainPk(n))];
   }
 
-  private writer(chain: string): Writer {
-    let w = this.writers.get(chain);
-    if (w === undefined) {
-      w = { head: undefined, tail: Promise.resolve(), queued: 0 };
-      this.writers.set(chain, w);
-    }
-    return w;
-  }
-
   /**
-   * A chain no append of this process is using, at random; the least busy
-   * one otherwise; never `avoid` (the chain an append just lost a race on).
-   */
-  private pickChain(avoid?: string): string {
-    if (this.layout === "single") return LEGACY_CHAIN;
-    let least = Number.POSITIVE_INFINITY;
-    let candidates: string[] = [];
-    for (let n = 0; n < this.chainCount; n++) {
-      const chain = chainPk(n);
-      if (chain === avoid && this.chainCount > 1) continue;
-      const queued = this.writers.get(chain)?.queued ?? 0;
-      if (queued < least) {
-        least = queued;
-        candidates = [chain];
-      } else if (queued === least) candidates.push(chain);
-    }
-    return candidates[Math.floor(Math.random() * candidates.length)] ?? chainPk(0);
-  }
-
-  /**
-   * Appends an entry together with `ops`. If a condition of `ops` fails, nothing
-   * is written and their reasons come back. Appends of this process to one
-   * chain are serialised; other processes are handled by retrying on the head
-   * condition.
+   * Appends an entry together with `ops`, in one transaction (shared with
+   * other appends of this process to the same chain: audit-writer.ts).
+   * Returns once the entry is durable. If a condition of `ops` fails, nothing
+   * of this append is written and their reasons come back. Other processes
+   * are handled by retrying on the head condition.
    */
   append(draft: AuditDraft, ops: readonly TransactWriteItem[] = []): Promise<AppendResult> {
-    const chain = this.pickChain();
-    const w = this.writer(chain);
-    w.queued++;
-    const run = w.tail
-      .then(() => this.appendNow(chain, w, draft, ops))
-      .finally(() => {
-        w.queued--;
-      });
-    w.tail = run.catch(() => {});
-    return run;
-  }
-
-  private async appendNow(
-    firstChain: string,
-    firstWriter: Writer,
-    draft: AuditDraft,
-    ops: readonly TransactWriteItem[],
-  ): Promise<AppendResult> {
-    let chain = firstChain;
-    let w = firstWriter;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = w.head ?? (await this.readHead(chain));
-      const entry = this.build(chain, draft, head);
-      const tx = this.db.transaction();
-      const recorded = ops.map((op) => tx.add(op));
-      const links = [
-        tx.put("audit", entryPut(chain, entry)),
-        tx.put("audit", headPut(chain, head, entry)),
-      ];
-      const result = await tx.run("append to the audit trail");
-      if (result.ok) {
-        w.head = { seq: entry.seq, hash: entry.hash };
-        this.stats.appends++;
-        return { ok: true, entry };
-      }
-      const chainMoved = links.some((item) => result.reason(item) !== "None");
-      const opsFailed = recorded.some(result.failed);
-      if (!chainMoved && opsFailed) return { ok: false, reasons: recorded.map(result.reason) };
-      w.head = undefined;
-      if (result.reasons.some((r) => r === "TransactionConflict") || chainMoved) {
-        this.stats.conflicts++;
-        // Another writer is on this chain: try another one, after a short backoff.
-        chain = this.pickChain(chain);
-        w = this.writer(chain);
-        await sleep(jitteredDelay(attempt, HEAD_BACKOFF));
-        continue;
-      }
-      throw new StoreUnavailableError(
-        "append to the audit trail",
-        new Error(result.reasons.join(",")),
-      );
-    }
-    throw new StoreUnavailableError(
-      "append to the audit trail",
-      new Error("the chain head stayed contended"),
-    );
-  }
-
-  private async readHead(chain: string): Promise<Head> {
-    const item = await this.db.get("audit", key(chain, HEAD_SK), "read the audit head");
-    return { seq: num(item, "seq") ?? 0, hash: str(item, "hash") ?? GENESIS_HASH };
-  }
-
-  private build(chain: string, draft: AuditDraft, head: Head): AuditEntry {
-    const seq = head.seq + 1;
-    const body: Omit<AuditEntry, "hash"> = {
-      id: entryId(chain, seq),
-      seq,
-      at: this.clock().toISOString(),
-      actor: draft.actor,
-      action: draft.action,
-      target: draft.target,
-      reason: draft.reason ?? null,
-      requestId: draft.requestId ?? null,
-      partners: [...new Set(draft.partners ?? [])].sort(),
-      // As it will read back from the store (dates as strings, no undefined members).
-      ...(draft.details === undefined
-        ? {}
-        : { details: JSON.parse(JSON.stringify(draft.details)) as Record<string, unknown> }),
-      prevHash: head.hash,
-    };
-    return { ...body, hash: entryHash(body) };
+    return this.writer.append(draft, ops);
   }
 
   // ------------------------------------------------------------ listing
@@ -444,19 +338,6 @@ export class AuditLog {
     return { ...(latest === undefined ? {} : { latest }), marks };
   }
 }
-
-/** The entry, written once at its position in its chain. */
-const entryPut = (chain: string, entry: AuditEntry): Omit<Put, "TableName"> => ({
-  Item: { ...key(chain, entrySk(entry.seq)), doc: S(JSON.stringify(entry)), at: S(entry.at) },
-  ConditionExpression: "attribute_not_exists(pk)",
-});
-
-/** The chain's head moved to the entry, only from the head the entry extends (no fork). */
-const headPut = (chain: string, head: Head, entry: AuditEntry): Omit<Put, "TableName"> => ({
-  Item: { ...key(chain, HEAD_SK), seq: N(entry.seq), hash: S(entry.hash) },
-  ConditionExpression: head.seq === 0 ? "attribute_not_exists(pk)" : "seq = :seq",
-  ...(head.seq === 0 ? {} : { ExpressionAttributeValues: { ":seq": N(head.seq) } }),
-});
 
 /** Newest first: later `at`, then the greater id. */
 const newer = (a: AuditEntry, b: AuditEntry): boolean =>

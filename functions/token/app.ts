@@ -12,8 +12,9 @@ import type { AppEnv } from "../http/env.ts";
 import { readBodyCapped } from "../http/middleware.ts";
 import { dpopHeader, requestHtus } from "../http/sender.ts";
 import { authenticateClient } from "./client-auth.ts";
-import { grantScopes, parseScope } from "./grant.ts";
+import { grantScopes, parseScope, scopeAgreementIds } from "./grant.ts";
 import { OAuthError, oauthErrorResponse } from "./oauth-error.ts";
+import { type Prefetched, TokenReads } from "./token-reads.ts";
 
 const MAX_FORM_BYTES = 16 * 1024;
 
@@ -66,6 +67,7 @@ async function checkTokenProof(
 
 export function tokenApp(gw: Gateway): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const reads = new TokenReads(gw);
 
   app.post("/oauth/token", async (c) => {
     try {
@@ -79,10 +81,23 @@ export function tokenApp(gw: Gateway): Hono<AppEnv> {
       const dpop = dpopHeader(c);
       if (dpop === null)
         throw new OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP proof");
-      const client = await authenticateClient(gw, c.req.header("Authorization"), form);
+      // The client, its partner item and its scope's agreements in one read.
+      let prefetched: Prefetched | undefined;
+      const agreementIds = scopeAgreementIds(form.get("scope"));
+      const client = await authenticateClient(
+        gw,
+        c.req.header("Authorization"),
+        form,
+        async (id) => {
+          const read = await reads.read(id, agreementIds);
+          prefetched = read.prefetched;
+          return read.client;
+        },
+      );
       const now = gw.clock();
       const proof = dpop === undefined ? undefined : await checkTokenProof(gw, c, dpop, now);
-      const grant = await grantScopes(gw, client, parseScope(form.get("scope")));
+      const grant = await grantScopes(gw, client, parseScope(form.get("scope")), prefetched);
+      reads.learn(grant.bind);
       if (grant.requireDpop === true && proof === undefined) {
         throw new OAuthError(
           400,

@@ -34,10 +34,15 @@ function parseBasic(header: string): { id: string; secret: string } {
 /** What client authentication reads: the clients, the clock and the issuer (assertions' audience). */
 type ClientAuthDeps = Pick<Gateway, "credentials" | "secrets" | "clock" | "settings" | "log">;
 
+/** Reads a client (the token endpoint reads more along: token-reads.ts). */
+export type ClientReader = (id: string) => Promise<StoredClient | undefined>;
+type StoredClient = { value: ClientRecord; rev: number };
+
 export async function authenticateClient(
   gw: ClientAuthDeps,
   authorization: string | undefined,
   form: URLSearchParams,
+  readClient: ClientReader = (id) => gw.credentials.get(id),
 ): Promise<ClientRecord> {
   const assertion = form.get("client_assertion");
   const hasBodySecret = form.has("client_secret");
@@ -50,7 +55,7 @@ export async function authenticateClient(
     if (authorization.length > 4096)
       throw new OAuthError(401, "invalid_client", "credentials too large", true);
     const { id, secret } = parseBasic(authorization);
-    const client = id.length <= 64 ? await gw.credentials.get(id) : undefined;
+    const client = id.length <= 64 ? await readClient(id) : undefined;
     const check = await gw.secrets.verify(secret, client?.value.secretHash);
     if (!check.ok || client === undefined)
       throw new OAuthError(401, "invalid_client", "unknown client or wrong secret", true);
@@ -61,7 +66,7 @@ export async function authenticateClient(
       throw new OAuthError(400, "invalid_request", "client_id is not the authenticated client");
     return client.value;
   }
-  if (assertion !== null) return authenticateAssertion(gw, assertion, form);
+  if (assertion !== null) return authenticateAssertion(gw, assertion, form, readClient);
   throw new OAuthError(401, "invalid_client", "client authentication is required", true);
 }
 
@@ -72,7 +77,7 @@ export async function authenticateClient(
  */
 async function upgradeHash(
   gw: ClientAuthDeps,
-  client: { value: ClientRecord; rev: number },
+  client: StoredClient,
   secretHash: string,
 ): Promise<void> {
   try {
@@ -89,6 +94,7 @@ async function authenticateAssertion(
   gw: ClientAuthDeps,
   assertion: string,
   form: URLSearchParams,
+  readClient: ClientReader,
 ): Promise<ClientRecord> {
   if (form.get("client_assertion_type") !== JWT_BEARER_ASSERTION) {
     throw new OAuthError(400, "invalid_request", "client_assertion_type must be jwt-bearer");
@@ -105,7 +111,7 @@ async function authenticateAssertion(
   const formId = form.get("client_id");
   if (formId !== null && formId !== claimed)
     throw new OAuthError(401, "invalid_client", "client_id does not match");
-  const client = claimed.length <= 64 ? await gw.credentials.get(claimed) : undefined;
+  const client = claimed.length <= 64 ? await readClient(claimed) : undefined;
   const jwks = client?.value.jwks ?? [];
   if (client === undefined || jwks.length === 0) {
     throw new OAuthError(401, "invalid_client", "no keys are registered for this client");

@@ -6,12 +6,13 @@
  * partners get nothing (the caller answers invalid_client).
  */
 import { agreementScope } from "../../policies/decide.ts";
-import { ID_PATTERN } from "../../policies/model.ts";
+import { type Agreement, ID_PATTERN, type Partner } from "../../policies/model.ts";
 import { agreementStatusAt, partnerStatusAt } from "../../policies/status.ts";
 import type { Gateway } from "../gateway.ts";
 import type { ClientRecord } from "../store/credentials.ts";
 import type { AgreementBinding } from "../store/registry.ts";
 import { OAuthError } from "./oauth-error.ts";
+import type { Prefetched } from "./token-reads.ts";
 
 /** The self-service scope (catalog, offers, agreement requests). */
 export const CATALOG_SCOPE = "catalog";
@@ -40,10 +41,28 @@ export function parseScope(raw: string | null): string[] | null {
   return scopes;
 }
 
+/**
+ * The agreement ids a `scope` names, or none when it names none or is not
+ * well formed (grantScopes says why, after the client is authenticated).
+ */
+export function scopeAgreementIds(raw: string | null): string[] {
+  try {
+    const asked = parseScope(raw)?.filter((s) => s !== CATALOG_SCOPE) ?? [];
+    return agreementIds(asked);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `prefetched`: what was read with the client (token-reads.ts); anything it
+ * does not hold is read here.
+ */
 export async function grantScopes(
   gw: Pick<Gateway, "registry" | "clock">,
   client: ClientRecord,
   requested: string[] | null,
+  prefetched?: Prefetched,
 ): Promise<Grant> {
   if (client.role !== "partner") {
     const role = client.role;
@@ -53,7 +72,9 @@ export async function grantScopes(
     return { scopes: [role], bind: {} };
   }
   const now = gw.clock();
-  const partner = (await gw.registry.getPartner(client.id))?.value;
+  const partner = prefetched?.parties.has(client.id)
+    ? prefetched.parties.get(client.id)
+    : (await gw.registry.getPartner(client.id))?.value;
   if (partner === undefined)
     throw new OAuthError(401, "invalid_client", "the partner no longer exists", true);
   const status = partnerStatusAt(partner, now);
@@ -76,10 +97,11 @@ export async function grantScopes(
   const asked = requested?.filter((s) => s !== CATALOG_SCOPE) ?? null;
   if (asked !== null && asked.length === 0) return { scopes: catalog, bind: {}, requireDpop };
   const ids = asked === null ? await partyAgreementIds(gw, client.id) : agreementIds(asked);
-  const agreements = await gw.registry.getAgreements(ids);
-  const parties = await gw.registry.getPartners(
-    [...agreements.values()].flatMap((a) => (a === undefined ? [] : [a.provider, a.consumer])),
-  );
+  const agreements =
+    prefetched !== undefined && ids.every((id) => prefetched.agreements.has(id))
+      ? prefetched.agreements
+      : await gw.registry.getAgreements(ids);
+  const parties = await readParties(gw, agreements, prefetched?.parties);
   const bind: Record<string, AgreementBinding> = {};
   for (const id of ids) {
     const a = agreements.get(id);
@@ -101,6 +123,20 @@ export async function grantScopes(
   if (scopes.length === 0)
     throw new OAuthError(400, "invalid_scope", "the partner has no active agreement");
   return { scopes, bind, requireDpop };
+}
+
+/** Both parties of every agreement found: those not read yet in one more read. */
+async function readParties(
+  gw: Pick<Gateway, "registry">,
+  agreements: ReadonlyMap<string, Agreement | undefined>,
+  known: ReadonlyMap<string, Partner | undefined> = new Map(),
+): Promise<ReadonlyMap<string, Partner | undefined>> {
+  const needed = [...agreements.values()].flatMap((a) =>
+    a === undefined ? [] : [a.provider, a.consumer],
+  );
+  const missing = needed.filter((id) => !known.has(id));
+  if (missing.length === 0) return known;
+  return new Map([...known, ...(await gw.registry.getPartners(missing))]);
 }
 
 function agreementIds(requested: string[]): string[] {

@@ -33,10 +33,11 @@ const d = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 const EXPECTED_DATA_PLANE: Record<FunctionName, Record<string, string[]>> = {
   token: {
     // PutItem: the private_key_jwt replay list (was missing: every such client got 503).
-    [CREDENTIALS]: d("GetItem", "PutItem"),
+    // BatchGetItem, no GetItem: the client is read with its partner and agreements.
+    [CREDENTIALS]: d("BatchGetItem", "PutItem"),
     // UpdateItem: claims of DPoP proofs, in their own partitions (see "partition-scoped writes").
     [METER]: d("UpdateItem"),
-    [REGISTRY]: d("GetItem", "BatchGetItem", "Query"),
+    [REGISTRY]: d("BatchGetItem", "Query"),
     [AUDIT]: d("GetItem", "PutItem"),
     [SIGNING]: ["kms:Sign", "kms:GetPublicKey"],
     // The pepper client secrets are checked under, derived once per container.
