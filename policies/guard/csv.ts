@@ -28,6 +28,8 @@ export class CsvReader {
   base = 0;
   final = true;
   pos = 0;
+  /** Where the text stopped being decidable when a row needed more (Framer.undecidedAt), or -1. */
+  undecidedAt = -1;
   /** A position known to hold something other than a line end: blank lines before it are rows. */
   #nonBlankAt = -1;
 
@@ -112,7 +114,11 @@ export class CsvReader {
     const c = this.text.charCodeAt(i);
     if (c === LF) return i + 1;
     if (c !== CR) return -1;
-    if (i + 1 >= this.end && !this.final) throw NEED_MORE;
+    if (i + 1 >= this.end && !this.final) {
+      // The CR may begin a CRLF, or be refused right here.
+      this.undecidedAt = i;
+      throw NEED_MORE;
+    }
     return this.text.charCodeAt(i + 1) === LF ? i + 2 : -1;
   }
 
@@ -231,6 +237,10 @@ export class CsvFramer implements Framer {
     return this.reader.pos;
   }
 
+  get undecidedAt(): number {
+    return this.reader.undecidedAt;
+  }
+
   retext(feed: Feed): void {
     this.reader.reset(feed.text, feed.base);
   }
@@ -241,6 +251,7 @@ export class CsvFramer implements Framer {
     for (;;) {
       feed.begin();
       reader.pos = feed.pos;
+      reader.undecidedAt = -1;
       const row = reader.row();
       if (row === null) {
         feed.skip(reader.pos);

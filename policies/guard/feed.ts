@@ -78,6 +78,14 @@ export interface Framer {
   close(feed: Feed): void;
   /** Where the scanner stands in `feed.text`, for refusals that do not say. */
   readonly scanPos: number;
+  /**
+   * After NEED_MORE: where in `feed.text` the undecided input begins, when
+   * before the text's end (a CR that may start a CRLF); -1 or absent: the
+   * text's end. A refusal may still be raised there once more text comes, so
+   * a unit is too large only when this lies past the cap: else a split body
+   * would be refused otherwise than the whole body.
+   */
+  readonly undecidedAt?: number;
   /** Points the scanner at the feed's text after it changed. */
   retext(feed: Feed): void;
   /**

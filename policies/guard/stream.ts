@@ -167,7 +167,9 @@ class StreamingGuard implements GuardStream {
       if (e !== NEED_MORE) throw e;
       feed.rollback();
       const pending = feed.text.length - feed.pos;
-      if (pending > feed.maxUnit) throw feed.tooLarge();
+      const undecided = this.#framer.undecidedAt ?? -1;
+      if ((undecided >= 0 ? undecided : feed.text.length) - feed.pos > feed.maxUnit)
+        throw feed.tooLarge();
       // Try again once the unit's text has doubled: a record spanning many chunks costs linear time.
       if (this.#framer.rereads) this.#retryAt = feed.pos + 2 * pending;
     }

@@ -210,6 +210,30 @@ describe("property: the stream answers what the buffered guard answers", () => {
   });
 });
 
+describe("a record cap met by a CR that may begin a CRLF", () => {
+  // Found by the property above (seed -1426930172): the CR at offset 14 is
+  // refused as soon as the next character comes, within a cap of 14; a body
+  // cut right after it must wait for that character, not call the row too large.
+  const text = "vin,mileage,dr\river\r\nA,1,2\r\n";
+  it("answers as the whole body when cut at every offset", () => {
+    const p = plan({ onMarker: "block", recordsAt: "items" });
+    const one = streamed(p, "csv", [text], 14);
+    expect(one).toMatchObject({ ok: false, detail: "parse_error" });
+    for (let at = 0; at <= text.length; at++)
+      expect(streamed(p, "csv", [text.slice(0, at), text.slice(at)], 14), `cut at ${at}`).toEqual(
+        one,
+      );
+  });
+  it("still refuses a row longer than the cap that a cut CR ends", () => {
+    const p = plan({ onMarker: "block", recordsAt: "items" });
+    const long = "vin,mileage,driver\r\nA,1,2\r\n";
+    expect(streamed(p, "csv", [long.slice(0, 19), long.slice(19)], 14)).toMatchObject({
+      ok: false,
+      detail: "record_too_large",
+    });
+  });
+});
+
 describe("every byte boundary of bodies chosen to be hard to split", () => {
   const bodies: [MediaKind, string, string?][] = [
     ["json", "123.5e7", ""],
