@@ -207,7 +207,7 @@ const ROWS: readonly Row[] = [
   },
   {
     figure:
-      "token issuance, 64 in flight, DynamoDB Local, 16 audit chains (issue baseline: about 38 tokens/s)",
+      "token issuance, 64 Lambda-like containers (one request at a time each, so no grouping), DynamoDB Local, 16 audit chains: bounded by DynamoDB Local, which runs transactions one at a time",
     result: (run) => {
       const f = all(run, "issuance.tokens").find((t) => String(t.layout).startsWith("16"));
       const perSecond = num(f, "perSecond");
@@ -220,10 +220,9 @@ const ROWS: readonly Row[] = [
         : "";
       return {
         text: `${fmt(perSecond)} tokens/s, p50 ${fmt(num(f, "p50Ms"), 0)} ms${perToken}`,
-        met: perSecond >= 380,
       };
     },
-    goal: "≥ 380 tokens/s (10 ×)",
+    goal: "none (the next row is the goal's)",
   },
   {
     figure:
