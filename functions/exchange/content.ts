@@ -4,7 +4,7 @@
  * the cap, then decodes UTF-8 strictly. Anything else is refused, never passed
  * on unread.
  */
-import { Buffer, isUtf8 } from "node:buffer";
+import { Buffer, isAscii, isUtf8, transcode } from "node:buffer";
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 
 export type DecodeResult =
@@ -49,8 +49,11 @@ const isTooLarge = (e: unknown): boolean =>
 /**
  * Strict UTF-8 (what `new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })`
  * accepts, BOM kept): validated by simdutf, then decoded. TextDecoder's fatal
- * mode goes through ICU in Node 20, several times slower than both together
- * on the exchange path (docs/perf/exchange-repeat.md). Both refuse the same
+ * mode (ICU in Node 20) and V8's own UTF-8 decoding (`toString`) cost about
+ * 3 ns a byte for text that is not pure ASCII, a fifth of parse+print on the
+ * exchange path (docs/perf/exchange-repeat.md); ASCII is copied as Latin-1,
+ * anything else is converted to UTF-16 in one native pass (a two-byte
+ * string, as V8 makes for any text beyond Latin-1). Both refuse the same
  * bytes: overlong forms, surrogates, code points past U+10FFFF, truncated
  * and stray continuation bytes (test/unit/guard/content.test.ts compares them).
  */
@@ -59,7 +62,15 @@ export function decodeUtf8(bytes: Uint8Array): DecodeResult {
   const buf = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { ok: true, text: buf.toString("utf8") };
+  try {
+    const text = isAscii(buf)
+      ? buf.toString("latin1")
+      : transcode(buf, "utf8", "utf16le").toString("utf16le");
+    return { ok: true, text };
+  } catch {
+    // Text longer than a string may be (as TextDecoder failed before).
+    return { ok: false, detail: "not_utf8" };
+  }
 }
 
 /**

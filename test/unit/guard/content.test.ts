@@ -165,6 +165,15 @@ describe("decodeUtf8 (simdutf validation, then decoding)", () => {
     }
   });
 
+  it("decodes ASCII, Latin-1 and text beyond it exactly as TextDecoder, long bodies too", () => {
+    for (const unit of ['{"a":"b"}', '{"city":"Malmö"}', '{"car":"🚗","z":"\u0000\u2028"}']) {
+      const bytes = new TextEncoder().encode(`\ufeff[${Array(800).fill(unit).join(",")}]`);
+      const decoded = decodeUtf8(bytes);
+      expect(decoded).toEqual(referenceDecode(bytes));
+      expect(decoded.ok).toBe(true);
+    }
+  });
+
   it("decodes a view into a larger buffer, and a Buffer, from their own bytes only", () => {
     const inner = new TextEncoder().encode('{"a":"é"}');
     const raw = new Uint8Array(inner.length + 2);
