@@ -13,7 +13,7 @@
  * Either all of it commits or none of it does; the caller releases only after
  * it committed. See docs/metering.md for why the counts are exact.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import type { AttributeValue, Put, Update } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
@@ -898,7 +898,7 @@ export const sameTerms = (a: TermsVersions | undefined, b: TermsVersions): boole
   a.dataset === b.dataset &&
   a.tradeRules === b.tradeRules;
 
-const digest = (s: string): string => createHash("sha256").update(s).digest("base64url");
+const digest = (s: string): string => hash("sha256", s, "base64url");
 
 const isNone = (r: CancelReason): boolean => r === "None";
 
