@@ -20,23 +20,50 @@ export interface Flow {
   readonly currency: AttributeValue;
 }
 
+/** A flow, with what it was made of (so that a hit is checked, never stale). */
+interface Made {
+  readonly flow: Flow;
+  readonly id: string;
+  readonly provider: string;
+  readonly consumer: string;
+  readonly dataset: string;
+  readonly currency: string;
+}
+
+// By agreement object: the exchange path meets the same (cached, frozen)
+// agreement object again and again, and a WeakMap hit costs no key to build
+// or hash; it is checked against the agreement's fields, so an object changed
+// since cannot answer a stale flow.
+const byObject = new WeakMap<Agreement, Made>();
 // Keyed by everything a Flow is made of, so a hit is never stale.
 const flows = new LRUCache<string, Flow>({ max: 1024 });
 
 export function flowOf(agreement: Agreement): Flow {
   const { id, provider, consumer, dataset } = agreement;
   const currency = agreement.price.currency;
+  const made = byObject.get(agreement);
+  if (
+    made !== undefined &&
+    made.id === id &&
+    made.provider === provider &&
+    made.consumer === consumer &&
+    made.dataset === dataset &&
+    made.currency === currency
+  )
+    return made.flow;
   const cacheKey = `${id}\u0000${provider}\u0000${consumer}\u0000${dataset}\u0000${currency}`;
-  const hit = flows.get(cacheKey);
-  if (hit !== undefined) return hit;
-  const flow: Flow = Object.freeze({
-    agreement: Object.freeze(S(id)),
-    provider: Object.freeze(S(provider)),
-    consumer: Object.freeze(S(consumer)),
-    dataset: Object.freeze(S(dataset)),
-    currency: Object.freeze(S(currency)),
-  });
-  flows.set(cacheKey, flow);
+  let flow = flows.get(cacheKey);
+  if (flow === undefined) {
+    flow = Object.freeze({
+      agreement: Object.freeze(S(id)),
+      provider: Object.freeze(S(provider)),
+      consumer: Object.freeze(S(consumer)),
+      dataset: Object.freeze(S(dataset)),
+      currency: Object.freeze(S(currency)),
+    });
+    flows.set(cacheKey, flow);
+  }
+  byObject.set(agreement, { flow, id, provider, consumer, dataset, currency });
   return flow;
 }
 
