@@ -18,10 +18,32 @@ export class GuardPlans {
 
   constructor(private readonly pseudonyms: PseudonymKeys) {}
 
+  /** The last plan answered, by what its key is made of: a flow asks for the same one every time. */
+  private last: { aid: string; av: number; did: string; dv: number; plan: GuardPlan } | undefined;
+
   async planFor(agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.aid === agreement.id &&
+      last.av === agreement.version &&
+      last.did === dataset.id &&
+      last.dv === dataset.version
+    )
+      return last.plan;
     const id = `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;
-    const cached = this.plans.get(id);
-    if (cached !== undefined) return cached;
+    const cached = this.plans.get(id) ?? (await this.compile(id, agreement, dataset));
+    this.last = {
+      aid: agreement.id,
+      av: agreement.version,
+      did: dataset.id,
+      dv: dataset.version,
+      plan: cached,
+    };
+    return cached;
+  }
+
+  private async compile(id: string, agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
     const plan = compileGuardPlan({
       classes: dataset.fields,
       granted: agreement.fields,
