@@ -20,6 +20,7 @@ import { exchangeValue } from "../../policies/money.ts";
 import {
   dayKey,
   hourKey,
+  isoString,
   monthKey,
   nextDayStart,
   nextMonthStart,
@@ -162,7 +163,8 @@ export type MeteringOutcome =
     };
 
 type PlanOrRefusal =
-  | { readonly kind: "plan"; readonly plan: ShardPlan }
+  /** `text`: the plan as JSON, when it was made with the plan (the fast plan). */
+  | { readonly kind: "plan"; readonly plan: ShardPlan; readonly text?: string | undefined }
   | Extract<MeteringOutcome, { kind: "quota_exceeded" }>;
 
 interface Built {
@@ -233,7 +235,7 @@ export class Meter {
     let closedRounds = 0;
     for (let round = 0; ; round++) {
       if (plan.kind === "quota_exceeded") return plan;
-      const built = this.build(req, plan.plan, eventId);
+      const built = this.build(req, plan.plan, eventId, plan.text);
       // One token per round: the SDK's own retries of this call resend it, and
       // DynamoDB applies a token at most once (for 10 minutes).
       const token = digest(`${eventId}#${round}`).slice(0, 36);
@@ -499,15 +501,18 @@ export class Meter {
     const month = quota?.recordsPerMonth;
     // Shards with an index below the limit are the only ones with a budget
     // when the limit is smaller than the shard count.
+    const rollup = this.pickShard(FLOW_SHARDS);
+    const dayShard = day === undefined ? undefined : this.pickShard(Math.min(FLOW_SHARDS, day));
+    const monthShard =
+      month === undefined || req.records === 0
+        ? undefined
+        : this.pickShard(Math.min(FLOW_SHARDS, month));
     const plan: ShardPlan = {
-      rollup: this.pickShard(FLOW_SHARDS),
-      day: day === undefined ? undefined : this.pickShard(Math.min(FLOW_SHARDS, day)),
-      month:
-        month === undefined || req.records === 0
-          ? undefined
-          : { [this.pickShard(Math.min(FLOW_SHARDS, month))]: req.records },
+      rollup,
+      day: dayShard,
+      month: monthShard === undefined ? undefined : { [monthShard]: req.records },
     };
-    return { kind: "plan", plan };
+    return { kind: "plan", plan, text: fastPlanText(rollup, dayShard, monthShard, req.records) };
   }
 
   /**
@@ -607,14 +612,20 @@ export class Meter {
 
   // ------------------------------------------------------------ items
 
-  private build(req: MeteringRequest, plan: ShardPlan, eventId: string): Built {
+  private build(
+    req: MeteringRequest,
+    plan: ShardPlan,
+    eventId: string,
+    /** The plan as JSON, if known already. */
+    planText: string = JSON.stringify(plan),
+  ): Built {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const receipt: MeteringReceipt = { eventId, at: now, plan, value };
     const where = booking(now, plan.booked);
     // One ISO string each for the exchange's time and where it is booked: every key slices them.
-    const at = now.toISOString();
-    const bookedAt = where.adjustment ? where.at.toISOString() : at;
+    const at = isoString(now);
+    const bookedAt = where.adjustment ? isoString(where.at) : at;
     const hour = bookedAt.slice(0, 13);
     const month = bookedAt.slice(0, 7);
     const nowSeconds = epochSeconds(now);
@@ -660,7 +671,7 @@ export class Meter {
       at: S(at),
       hour: S(hour),
       state: METERED,
-      plan: S(JSON.stringify(plan)),
+      plan: S(planText),
       expiresAt: N(nowSeconds + EVENT_RETENTION_SECONDS),
     };
     const eventItem = tx.add({
@@ -795,7 +806,7 @@ function rollupUpdates(
   amounts: readonly AttributeValue[],
   /** The meter table's name, last in each update (the order Transaction.update writes). */
   tableName: string,
-  bookedAt: string = where.at.toISOString(),
+  bookedAt: string = isoString(where.at),
 ): Update[] {
   const flow = flowOf(agreement);
   const values = rollupValues(template, amounts, flow);
@@ -890,7 +901,7 @@ function takeQuota(
   shard: number,
   amount: number,
   limit: number | null,
-  at: string = now.toISOString(),
+  at: string = isoString(now),
   tableName?: string,
 ): Omit<Update, "TableName"> | Update {
   const daily = counter === "requestsPerDay";
@@ -988,6 +999,25 @@ const eventKeyOf = (agreement: string, receipt: MeteringReceipt): Item =>
   );
 
 const contended = (why: string) => new StoreUnavailableError("meter the exchange", new Error(why));
+
+/**
+ * `JSON.stringify` of the plan fastPlan makes (`{ rollup, day, month: {
+ * [monthShard]: records } }`, undefined parts left out), written directly:
+ * stringifying an object with an index key took V8's slow path on every
+ * exchange. Numbers as JSON writes them (String, or null when not finite).
+ */
+export function fastPlanText(
+  rollup: number,
+  dayShard: number | undefined,
+  monthShard: number | undefined,
+  records: number,
+): string {
+  const day = dayShard === undefined ? "" : `,"day":${jsonNumber(dayShard)}`;
+  const month = monthShard === undefined ? "" : `,"month":{"${monthShard}":${jsonNumber(records)}}`;
+  return `{"rollup":${jsonNumber(rollup)}${day}${month}}`;
+}
+
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
 /** Spreads `need` over shards by their room, largest rooms first. */
 export function spread(need: number, rooms: readonly number[]): Record<string, number> {
