@@ -48,14 +48,15 @@ const isTooLarge = (e: unknown): boolean =>
 
 /**
  * Strict UTF-8 (what `new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })`
- * accepts, BOM kept): validated by simdutf, then decoded. TextDecoder's fatal
- * mode (ICU in Node 20) and V8's own UTF-8 decoding (`toString`) cost about
- * 3 ns a byte for text that is not pure ASCII, a fifth of parse+print on the
- * exchange path (docs/perf/exchange-repeat.md); ASCII is copied as Latin-1,
- * anything else is converted to UTF-16 in one native pass (a two-byte
- * string, as V8 makes for any text beyond Latin-1). Both refuse the same
- * bytes: overlong forms, surrogates, code points past U+10FFFF, truncated
- * and stray continuation bytes (test/unit/guard/content.test.ts compares them).
+ * accepts, BOM kept): validated by simdutf (`isUtf8`), then decoded in native
+ * passes. TextDecoder's fatal mode (ICU in Node 20) and V8's own UTF-8
+ * decoding (`toString`) cost about 3 ns a byte once the text is not pure
+ * ASCII, about a fifth of parse+print on the exchange path
+ * (docs/perf/exchange-repeat.md). The string is of the kind V8 itself would
+ * make (one byte a character up to U+00FF, two beyond): the guard reads a
+ * one-byte string faster. Both refuse the same bytes: overlong forms,
+ * surrogates, code points past U+10FFFF, truncated and stray continuation
+ * bytes (test/unit/guard/content.test.ts compares them).
  */
 export function decodeUtf8(bytes: Uint8Array): DecodeResult {
   if (!isUtf8(bytes)) return { ok: false, detail: "not_utf8" };
@@ -63,14 +64,25 @@ export function decodeUtf8(bytes: Uint8Array): DecodeResult {
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    const text = isAscii(buf)
-      ? buf.toString("latin1")
-      : transcode(buf, "utf8", "utf16le").toString("utf16le");
-    return { ok: true, text };
+    return { ok: true, text: isAscii(buf) ? buf.toString("latin1") : beyondAscii(buf) };
   } catch {
     // Text longer than a string may be (as TextDecoder failed before).
     return { ok: false, detail: "not_utf8" };
   }
+}
+
+/**
+ * Valid UTF-8 with some bytes past ASCII. Converted to Latin-1 first: the
+ * converter writes a `?` for a character Latin-1 lacks and leaves out
+ * default-ignorable ones (U+FEFF, U+200B, ...), and either makes the text's
+ * UTF-8 shorter than the input (a character past U+00FF takes 2 to 4 bytes
+ * in UTF-8); so the text is the input exactly when its UTF-8 length is the
+ * input's. Otherwise the whole input is converted to UTF-16.
+ */
+function beyondAscii(buf: Buffer): string {
+  const latin1 = transcode(buf, "utf8", "latin1").toString("latin1");
+  if (Buffer.byteLength(latin1, "utf8") === buf.length) return latin1;
+  return transcode(buf, "utf8", "utf16le").toString("utf16le");
 }
 
 /**

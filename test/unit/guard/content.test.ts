@@ -166,7 +166,14 @@ describe("decodeUtf8 (simdutf validation, then decoding)", () => {
   });
 
   it("decodes ASCII, Latin-1 and text beyond it exactly as TextDecoder, long bodies too", () => {
-    for (const unit of ['{"a":"b"}', '{"city":"Malmö"}', '{"car":"🚗","z":"\u0000\u2028"}']) {
+    for (const unit of [
+      '{"a":"b"}',
+      '{"city":"Malmö","q":"?"}',
+      '{"c1":"\u0080\u009f\u00ff","q":"??"}',
+      '{"car":"🚗","z":"\u0000\u2028"}',
+      '{"q":"?","euro":"€"}',
+      '{"q":"é?","last":"\uffff"}',
+    ]) {
       const bytes = new TextEncoder().encode(`\ufeff[${Array(800).fill(unit).join(",")}]`);
       const decoded = decodeUtf8(bytes);
       expect(decoded).toEqual(referenceDecode(bytes));
@@ -183,6 +190,41 @@ describe("decodeUtf8 (simdutf validation, then decoding)", () => {
     const view = raw.subarray(1, raw.length - 1);
     expect(decodeUtf8(view)).toEqual({ ok: true, text: '{"a":"é"}' });
     expect(decodeUtf8(Buffer.from('\ufeff{"a":1}'))).toEqual({ ok: true, text: '\ufeff{"a":1}' });
+  });
+
+  it("agrees with TextDecoder on text of Latin-1, question marks, BOMs and beyond", () => {
+    const char = fc.oneof(
+      fc.constantFrom(
+        "?",
+        "\ufeff",
+        "€",
+        "🚗",
+        "\u0000",
+        "\u0080",
+        "\u00ad",
+        "\u00ff",
+        "\u0100",
+        "\u034f",
+        "\u200b",
+        "\u200d",
+        "\u2060",
+        "\ufe0f",
+        "\ufffd",
+        "\u{e0001}",
+      ),
+      fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)),
+      fc.integer({ min: 0x100, max: 0xd7ff }).map((c) => String.fromCharCode(c)),
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 60 }), fc.nat({ max: 300 }), (chars, pad) => {
+        const text = "a".repeat(pad % 7 === 0 ? pad : 0) + chars.join("");
+        const bytes = new TextEncoder().encode(text);
+        const decoded = decodeUtf8(bytes);
+        expect(decoded).toEqual(referenceDecode(bytes));
+        expect(decoded).toEqual({ ok: true, text });
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it("agrees with TextDecoder on arbitrary bytes and on valid text with bytes changed", () => {
