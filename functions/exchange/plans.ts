@@ -21,7 +21,8 @@ export class GuardPlans {
   /** The last plan answered, by what its key is made of: a flow asks for the same one every time. */
   private last: { aid: string; av: number; did: string; dv: number; plan: GuardPlan } | undefined;
 
-  async planFor(agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
+  /** The plan, if it is compiled already (without waiting: no promise). */
+  compiled(agreement: Agreement, dataset: Dataset): GuardPlan | undefined {
     const last = this.last;
     if (
       last !== undefined &&
@@ -31,16 +32,27 @@ export class GuardPlans {
       last.dv === dataset.version
     )
       return last.plan;
-    const id = `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;
-    const cached = this.plans.get(id) ?? (await this.compile(id, agreement, dataset));
+    const plan = this.plans.get(planId(agreement, dataset));
+    if (plan !== undefined) this.remember(agreement, dataset, plan);
+    return plan;
+  }
+
+  async planFor(agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
+    const known = this.compiled(agreement, dataset);
+    if (known !== undefined) return known;
+    const plan = await this.compile(planId(agreement, dataset), agreement, dataset);
+    this.remember(agreement, dataset, plan);
+    return plan;
+  }
+
+  private remember(agreement: Agreement, dataset: Dataset, plan: GuardPlan): void {
     this.last = {
       aid: agreement.id,
       av: agreement.version,
       did: dataset.id,
       dv: dataset.version,
-      plan: cached,
+      plan,
     };
-    return cached;
   }
 
   private async compile(id: string, agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
@@ -73,3 +85,7 @@ export class GuardPlans {
     return matcher;
   }
 }
+
+/** Both versions are in the key: an amendment or a dataset change takes effect on the next request. */
+const planId = (agreement: Agreement, dataset: Dataset): string =>
+  `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;

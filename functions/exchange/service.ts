@@ -234,9 +234,21 @@ export class ExchangeService {
   private async permit(input: ExchangeInput): Promise<Permitted> {
     const fingerprint = fingerprintOf(input);
     const claimKey = this.claimKey(input, fingerprint);
-    const state = this.mustClaimBeforeRead(input)
-      ? await this.loadStateAndClaim(input, claimKey)
-      : await this.loadState(input, claimKey);
+    let state: Awaited<ReturnType<ExchangeService["loadState"]>>;
+    if (this.mustClaimBeforeRead(input)) state = await this.loadStateAndClaim(input, claimKey);
+    else {
+      // loadState, without a promise of its own (the common case, no proof to claim).
+      try {
+        state = await this.gw.registry.loadExchangeState(
+          input.agreementId,
+          input.claims.bind[input.agreementId],
+          claimKey === undefined ? [] : [{ table: "meter", key: claimKey }],
+        );
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
+        throw err;
+      }
+    }
     const caller = [state.provider, state.consumer].find((x) => x?.id === input.claims.sub);
     refuseIfRotated(input.claims, caller?.credentialGeneration);
     const decision = this.decideNow(input, state);
@@ -327,7 +339,8 @@ export class ExchangeService {
     const replayed = input.idempotencyKey === undefined ? undefined : await this.replay(input, p);
     if (replayed !== undefined) return replayed;
     const url = upstreamUrl(p.provider.baseUrl, p.dataset.path, input.segments, input.rawQuery);
-    const token = await this.backendToken(input, p, p.provider, p.consumer);
+    const known = this.backendToken(input, p, p.provider, p.consumer);
+    const token = typeof known === "string" ? known : await known;
     const accept =
       input.accept !== undefined && ACCEPTABLE.test(input.accept) ? input.accept : DEFAULT_ACCEPT;
     const res = await this.gw.transport({
@@ -337,7 +350,9 @@ export class ExchangeService {
       timeoutMs: this.gw.settings.upstreamTimeoutMs,
       maxBytes: this.gw.settings.maxBodyBytes,
     });
-    const ok = await this.usableAnswer(input, p, res, "provider");
+    // A complete 200 is usable as it is (usableAnswer, without a promise of its own).
+    const ok =
+      res.ok && res.status === 200 ? res : await this.usableAnswer(input, p, res, "provider");
     const kind = this.mediaKind(ok.contentType);
     if (kind === null) {
       await this.count(input, p.agreement, "failed");
@@ -435,7 +450,10 @@ export class ExchangeService {
   ): Promise<Settled> {
     let p = first;
     for (let decisions = 1; ; decisions++) {
-      const guarded = await this.guard(input, p, text, kind, input.action);
+      // At once when the plan is compiled already and lets the body through (no promise).
+      const now = this.guardNow(p, text, kind);
+      const guarded =
+        now?.ok === true ? now : await this.guard(input, p, text, kind, input.action, now);
       if (input.action === "deliver" && this.claimHolds(p)) {
         // Sent again without a metering transaction: its proof is claimed on its own.
         await this.claimProofIfUnclaimed(input);
@@ -452,10 +470,12 @@ export class ExchangeService {
       const request = this.meteringRequest(input, p, guarded, eventId, stash);
       let outcome: MeteringOutcome;
       try {
-        outcome = await this.meterOnce(input, request);
+        outcome = await this.gw.meter.meter(request);
       } catch (err) {
+        // A store fault refuses (releasing nothing).
+        const refusal = this.unavailable(input, err);
         await this.bodies.discard(stash);
-        throw err;
+        throw refusal;
       }
       if (outcome.kind === "metered") {
         // The proof's claim (a deliver's) was written with the metering.
@@ -590,22 +610,22 @@ export class ExchangeService {
     };
   }
 
+  /** The token for a backend: at once when one is cached, else signed (a promise). */
   private backendToken(
     input: ExchangeInput,
     p: Permitted,
     audience: Partner,
     party: Partner,
-  ): Promise<string> {
-    return this.backendTokens.tokenFor(
-      {
-        aud: audience.id,
-        agreement: p.agreement.id,
-        party: party.id,
-        purpose: input.purpose ?? null,
-        action: input.action,
-      },
-      this.gw.clock(),
-    );
+  ): string | Promise<string> {
+    const claims = {
+      aud: audience.id,
+      agreement: p.agreement.id,
+      party: party.id,
+      purpose: input.purpose ?? null,
+      action: input.action,
+    };
+    const now = this.gw.clock();
+    return this.backendTokens.cached(claims, now) ?? this.backendTokens.tokenFor(claims, now);
   }
 
   /**
@@ -637,14 +657,23 @@ export class ExchangeService {
     return res;
   }
 
+  /** The guard's result with a plan compiled already; undefined when it must be compiled first. */
+  private guardNow(p: Permitted, text: string, kind: MediaKind): GuardResult | undefined {
+    const plan = this.plans.compiled(p.agreement, p.dataset);
+    return plan === undefined ? undefined : guardPayload(plan, text, kind);
+  }
+
   private async guard(
     input: ExchangeInput,
     p: Permitted,
     text: string,
     kind: MediaKind,
     direction: Action,
+    /** The result already had from guardNow, if any. */
+    had?: GuardResult,
   ): Promise<Cut> {
-    const result = guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
+    const result =
+      had ?? guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
     if (result.ok) return result;
     if (result.reason === "uninspectable") {
       if (direction === "deliver") throw new GatewayError("unsupported_media_type", result.message);
@@ -741,18 +770,6 @@ export class ExchangeService {
           ? this.gw.dpop.replays.claimPut(input.proof, now)
           : undefined,
     };
-  }
-
-  /** One metering attempt; a store fault refuses (releasing nothing). */
-  private async meterOnce(
-    input: ExchangeInput,
-    request: MeteringRequest,
-  ): Promise<MeteringOutcome> {
-    try {
-      return await this.gw.meter.meter(request);
-    } catch (err) {
-      throw this.unavailable(input, err);
-    }
   }
 
   /** Takes back a metered deliver the consumer did not accept; a failure is logged, never thrown. */
