@@ -64,26 +64,71 @@ export function decodeUtf8(bytes: Uint8Array): DecodeResult {
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    return { ok: true, text: isAscii(buf) ? buf.toString("latin1") : beyondAscii(buf) };
+    if (isAscii(buf)) return { ok: true, text: buf.toString("latin1") };
+    const latin1 = fewLatin1(buf);
+    if (typeof latin1 === "string") return { ok: true, text: latin1 };
+    return { ok: true, text: latin1 === BEYOND_LATIN1 ? utf16Of(buf) : beyondAscii(buf) };
   } catch {
     // Text longer than a string may be (as TextDecoder failed before).
     return { ok: false, detail: "not_utf8" };
   }
 }
 
+/** Bodies up to this size are decoded through a reused buffer (one string, no other garbage). */
+const SCRATCH_MAX = 256 * 1024;
+let scratch = Buffer.alloc(0);
+const BEYOND_LATIN1 = Symbol("beyond Latin-1");
+
 /**
- * Valid UTF-8 with some bytes past ASCII. Converted to Latin-1 first: the
- * converter writes a `?` for a character Latin-1 lacks and leaves out
- * default-ignorable ones (U+FEFF, U+200B, ...), and either makes the text's
- * UTF-8 shorter than the input (a character past U+00FF takes 2 to 4 bytes
- * in UTF-8); so the text is the input exactly when its UTF-8 length is the
- * input's. Otherwise the whole input is converted to UTF-16.
+ * Valid UTF-8, mostly ASCII with a few Latin-1 letters (é, ö, ß: lead byte
+ * C2 or C3, the only two of U+0080..U+00FF), as Latin-1 in a few native
+ * calls: the ASCII runs are copied, each pair becomes its byte. A byte past
+ * ASCII outside those pairs (a character beyond U+00FF) is copied as it is
+ * and makes the text's UTF-8 longer than the input, which is how the result
+ * is checked (BEYOND_LATIN1: the text needs UTF-16). Undefined when the body
+ * is large or has many pairs: the converter is then faster.
+ */
+function fewLatin1(buf: Buffer): string | typeof BEYOND_LATIN1 | undefined {
+  const n = buf.length;
+  if (n > SCRATCH_MAX) return undefined;
+  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.max(n, 16 * 1024));
+  const out = scratch;
+  const budget = 16 + (n >> 6);
+  let pairs = 0;
+  let w = 0;
+  let from = 0;
+  let c2 = buf.indexOf(0xc2);
+  let c3 = buf.indexOf(0xc3);
+  for (;;) {
+    const at = c2 < 0 ? c3 : c3 < 0 ? c2 : Math.min(c2, c3);
+    const end = at < 0 ? n : at;
+    if (end > from) w += buf.copy(out, w, from, end);
+    if (at < 0) break;
+    if (++pairs > budget) return undefined;
+    out[w++] = (((buf[at] as number) & 0x1f) << 6) | ((buf[at + 1] as number) & 0x3f);
+    from = at + 2;
+    if (at === c2) c2 = buf.indexOf(0xc2, from);
+    else c3 = buf.indexOf(0xc3, from);
+  }
+  const text = out.toString("latin1", 0, w);
+  return Buffer.byteLength(text, "utf8") === n ? text : BEYOND_LATIN1;
+}
+
+/**
+ * Valid UTF-8 with some bytes past ASCII, large or with many of them.
+ * Converted to Latin-1 first: the converter writes a `?` for a character
+ * Latin-1 lacks and leaves out default-ignorable ones (U+FEFF, U+200B, ...),
+ * and either makes the text's UTF-8 shorter than the input (a character past
+ * U+00FF takes 2 to 4 bytes in UTF-8); so the text is the input exactly when
+ * its UTF-8 length is the input's. Otherwise the whole input as UTF-16.
  */
 function beyondAscii(buf: Buffer): string {
   const latin1 = transcode(buf, "utf8", "latin1").toString("latin1");
   if (Buffer.byteLength(latin1, "utf8") === buf.length) return latin1;
-  return transcode(buf, "utf8", "utf16le").toString("utf16le");
+  return utf16Of(buf);
 }
+
+const utf16Of = (buf: Buffer): string => transcode(buf, "utf8", "utf16le").toString("utf16le");
 
 /**
  * The text of a body: `contentEncoding` names at most one coding (a list is

@@ -174,10 +174,25 @@ describe("decodeUtf8 (simdutf validation, then decoding)", () => {
       '{"q":"?","euro":"€"}',
       '{"q":"é?","last":"\uffff"}',
     ]) {
-      const bytes = new TextEncoder().encode(`\ufeff[${Array(800).fill(unit).join(",")}]`);
-      const decoded = decodeUtf8(bytes);
-      expect(decoded).toEqual(referenceDecode(bytes));
-      expect(decoded.ok).toBe(true);
+      // With a BOM and without; a few accents, many, and past the reused buffer's size.
+      for (const [prefix, copies] of [
+        ["\ufeff", 800],
+        ["", 800],
+        ["", 30_000],
+      ] as const) {
+        const bytes = new TextEncoder().encode(`${prefix}[${Array(copies).fill(unit).join(",")}]`);
+        const decoded = decodeUtf8(bytes);
+        expect(decoded).toEqual(referenceDecode(bytes));
+        expect(decoded.ok).toBe(true);
+      }
+    }
+    // Latin-1 letters sparse, then dense (the converter takes over), then one beyond Latin-1 at the end.
+    for (const every of [400, 3, 1]) {
+      const text = Array.from({ length: 4000 }, (_, i) => (i % every === 0 ? "é" : "a")).join("");
+      for (const tail of ["", "€", "ä\u200b"]) {
+        const bytes = new TextEncoder().encode(text + tail);
+        expect(decodeUtf8(bytes)).toEqual({ ok: true, text: text + tail });
+      }
     }
   });
 
