@@ -16,8 +16,7 @@
  * transaction, or on its own before a refusal is counted or a deliver's
  * retry is sent again, so a replayed proof is refused and counts nothing.
  */
-import { createHash, createHmac, randomUUID } from "node:crypto";
-import { LRUCache } from "lru-cache";
+import { createHash, createHmac, hash, randomUUID } from "node:crypto";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
 import {
   type GuardResult,
@@ -818,11 +817,11 @@ const termsOf = (p: Permitted): TermsVersions => ({
  * queries come again and again, and a hash per exchange is a measurable
  * share of the policy work (docs/perf/exchange-repeat.md).
  */
-const fingerprints = new LRUCache<string, string>({
-  max: 1000,
-  maxSize: 256 * 1024,
-  sizeCalculation: (v, k) => v.length + k.length,
-});
+const fingerprints = new Map<string, string>();
+/** Bounds: entries, and characters of the requests kept (a query may be 4 KiB). */
+const MAX_FINGERPRINTS = 1000;
+const MAX_FINGERPRINT_CHARS = 256 * 1024;
+let fingerprintChars = 0;
 
 /** What an exchange asked for: action, subpath, query and, for a deliver, the body. */
 function fingerprintOf(input: ExchangeInput): string {
@@ -830,8 +829,19 @@ function fingerprintOf(input: ExchangeInput): string {
   if (input.body === undefined) {
     let known = fingerprints.get(asked);
     if (known === undefined) {
-      known = createHash("sha256").update(asked).digest("base64url");
+      known = hash("sha256", asked, "base64url");
+      // Oldest out first when full (a Map: a hit allocates nothing).
+      while (
+        fingerprints.size > 0 &&
+        (fingerprints.size >= MAX_FINGERPRINTS ||
+          fingerprintChars + asked.length > MAX_FINGERPRINT_CHARS)
+      ) {
+        const oldest = fingerprints.keys().next().value as string;
+        fingerprintChars -= oldest.length;
+        fingerprints.delete(oldest);
+      }
       fingerprints.set(asked, known);
+      fingerprintChars += asked.length;
     }
     return known;
   }
