@@ -67,7 +67,14 @@ export function decodeUtf8(bytes: Uint8Array): DecodeResult {
     if (isAscii(buf)) return { ok: true, text: buf.toString("latin1") };
     const latin1 = fewLatin1(buf);
     if (typeof latin1 === "string") return { ok: true, text: latin1 };
-    return { ok: true, text: latin1 === BEYOND_LATIN1 ? utf16Of(buf) : beyondAscii(buf) };
+    // Beyond Latin-1: UTF-16 in one native pass. Large or accent-heavy: V8's own decoding.
+    return {
+      ok: true,
+      text:
+        latin1 === BEYOND_LATIN1
+          ? transcode(buf, "utf8", "utf16le").toString("utf16le")
+          : buf.toString("utf8"),
+    };
   } catch {
     // Text longer than a string may be (as TextDecoder failed before).
     return { ok: false, detail: "not_utf8" };
@@ -86,7 +93,7 @@ const BEYOND_LATIN1 = Symbol("beyond Latin-1");
  * ASCII outside those pairs (a character beyond U+00FF) is copied as it is
  * and makes the text's UTF-8 longer than the input, which is how the result
  * is checked (BEYOND_LATIN1: the text needs UTF-16). Undefined when the body
- * is large or has many pairs: the converter is then faster.
+ * is large or has many pairs (a native call per letter would cost more).
  */
 function fewLatin1(buf: Buffer): string | typeof BEYOND_LATIN1 | undefined {
   const n = buf.length;
@@ -113,22 +120,6 @@ function fewLatin1(buf: Buffer): string | typeof BEYOND_LATIN1 | undefined {
   const text = out.toString("latin1", 0, w);
   return Buffer.byteLength(text, "utf8") === n ? text : BEYOND_LATIN1;
 }
-
-/**
- * Valid UTF-8 with some bytes past ASCII, large or with many of them.
- * Converted to Latin-1 first: the converter writes a `?` for a character
- * Latin-1 lacks and leaves out default-ignorable ones (U+FEFF, U+200B, ...),
- * and either makes the text's UTF-8 shorter than the input (a character past
- * U+00FF takes 2 to 4 bytes in UTF-8); so the text is the input exactly when
- * its UTF-8 length is the input's. Otherwise the whole input as UTF-16.
- */
-function beyondAscii(buf: Buffer): string {
-  const latin1 = transcode(buf, "utf8", "latin1").toString("latin1");
-  if (Buffer.byteLength(latin1, "utf8") === buf.length) return latin1;
-  return utf16Of(buf);
-}
-
-const utf16Of = (buf: Buffer): string => transcode(buf, "utf8", "utf16le").toString("utf16le");
 
 /**
  * The text of a body: `contentEncoding` names at most one coding (a list is

@@ -171,20 +171,9 @@ export class Db {
   }
 }
 
-/** Identifies an item by table and key, independent of attribute order. */
-function refId(tableName: string, item: Item): string {
-  return `${tableName}\u0000${item.pk?.S ?? ""}\u0000${item.sk?.S ?? ""}`;
-}
-
 /** The same item: the same table and the same key (whatever the attributes' order). */
 const sameItem = (tableA: string, a: Item, tableB: string, b: Item): boolean =>
   tableA === tableB && (a.pk?.S ?? "") === (b.pk?.S ?? "") && (a.sk?.S ?? "") === (b.sk?.S ?? "");
-
-/**
- * Up to this many keys, items are matched by comparing keys (the exchange
- * reads 5 or 6): no string is built and no map kept per key. Beyond it, by id.
- */
-const MATCH_BY_COMPARING = 16;
 
 interface Answered {
   readonly tableName: string;
@@ -196,24 +185,20 @@ const hasKeys = (request: Record<string, unknown>): boolean => {
   return false;
 };
 
-/** The request for `refs` (tables by name), each key once. */
+/**
+ * The request for `refs` (tables by name), each key once. Keys are compared,
+ * not turned into id strings for a Set: the exchange reads 5 or 6 keys, and
+ * even a full batch of 100 is a few thousand comparisons.
+ */
 function batchRequest(refs: readonly KeyRef[], names: readonly string[], consistent: boolean) {
   const request: Record<string, { Keys: Item[]; ConsistentRead: boolean }> = {};
-  const small = refs.length <= MATCH_BY_COMPARING;
-  const seen = small ? undefined : new Set<string>();
   for (let i = 0; i < refs.length; i++) {
     const key = (refs[i] as KeyRef).key;
     const tableName = names[i] as string;
-    if (seen === undefined) {
-      let repeated = false;
-      for (let j = 0; j < i && !repeated; j++)
-        repeated = sameItem(names[j] as string, (refs[j] as KeyRef).key, tableName, key);
-      if (repeated) continue;
-    } else {
-      const id = refId(tableName, key);
-      if (seen.has(id)) continue;
-      seen.add(id);
-    }
+    let repeated = false;
+    for (let j = 0; j < i && !repeated; j++)
+      repeated = sameItem(names[j] as string, (refs[j] as KeyRef).key, tableName, key);
+    if (repeated) continue;
     request[tableName] ??= { Keys: [], ConsistentRead: consistent };
     request[tableName].Keys.push(key);
   }
@@ -221,21 +206,14 @@ function batchRequest(refs: readonly KeyRef[], names: readonly string[], consist
 }
 
 /** The item answered for each ref, in the refs' order (undefined: none). */
-function matchAnswers(
+const matchAnswers = (
   refs: readonly KeyRef[],
   names: readonly string[],
   answered: readonly Answered[],
-): (Item | undefined)[] {
-  if (refs.length <= MATCH_BY_COMPARING)
-    return refs.map((r, i) => {
-      const tableName = names[i] as string;
-      for (const a of answered) if (sameItem(a.tableName, a.item, tableName, r.key)) return a.item;
-      return undefined;
-    });
-  const found = new Map<string, Item>();
-  for (const a of answered) found.set(refId(a.tableName, a.item), a.item);
-  return refs.map((r, i) => found.get(refId(names[i] as string, r.key)));
-}
+): (Item | undefined)[] =>
+  refs.map(
+    (r, i) => answered.find((a) => sameItem(a.tableName, a.item, names[i] as string, r.key))?.item,
+  );
 
 /** True when only condition checks failed (not conflicts or throttling). */
 export const onlyConditionsFailed = (reasons: readonly CancelReason[]): boolean =>

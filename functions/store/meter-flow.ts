@@ -1,13 +1,12 @@
 /**
  * The parts of the metering writes that repeat from one exchange to the next,
- * made once: a flow's attributes (per agreement version, in a bounded cache)
+ * made once: a flow's attributes (per agreement object, checked on every use)
  * and the rollup ADD templates (per set of counts). The exchange path builds
  * a metering transaction on every release; building these anew each time was
  * most of its cost and garbage (docs/perf/exchange-repeat.md). The values are
  * frozen and shared between requests: nothing writes into a built request.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { LRUCache } from "lru-cache";
 import type { Agreement } from "../../policies/model.ts";
 import { type Item, S } from "./codec.ts";
 
@@ -20,50 +19,33 @@ export interface Flow {
   readonly currency: AttributeValue;
 }
 
-/** A flow, with what it was made of (so that a hit is checked, never stale). */
-interface Made {
-  readonly flow: Flow;
-  readonly id: string;
-  readonly provider: string;
-  readonly consumer: string;
-  readonly dataset: string;
-  readonly currency: string;
-}
-
-// By agreement object: the exchange path meets the same (cached, frozen)
-// agreement object again and again, and a WeakMap hit costs no key to build
-// or hash; it is checked against the agreement's fields, so an object changed
-// since cannot answer a stale flow.
-const byObject = new WeakMap<Agreement, Made>();
-// Keyed by everything a Flow is made of, so a hit is never stale.
-const flows = new LRUCache<string, Flow>({ max: 1024 });
+// By agreement object: the exchange meets the same (cached, frozen) agreement
+// object again and again, and a WeakMap hit costs no key to build or hash. A
+// hit is checked against the agreement's fields, so an object changed since
+// never answers a stale flow.
+const flows = new WeakMap<Agreement, Flow>();
 
 export function flowOf(agreement: Agreement): Flow {
   const { id, provider, consumer, dataset } = agreement;
   const currency = agreement.price.currency;
-  const made = byObject.get(agreement);
+  const hit = flows.get(agreement);
   if (
-    made !== undefined &&
-    made.id === id &&
-    made.provider === provider &&
-    made.consumer === consumer &&
-    made.dataset === dataset &&
-    made.currency === currency
+    hit !== undefined &&
+    hit.agreement.S === id &&
+    hit.provider.S === provider &&
+    hit.consumer.S === consumer &&
+    hit.dataset.S === dataset &&
+    hit.currency.S === currency
   )
-    return made.flow;
-  const cacheKey = `${id}\u0000${provider}\u0000${consumer}\u0000${dataset}\u0000${currency}`;
-  let flow = flows.get(cacheKey);
-  if (flow === undefined) {
-    flow = Object.freeze({
-      agreement: Object.freeze(S(id)),
-      provider: Object.freeze(S(provider)),
-      consumer: Object.freeze(S(consumer)),
-      dataset: Object.freeze(S(dataset)),
-      currency: Object.freeze(S(currency)),
-    });
-    flows.set(cacheKey, flow);
-  }
-  byObject.set(agreement, { flow, id, provider, consumer, dataset, currency });
+    return hit;
+  const flow: Flow = Object.freeze({
+    agreement: Object.freeze(S(id)),
+    provider: Object.freeze(S(provider)),
+    consumer: Object.freeze(S(consumer)),
+    dataset: Object.freeze(S(dataset)),
+    currency: Object.freeze(S(currency)),
+  });
+  flows.set(agreement, flow);
   return flow;
 }
 

@@ -68,10 +68,6 @@ export const randomReplica = (): number => Math.floor(Math.random() * REPLICAS);
 const ACTIVE: AttributeValue = Object.freeze(S("active"));
 const STATUS_NAMES: Readonly<Record<string, string>> = Object.freeze({ "#s": "status" });
 const AGREEMENT_ACTIVE = "#s = :active AND validFrom <= :now AND validUntil > :now";
-const TRADE_RULES_KEY = deepFreeze(tradeRulesKey());
-const TRADE_RULES_REPLICAS = Array.from({ length: REPLICAS }, (_, n) =>
-  deepFreeze(replicaKey(TRADE_RULES_KEY, n)),
-);
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -502,7 +498,7 @@ export class Registry {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
-        Key: this.checkKey(partnerKey, id, replica),
+        Key: replica === undefined ? partnerKey(id) : replicaKey(partnerKey(id), replica),
         ConditionExpression:
           "#s = :active AND (attribute_not_exists(phaseOutAt) OR phaseOutAt > :now)",
         ExpressionAttributeNames: STATUS_NAMES,
@@ -510,24 +506,6 @@ export class Registry {
       },
     };
   }
-
-  /**
-   * The key a status check names (the entity or one of its replicas), made
-   * once per entity and replica: every metering transaction checks the same
-   * few. Shared and frozen: nothing writes into a request's key.
-   */
-  private checkKey(main: (id: string) => Item, id: string, replica: number | undefined): Item {
-    const cacheKey = `${main === partnerKey ? "P" : main === agreementKey ? "A" : "D"}${replica ?? "-"}:${id}`;
-    let k = this.checkKeys.get(cacheKey);
-    if (k === undefined) {
-      k = deepFreeze(replica === undefined ? main(id) : replicaKey(main(id), replica));
-      if (this.checkKeys.size >= MAX_STATE_REFS) this.checkKeys.clear();
-      this.checkKeys.set(cacheKey, k);
-    }
-    return k;
-  }
-
-  private readonly checkKeys = new Map<string, Item>();
 
   /** `now` in milliseconds as a value: the same instant for every check of one transaction. */
   private millis(now: Date): AttributeValue {
@@ -548,7 +526,7 @@ export class Registry {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
-        Key: this.checkKey(agreementKey, id, replica),
+        Key: replica === undefined ? agreementKey(id) : replicaKey(agreementKey(id), replica),
         ConditionExpression:
           version === undefined ? AGREEMENT_ACTIVE : `${AGREEMENT_ACTIVE} AND version = :v`,
         ExpressionAttributeNames: STATUS_NAMES,
@@ -562,17 +540,12 @@ export class Registry {
 
   /** The dataset (in the copy the exchange read) is still the version it was decided under. */
   datasetVersionCheck(id: string, version: number, replica?: number): TransactWriteItem {
-    return this.versionCheck(this.checkKey(datasetKey, id, replica), version);
+    return this.versionCheck(datasetKey(id), version, replica);
   }
 
   /** The trade rules are still the version the exchange was decided under (0: never set). */
   tradeRulesVersionCheck(version: number, replica?: number): TransactWriteItem {
-    return this.versionCheck(
-      replica === undefined
-        ? TRADE_RULES_KEY
-        : (TRADE_RULES_REPLICAS[replica] ?? replicaKey(TRADE_RULES_KEY, replica)),
-      version,
-    );
+    return this.versionCheck(tradeRulesKey(), version, replica);
   }
 
   /**
@@ -581,11 +554,11 @@ export class Registry {
    * so a change is still caught. Version 0 (trade rules never set) also
    * passes while the item does not exist.
    */
-  private versionCheck(key: Item, version: number): TransactWriteItem {
+  private versionCheck(main: Item, version: number, replica?: number): TransactWriteItem {
     return {
       ConditionCheck: {
         TableName: this.db.name("registry"),
-        Key: key,
+        Key: replica === undefined ? main : replicaKey(main, replica),
         ConditionExpression: "attribute_not_exists(version) OR version = :v",
         ExpressionAttributeValues: { ":v": N(version) },
       },
