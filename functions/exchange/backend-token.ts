@@ -11,6 +11,17 @@ import { issueGatewayToken } from "../auth/tokens.ts";
 const LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_SECONDS = 60;
 
+interface BackendClaims {
+  readonly aud: string;
+  readonly agreement: string;
+  readonly party: string;
+  readonly purpose: string | null;
+  readonly action: string;
+}
+
+const idOf = (claims: BackendClaims): string =>
+  `${claims.agreement}|${claims.aud}|${claims.purpose ?? ""}|${claims.action}`;
+
 export class BackendTokens {
   private readonly cache = new LRUCache<string, { token: string; exp: number }>({ max: 5000 });
 
@@ -19,20 +30,18 @@ export class BackendTokens {
     private readonly issuer: string,
   ) {}
 
-  async tokenFor(
-    claims: {
-      aud: string;
-      agreement: string;
-      party: string;
-      purpose: string | null;
-      action: string;
-    },
-    now: Date,
-  ): Promise<string> {
-    const id = `${claims.agreement}|${claims.aud}|${claims.purpose ?? ""}|${claims.action}`;
-    const cached = this.cache.get(id);
-    if (cached !== undefined && cached.exp - now.getTime() / 1000 > RENEW_BEFORE_SECONDS)
-      return cached.token;
+  /** A token cached for these claims with more than a minute to live, if any (no promise). */
+  cached(claims: BackendClaims, now: Date): string | undefined {
+    const cached = this.cache.get(idOf(claims));
+    return cached !== undefined && cached.exp - now.getTime() / 1000 > RENEW_BEFORE_SECONDS
+      ? cached.token
+      : undefined;
+  }
+
+  async tokenFor(claims: BackendClaims, now: Date): Promise<string> {
+    const known = this.cached(claims, now);
+    if (known !== undefined) return known;
+    const id = idOf(claims);
     const fresh = await issueGatewayToken(this.signer, this.issuer, claims, LIFETIME_SECONDS, now);
     // Reused by the gateway's clock (above); dropped of itself once it is due for renewal.
     const ttlMs = (fresh.exp - RENEW_BEFORE_SECONDS) * 1000 - now.getTime();

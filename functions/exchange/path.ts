@@ -74,6 +74,15 @@ export function checkQuery(rawQuery: string): string {
   return rawQuery;
 }
 
+/**
+ * Upstream URLs checked before, by what they were built from: a flow calls
+ * the same few URLs again and again, and building and checking one parses
+ * two URLs. Only URLs that passed the checks are kept (their text: every
+ * call gets a URL object of its own).
+ */
+const checked = new Map<string, string>();
+const MAX_CHECKED = 1000;
+
 /** Builds and checks the upstream URL; throws invalid_path if it would leave the prefix. */
 export function upstreamUrl(
   baseUrl: string,
@@ -81,9 +90,26 @@ export function upstreamUrl(
   segments: readonly string[],
   rawQuery: string,
 ): URL {
+  const tail =
+    segments.length === 0 ? "" : segments.map((s) => `/${encodeURIComponent(s)}`).join("");
+  // Lengths first: no part can pass for another.
+  const id = `${baseUrl.length}:${datasetPath.length}:${tail.length}:${baseUrl}${datasetPath}${tail}${rawQuery}`;
+  const known = checked.get(id);
+  if (known !== undefined) return new URL(known);
+  const url = buildUpstreamUrl(baseUrl, datasetPath, tail, rawQuery);
+  if (checked.size >= MAX_CHECKED) checked.clear();
+  checked.set(id, url.href);
+  return url;
+}
+
+function buildUpstreamUrl(
+  baseUrl: string,
+  datasetPath: string,
+  tail: string,
+  rawQuery: string,
+): URL {
   const base = new URL(baseUrl);
   const prefix = `${base.pathname.replace(/\/+$/, "")}${datasetPath.replace(/\/+$/, "")}`;
-  const tail = segments.map((s) => `/${encodeURIComponent(s)}`).join("");
   const url = new URL(`${base.origin}${prefix}${tail}${rawQuery === "" ? "" : `?${rawQuery}`}`);
   const path = url.pathname;
   if (url.origin !== base.origin || url.username !== "" || url.password !== "") {

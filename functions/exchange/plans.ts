@@ -18,10 +18,44 @@ export class GuardPlans {
 
   constructor(private readonly pseudonyms: PseudonymKeys) {}
 
+  /** The last plan answered, by what its key is made of: a flow asks for the same one every time. */
+  private last: { aid: string; av: number; did: string; dv: number; plan: GuardPlan } | undefined;
+
+  /** The plan, if it is compiled already (without waiting: no promise). */
+  compiled(agreement: Agreement, dataset: Dataset): GuardPlan | undefined {
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.aid === agreement.id &&
+      last.av === agreement.version &&
+      last.did === dataset.id &&
+      last.dv === dataset.version
+    )
+      return last.plan;
+    const plan = this.plans.get(planId(agreement, dataset));
+    if (plan !== undefined) this.remember(agreement, dataset, plan);
+    return plan;
+  }
+
   async planFor(agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
-    const id = `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;
-    const cached = this.plans.get(id);
-    if (cached !== undefined) return cached;
+    const known = this.compiled(agreement, dataset);
+    if (known !== undefined) return known;
+    const plan = await this.compile(planId(agreement, dataset), agreement, dataset);
+    this.remember(agreement, dataset, plan);
+    return plan;
+  }
+
+  private remember(agreement: Agreement, dataset: Dataset, plan: GuardPlan): void {
+    this.last = {
+      aid: agreement.id,
+      av: agreement.version,
+      did: dataset.id,
+      dv: dataset.version,
+      plan,
+    };
+  }
+
+  private async compile(id: string, agreement: Agreement, dataset: Dataset): Promise<GuardPlan> {
     const plan = compileGuardPlan({
       classes: dataset.fields,
       granted: agreement.fields,
@@ -51,3 +85,7 @@ export class GuardPlans {
     return matcher;
   }
 }
+
+/** Both versions are in the key: an amendment or a dataset change takes effect on the next request. */
+const planId = (agreement: Agreement, dataset: Dataset): string =>
+  `${agreement.id}@${agreement.version}|${dataset.id}@${dataset.version}`;

@@ -16,8 +16,7 @@
  * transaction, or on its own before a refusal is counted or a deliver's
  * retry is sent again, so a replayed proof is refused and counts nothing.
  */
-import { createHash, createHmac, randomUUID } from "node:crypto";
-import { LRUCache } from "lru-cache";
+import { createHash, createHmac, hash, randomUUID } from "node:crypto";
 import { decide, type ExchangeState } from "../../policies/decide.ts";
 import {
   type GuardResult,
@@ -151,6 +150,8 @@ const CONTENT_TYPES: Readonly<Record<MediaKind, string>> = {
   ndjson: "application/x-ndjson",
   csv: "text/csv; charset=utf-8",
 };
+const USER_AGENT = "data-sharing-gateway/1";
+const ACCEPT_ENCODING = "gzip, deflate, br";
 const DEFAULT_ACCEPT = "application/json, application/x-ndjson;q=0.9, text/csv;q=0.8";
 const ACCEPTABLE =
   /^(application\/(json|x-ndjson|[a-z0-9.-]+\+json)|text\/csv)(;\s*q=[01](\.\d{1,3})?)?$/i;
@@ -188,6 +189,18 @@ export class ExchangeService {
     });
   }
 
+  /** The last Content-Type seen and its kind: a flow's backend answers the same one every time. */
+  private lastMedia: { readonly type: string | null | undefined; readonly kind: MediaKind | null } =
+    { type: undefined, kind: null };
+
+  /** mediaKindOf, remembered for the last Content-Type (it is a pure function of the text). */
+  private mediaKind(contentType: string | null | undefined): MediaKind | null {
+    if (contentType === this.lastMedia.type) return this.lastMedia.kind;
+    const kind = mediaKindOf(contentType);
+    this.lastMedia = { type: contentType, kind };
+    return kind;
+  }
+
   async run(input: ExchangeInput): Promise<ExchangeOutput> {
     const permitted = await this.permit(input);
     return input.action === "read" ? this.read(input, permitted) : this.deliver(input, permitted);
@@ -220,13 +233,21 @@ export class ExchangeService {
   private async permit(input: ExchangeInput): Promise<Permitted> {
     const fingerprint = fingerprintOf(input);
     const claimKey = this.claimKey(input, fingerprint);
-    const [loaded, claimed] = await Promise.allSettled([
-      this.loadState(input, claimKey),
-      this.claimProofBeforeRead(input),
-    ]);
-    if (claimed.status === "rejected") throw claimed.reason;
-    if (loaded.status === "rejected") throw loaded.reason;
-    const state = loaded.value;
+    let state: Awaited<ReturnType<ExchangeService["loadState"]>>;
+    if (this.mustClaimBeforeRead(input)) state = await this.loadStateAndClaim(input, claimKey);
+    else {
+      // loadState, without a promise of its own (the common case, no proof to claim).
+      try {
+        state = await this.gw.registry.loadExchangeState(
+          input.agreementId,
+          input.claims.bind[input.agreementId],
+          claimKey === undefined ? [] : [{ table: "meter", key: claimKey }],
+        );
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) throw this.unavailable(input, err);
+        throw err;
+      }
+    }
     const caller = [state.provider, state.consumer].find((x) => x?.id === input.claims.sub);
     refuseIfRotated(input.claims, caller?.credentialGeneration);
     const decision = this.decideNow(input, state);
@@ -250,9 +271,22 @@ export class ExchangeService {
   }
 
   /** A read's proof, claimed once (permit runs again when the flow changes under an exchange). */
-  private async claimProofBeforeRead(input: ExchangeInput): Promise<void> {
-    if (input.proof === undefined || input.action !== "read" || this.claimed.has(input)) return;
-    await this.claimProofAlone(input, input.proof);
+  private mustClaimBeforeRead(input: ExchangeInput): boolean {
+    return input.proof !== undefined && input.action === "read" && !this.claimed.has(input);
+  }
+
+  /** The state read and the proof's claim, both in flight; a refused claim wins over a read's fault. */
+  private async loadStateAndClaim(
+    input: ExchangeInput,
+    claimKey: ReturnType<typeof idempotencyKey> | undefined,
+  ) {
+    const [loaded, claimed] = await Promise.allSettled([
+      this.loadState(input, claimKey),
+      input.proof === undefined ? undefined : this.claimProofAlone(input, input.proof),
+    ]);
+    if (claimed.status === "rejected") throw claimed.reason;
+    if (loaded.status === "rejected") throw loaded.reason;
+    return loaded.value;
   }
 
   /** The proof's own conditional write; a store fault refuses the exchange as metering does. */
@@ -300,25 +334,28 @@ export class ExchangeService {
   }
 
   private async read(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
-    const replayed = await this.replay(input, p);
+    // Without an Idempotency-Key there is nothing to replay (and no promise to wait for).
+    const replayed = input.idempotencyKey === undefined ? undefined : await this.replay(input, p);
     if (replayed !== undefined) return replayed;
     const url = upstreamUrl(p.provider.baseUrl, p.dataset.path, input.segments, input.rawQuery);
-    const token = await this.backendToken(input, p, p.provider, p.consumer);
+    const known = this.backendToken(input, p, p.provider, p.consumer);
+    const token = typeof known === "string" ? known : await known;
     const accept =
       input.accept !== undefined && ACCEPTABLE.test(input.accept) ? input.accept : DEFAULT_ACCEPT;
     const res = await this.gw.transport({
       method: "GET",
       url,
-      headers: {
-        ...this.commonHeaders(input, token),
+      headers: Object.assign(this.commonHeaders(input, token), {
         Accept: accept,
-        "Accept-Encoding": "gzip, deflate, br",
-      },
+        "Accept-Encoding": ACCEPT_ENCODING,
+      }),
       timeoutMs: this.gw.settings.upstreamTimeoutMs,
       maxBytes: this.gw.settings.maxBodyBytes,
     });
-    const ok = await this.usableAnswer(input, p, res, "provider");
-    const kind = mediaKindOf(ok.contentType);
+    // A complete 200 is usable as it is (usableAnswer, without a promise of its own).
+    const ok =
+      res.ok && res.status === 200 ? res : await this.usableAnswer(input, p, res, "provider");
+    const kind = this.mediaKind(ok.contentType);
     if (kind === null) {
       await this.count(input, p.agreement, "failed");
       throw uninspectable("the provider answered a content type the gateway cannot inspect");
@@ -345,7 +382,7 @@ export class ExchangeService {
 
   private async deliver(input: ExchangeInput, p: Permitted): Promise<ExchangeOutput> {
     const body = input.body;
-    const kind = mediaKindOf(body?.contentType);
+    const kind = this.mediaKind(body?.contentType);
     if (body === undefined || kind === null) {
       throw new GatewayError("unsupported_media_type", "deliver JSON, NDJSON or CSV in UTF-8");
     }
@@ -415,7 +452,10 @@ export class ExchangeService {
   ): Promise<Settled> {
     let p = first;
     for (let decisions = 1; ; decisions++) {
-      const guarded = await this.guard(input, p, text, kind, input.action);
+      // At once when the plan is compiled already and lets the body through (no promise).
+      const now = this.guardNow(p, text, kind);
+      const guarded =
+        now?.ok === true ? now : await this.guard(input, p, text, kind, input.action, now);
       if (input.action === "deliver" && this.claimHolds(p)) {
         // Sent again without a metering transaction: its proof is claimed on its own.
         await this.claimProofIfUnclaimed(input);
@@ -425,18 +465,24 @@ export class ExchangeService {
       if (input.action === "read" && input.signal?.aborted === true)
         throw new CallerGone("the caller disconnected before the release");
       const eventId = randomUUID();
-      const stash = await this.stash(input, p, eventId, guarded, kind);
+      const stash =
+        input.idempotencyKey === undefined
+          ? undefined
+          : await this.stash(input, p, eventId, guarded, kind);
       const request = this.meteringRequest(input, p, guarded, eventId, stash);
       let outcome: MeteringOutcome;
       try {
-        outcome = await this.meterOnce(input, request);
+        outcome = await this.gw.meter.meter(request);
       } catch (err) {
+        // A store fault refuses (releasing nothing).
+        const refusal = this.unavailable(input, err);
         await this.bodies.discard(stash);
-        throw err;
+        throw refusal;
       }
       if (outcome.kind === "metered") {
         // The proof's claim (a deliver's) was written with the metering.
-        this.claimed.add(input);
+        // (Only a request with a proof is ever looked up in `claimed`.)
+        if (input.proof !== undefined) this.claimed.add(input);
         // The claim this exchange replaced kept a body of its own: gone with it.
         if (request.replaces !== undefined) await this.bodies.discardClaim(p.claim);
         return { kind: "metered", p, guarded, request, receipt: outcome };
@@ -557,31 +603,33 @@ export class ExchangeService {
     }
   }
 
+  /** Built by assignment: spreads into header literals took V8's slow path on every exchange. */
   private commonHeaders(input: ExchangeInput, token: string): Record<string, string> {
-    return {
+    const headers: Record<string, string> = {
       Authorization: `Bearer ${token}`,
-      "User-Agent": "data-sharing-gateway/1",
+      "User-Agent": USER_AGENT,
       "X-Request-Id": input.requestId,
-      ...(input.purpose === undefined ? {} : { "Data-Purpose": input.purpose }),
     };
+    if (input.purpose !== undefined) headers["Data-Purpose"] = input.purpose;
+    return headers;
   }
 
+  /** The token for a backend: at once when one is cached, else signed (a promise). */
   private backendToken(
     input: ExchangeInput,
     p: Permitted,
     audience: Partner,
     party: Partner,
-  ): Promise<string> {
-    return this.backendTokens.tokenFor(
-      {
-        aud: audience.id,
-        agreement: p.agreement.id,
-        party: party.id,
-        purpose: input.purpose ?? null,
-        action: input.action,
-      },
-      this.gw.clock(),
-    );
+  ): string | Promise<string> {
+    const claims = {
+      aud: audience.id,
+      agreement: p.agreement.id,
+      party: party.id,
+      purpose: input.purpose ?? null,
+      action: input.action,
+    };
+    const now = this.gw.clock();
+    return this.backendTokens.cached(claims, now) ?? this.backendTokens.tokenFor(claims, now);
   }
 
   /**
@@ -613,14 +661,23 @@ export class ExchangeService {
     return res;
   }
 
+  /** The guard's result with a plan compiled already; undefined when it must be compiled first. */
+  private guardNow(p: Permitted, text: string, kind: MediaKind): GuardResult | undefined {
+    const plan = this.plans.compiled(p.agreement, p.dataset);
+    return plan === undefined ? undefined : guardPayload(plan, text, kind);
+  }
+
   private async guard(
     input: ExchangeInput,
     p: Permitted,
     text: string,
     kind: MediaKind,
     direction: Action,
+    /** The result already had from guardNow, if any. */
+    had?: GuardResult,
   ): Promise<Cut> {
-    const result = guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
+    const result =
+      had ?? guardPayload(await this.plans.planFor(p.agreement, p.dataset), text, kind);
     if (result.ok) return result;
     if (result.reason === "uninspectable") {
       if (direction === "deliver") throw new GatewayError("unsupported_media_type", result.message);
@@ -719,18 +776,6 @@ export class ExchangeService {
     };
   }
 
-  /** One metering attempt; a store fault refuses (releasing nothing). */
-  private async meterOnce(
-    input: ExchangeInput,
-    request: MeteringRequest,
-  ): Promise<MeteringOutcome> {
-    try {
-      return await this.gw.meter.meter(request);
-    } catch (err) {
-      throw this.unavailable(input, err);
-    }
-  }
-
   /** Takes back a metered deliver the consumer did not accept; a failure is logged, never thrown. */
   private async reverse(request: MeteringRequest, receipt: MeteringReceipt): Promise<void> {
     const done = await this.gw.meter.reverse(request, receipt).catch(() => false);
@@ -753,11 +798,11 @@ const termsOf = (p: Permitted): TermsVersions => ({
  * queries come again and again, and a hash per exchange is a measurable
  * share of the policy work (docs/perf/exchange-repeat.md).
  */
-const fingerprints = new LRUCache<string, string>({
-  max: 1000,
-  maxSize: 256 * 1024,
-  sizeCalculation: (v, k) => v.length + k.length,
-});
+const fingerprints = new Map<string, string>();
+/** Bounds: entries, and characters of the requests kept (a query may be 4 KiB). */
+const MAX_FINGERPRINTS = 1000;
+const MAX_FINGERPRINT_CHARS = 256 * 1024;
+let fingerprintChars = 0;
 
 /** What an exchange asked for: action, subpath, query and, for a deliver, the body. */
 function fingerprintOf(input: ExchangeInput): string {
@@ -765,8 +810,19 @@ function fingerprintOf(input: ExchangeInput): string {
   if (input.body === undefined) {
     let known = fingerprints.get(asked);
     if (known === undefined) {
-      known = createHash("sha256").update(asked).digest("base64url");
+      known = hash("sha256", asked, "base64url");
+      // Oldest out first when full (a Map: a hit allocates nothing).
+      while (
+        fingerprints.size > 0 &&
+        (fingerprints.size >= MAX_FINGERPRINTS ||
+          fingerprintChars + asked.length > MAX_FINGERPRINT_CHARS)
+      ) {
+        const oldest = fingerprints.keys().next().value as string;
+        fingerprintChars -= oldest.length;
+        fingerprints.delete(oldest);
+      }
       fingerprints.set(asked, known);
+      fingerprintChars += asked.length;
     }
     return known;
   }

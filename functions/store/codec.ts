@@ -4,7 +4,6 @@
  * store never needs a general-purpose marshaller.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { LRUCache } from "lru-cache";
 
 export type Item = Record<string, AttributeValue>;
 
@@ -33,7 +32,10 @@ export function strSet(item: Item | undefined, name: string): string[] {
 // Parsed documents by their exact text: the exchange reads the same few
 // entities over and over, and the text is the whole identity of the value,
 // so a hit can never be stale. Values are shared: callers never mutate them.
-const parsed = new LRUCache<string, NonNullable<unknown>>({ max: 4096 });
+// A Map, oldest out first when full: a hit allocates nothing (LRUCache.get
+// made an options object per call, five per exchange).
+const parsed = new Map<string, NonNullable<unknown>>();
+const MAX_PARSED = 4096;
 
 /** The entity held in an item's `doc` attribute. */
 export function docOf<T>(item: Item | undefined): T | undefined {
@@ -43,7 +45,10 @@ export function docOf<T>(item: Item | undefined): T | undefined {
   if (hit !== undefined) return hit as T;
   const value: unknown = Object.freeze(JSON.parse(raw));
   // Entities are objects; a bare `null` (never written) is answered, not cached.
-  if (value !== null && value !== undefined) parsed.set(raw, value);
+  if (value !== null && value !== undefined) {
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(raw, value);
+  }
   return value as T;
 }
 

@@ -1,13 +1,12 @@
 /**
  * The parts of the metering writes that repeat from one exchange to the next,
- * made once: a flow's attributes (per agreement version, in a bounded cache)
+ * made once: a flow's attributes (per agreement object, checked on every use)
  * and the rollup ADD templates (per set of counts). The exchange path builds
  * a metering transaction on every release; building these anew each time was
  * most of its cost and garbage (docs/perf/exchange-repeat.md). The values are
  * frozen and shared between requests: nothing writes into a built request.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { LRUCache } from "lru-cache";
 import type { Agreement } from "../../policies/model.ts";
 import { type Item, S } from "./codec.ts";
 
@@ -20,15 +19,25 @@ export interface Flow {
   readonly currency: AttributeValue;
 }
 
-// Keyed by everything a Flow is made of, so a hit is never stale.
-const flows = new LRUCache<string, Flow>({ max: 1024 });
+// By agreement object: the exchange meets the same (cached, frozen) agreement
+// object again and again, and a WeakMap hit costs no key to build or hash. A
+// hit is checked against the agreement's fields, so an object changed since
+// never answers a stale flow.
+const flows = new WeakMap<Agreement, Flow>();
 
 export function flowOf(agreement: Agreement): Flow {
   const { id, provider, consumer, dataset } = agreement;
   const currency = agreement.price.currency;
-  const cacheKey = `${id}\u0000${provider}\u0000${consumer}\u0000${dataset}\u0000${currency}`;
-  const hit = flows.get(cacheKey);
-  if (hit !== undefined) return hit;
+  const hit = flows.get(agreement);
+  if (
+    hit !== undefined &&
+    hit.agreement.S === id &&
+    hit.provider.S === provider &&
+    hit.consumer.S === consumer &&
+    hit.dataset.S === dataset &&
+    hit.currency.S === currency
+  )
+    return hit;
   const flow: Flow = Object.freeze({
     agreement: Object.freeze(S(id)),
     provider: Object.freeze(S(provider)),
@@ -36,7 +45,7 @@ export function flowOf(agreement: Agreement): Flow {
     dataset: Object.freeze(S(dataset)),
     currency: Object.freeze(S(currency)),
   });
-  flows.set(cacheKey, flow);
+  flows.set(agreement, flow);
   return flow;
 }
 

@@ -13,13 +13,14 @@
  * Either all of it commits or none of it does; the caller releases only after
  * it committed. See docs/metering.md for why the counts are exact.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import type { AttributeValue, Put, Update } from "@aws-sdk/client-dynamodb";
 import type { Action, Agreement } from "../../policies/model.ts";
 import { exchangeValue } from "../../policies/money.ts";
 import {
   dayKey,
   hourKey,
+  isoString,
   monthKey,
   nextDayStart,
   nextMonthStart,
@@ -42,6 +43,7 @@ import {
   closedMarkerKey,
   EVENT_SHARDS,
   eventKey,
+  eventPk,
   FLOW_SHARDS,
   idempotencyKey,
   periodKey,
@@ -161,7 +163,8 @@ export type MeteringOutcome =
     };
 
 type PlanOrRefusal =
-  | { readonly kind: "plan"; readonly plan: ShardPlan }
+  /** `text`: the plan as JSON, when it was made with the plan (the fast plan). */
+  | { readonly kind: "plan"; readonly plan: ShardPlan; readonly text?: string | undefined }
   | Extract<MeteringOutcome, { kind: "quota_exceeded" }>;
 
 interface Built {
@@ -232,7 +235,7 @@ export class Meter {
     let closedRounds = 0;
     for (let round = 0; ; round++) {
       if (plan.kind === "quota_exceeded") return plan;
-      const built = this.build(req, plan.plan, eventId);
+      const built = this.build(req, plan.plan, eventId, plan.text);
       // One token per round: the SDK's own retries of this call resend it, and
       // DynamoDB applies a token at most once (for 10 minutes).
       const token = digest(`${eventId}#${round}`).slice(0, 36);
@@ -318,8 +321,15 @@ export class Meter {
       for (let round = 0; ; round++) {
         const shard = this.pickShard(FLOW_SHARDS);
         const tx = this.db.transaction();
-        for (const u of rollupUpdates(agreement, shard, booking(now, month), REFUSALS[kind], [ONE]))
-          tx.update("meter", u);
+        for (const u of rollupUpdates(
+          agreement,
+          shard,
+          booking(now, month),
+          REFUSALS[kind],
+          [ONE],
+          this.db.name("meter"),
+        ))
+          tx.add({ Update: u });
         const closed = this.mayBeClosed(month)
           ? tx.conditionCheck("meter", openCheck(month, shard))
           : undefined;
@@ -390,13 +400,15 @@ export class Meter {
           ConditionExpression: "attribute_not_exists(pk)",
         });
       }
-      for (const u of rollupUpdates(agreement, plan.rollup, where, EXCHANGE_COUNTS, [
-        N(-1),
-        N(-req.records),
-        N(-req.bytes),
-        N(-receipt.value),
-      ]))
-        tx.update("meter", u);
+      for (const u of rollupUpdates(
+        agreement,
+        plan.rollup,
+        where,
+        EXCHANGE_COUNTS,
+        [N(-1), N(-req.records), N(-req.bytes), N(-receipt.value)],
+        this.db.name("meter"),
+      ))
+        tx.add({ Update: u });
       const closed = tx.conditionCheck("meter", openCheck(month, plan.rollup));
       if (req.idempotencyKey !== undefined) {
         // The key may be used again: the exchange it named did not happen.
@@ -489,15 +501,18 @@ export class Meter {
     const month = quota?.recordsPerMonth;
     // Shards with an index below the limit are the only ones with a budget
     // when the limit is smaller than the shard count.
+    const rollup = this.pickShard(FLOW_SHARDS);
+    const dayShard = day === undefined ? undefined : this.pickShard(Math.min(FLOW_SHARDS, day));
+    const monthShard =
+      month === undefined || req.records === 0
+        ? undefined
+        : this.pickShard(Math.min(FLOW_SHARDS, month));
     const plan: ShardPlan = {
-      rollup: this.pickShard(FLOW_SHARDS),
-      day: day === undefined ? undefined : this.pickShard(Math.min(FLOW_SHARDS, day)),
-      month:
-        month === undefined || req.records === 0
-          ? undefined
-          : { [this.pickShard(Math.min(FLOW_SHARDS, month))]: req.records },
+      rollup,
+      day: dayShard,
+      month: monthShard === undefined ? undefined : { [monthShard]: req.records },
     };
-    return { kind: "plan", plan };
+    return { kind: "plan", plan, text: fastPlanText(rollup, dayShard, monthShard, req.records) };
   }
 
   /**
@@ -597,18 +612,25 @@ export class Meter {
 
   // ------------------------------------------------------------ items
 
-  private build(req: MeteringRequest, plan: ShardPlan, eventId: string): Built {
+  private build(
+    req: MeteringRequest,
+    plan: ShardPlan,
+    eventId: string,
+    /** The plan as JSON, if known already. */
+    planText: string = JSON.stringify(plan),
+  ): Built {
     const { agreement, now } = req;
     const value = exchangeValue(agreement.price, req.records);
     const receipt: MeteringReceipt = { eventId, at: now, plan, value };
     const where = booking(now, plan.booked);
     // One ISO string each for the exchange's time and where it is booked: every key slices them.
-    const at = now.toISOString();
-    const bookedAt = where.adjustment ? where.at.toISOString() : at;
+    const at = isoString(now);
+    const bookedAt = where.adjustment ? isoString(where.at) : at;
     const hour = bookedAt.slice(0, 13);
     const month = bookedAt.slice(0, 7);
     const nowSeconds = epochSeconds(now);
     const tx = this.db.transaction();
+    const meterTable = this.db.name("meter");
     const status = [tx.add(this.registry.partnerActiveCheck(agreement.provider, now, req.replica))];
     // One item may appear once in a transaction: a partner that is both
     // provider and consumer is checked once.
@@ -628,29 +650,32 @@ export class Meter {
             ),
             tx.add(this.registry.tradeRulesVersionCheck(req.terms.tradeRules, req.replica)),
           ];
-    // Its key, then the rest, copied in: a literal that spreads the key and
-    // then adds more attributes took V8's slow path, about half of this
-    // function's time (measured in a micro-benchmark of build alone).
-    const event: Item = Object.assign(
-      eventKey(hour, shardOf(eventId, EVENT_SHARDS), agreement.id, eventId),
-      { eventId: S(eventId), requestId: S(req.requestKey) },
-      flowOfEvent(agreement),
-      {
-        version: N(agreement.version),
-        action: S(req.action),
-        records: N(req.records),
-        bytes: N(req.bytes),
-        value: N(value),
-        at: S(at),
-        hour: S(hour),
-        state: METERED,
-        plan: S(JSON.stringify(plan)),
-        expiresAt: N(nowSeconds + EVENT_RETENTION_SECONDS),
-      },
-    );
-    const eventItem = tx.put("meter", {
-      Item: event,
-      ConditionExpression: "attribute_not_exists(pk)",
+    // One literal in the stored order of attributes (the pinned requests):
+    // spreads and Object.assign of the key and the flow took V8's slow paths.
+    const flow = flowOf(agreement);
+    const event: Item = {
+      pk: S(eventPk(hour, shardOf(eventId, EVENT_SHARDS))),
+      sk: S(`${agreement.id}#${eventId}`),
+      eventId: S(eventId),
+      requestId: S(req.requestKey),
+      agreement: flow.agreement,
+      provider: flow.provider,
+      consumer: flow.consumer,
+      dataset: flow.dataset,
+      currency: flow.currency,
+      version: N(agreement.version),
+      action: S(req.action),
+      records: N(req.records),
+      bytes: N(req.bytes),
+      value: N(value),
+      at: S(at),
+      hour: S(hour),
+      state: METERED,
+      plan: S(planText),
+      expiresAt: N(nowSeconds + EVENT_RETENTION_SECONDS),
+    };
+    const eventItem = tx.add({
+      Put: { Item: event, ConditionExpression: "attribute_not_exists(pk)", TableName: meterTable },
     });
     const idempotency =
       req.idempotencyKey === undefined
@@ -689,9 +714,10 @@ export class Meter {
       where,
       EXCHANGE_COUNTS,
       [ONE, N(req.records), N(req.bytes), N(value)],
+      meterTable,
       bookedAt,
     ))
-      tx.update("meter", u);
+      tx.add({ Update: u });
     const closed =
       req.alwaysCheckClosedMonth === true || this.mayBeClosed(month)
         ? tx.conditionCheck("meter", openCheck(month, plan.rollup))
@@ -700,10 +726,18 @@ export class Meter {
     const day =
       plan.day === undefined || dayLimit === undefined
         ? undefined
-        : tx.update(
-            "meter",
-            takeQuota(agreement.id, now, "requestsPerDay", plan.day, 1, dayLimit, at),
-          );
+        : tx.add({
+            Update: takeQuota(
+              agreement.id,
+              now,
+              "requestsPerDay",
+              plan.day,
+              1,
+              dayLimit,
+              at,
+              meterTable,
+            ),
+          });
     const monthLimit = agreement.quota?.recordsPerMonth;
     const monthShards = monthLimit === undefined ? undefined : plan.month;
     const quotaMonth: TxItem[] = [];
@@ -712,10 +746,18 @@ export class Meter {
         const k = monthShards[shard];
         if (k === undefined) continue;
         quotaMonth.push(
-          tx.update(
-            "meter",
-            takeQuota(agreement.id, now, "recordsPerMonth", Number(shard), k, monthLimit, at),
-          ),
+          tx.add({
+            Update: takeQuota(
+              agreement.id,
+              now,
+              "recordsPerMonth",
+              Number(shard),
+              k,
+              monthLimit,
+              at,
+              meterTable,
+            ),
+          }),
         );
       }
     return {
@@ -762,8 +804,10 @@ function rollupUpdates(
   where: Booking,
   template: RollupTemplate,
   amounts: readonly AttributeValue[],
-  bookedAt: string = where.at.toISOString(),
-): Omit<Update, "TableName">[] {
+  /** The meter table's name, last in each update (the order Transaction.update writes). */
+  tableName: string,
+  bookedAt: string = isoString(where.at),
+): Update[] {
   const flow = flowOf(agreement);
   const values = rollupValues(template, amounts, flow);
   const hourValues = rollupValues(template, amounts, flow);
@@ -777,18 +821,21 @@ function rollupUpdates(
       UpdateExpression: template.hourUpdate,
       ExpressionAttributeNames: template.hourNames,
       ExpressionAttributeValues: hourValues,
+      TableName: tableName,
     },
     {
       Key: periodKey(bookedAt.slice(0, 10), shard, id, currency, where.adjustment),
       UpdateExpression: template.periodUpdate,
       ExpressionAttributeNames: template.periodNames,
       ExpressionAttributeValues: values,
+      TableName: tableName,
     },
     {
       Key: periodKey(bookedAt.slice(0, 7), shard, id, currency, where.adjustment),
       UpdateExpression: template.periodUpdate,
       ExpressionAttributeNames: template.periodNames,
       ExpressionAttributeValues: values,
+      TableName: tableName,
     },
   ];
 }
@@ -834,11 +881,32 @@ function takeQuota(
   amount: number,
   limit: number | null,
   /** `now` as an ISO string, when the caller has it already. */
-  at: string = now.toISOString(),
-): Omit<Update, "TableName"> {
-  const window = counter === "requestsPerDay" ? at.slice(0, 10) : at.slice(0, 7);
-  const end = counter === "requestsPerDay" ? nextDayStart(now) : nextMonthStart(now);
-  const values: Item = { ":k": N(amount), ":exp": N(epochSeconds(end) + 86_400) };
+  at?: string,
+): Omit<Update, "TableName">;
+function takeQuota(
+  agreement: string,
+  now: Date,
+  counter: QuotaCounter,
+  shard: number,
+  amount: number,
+  limit: number | null,
+  at: string,
+  /** The table, written last (as Transaction.update would): a complete item for Transaction.add. */
+  tableName: string,
+): Update;
+function takeQuota(
+  agreement: string,
+  now: Date,
+  counter: QuotaCounter,
+  shard: number,
+  amount: number,
+  limit: number | null,
+  at: string = isoString(now),
+  tableName?: string,
+): Omit<Update, "TableName"> | Update {
+  const daily = counter === "requestsPerDay";
+  const window = daily ? at.slice(0, 10) : at.slice(0, 7);
+  const values: Item = { ":k": N(amount), ":exp": windowExpiry(window, now, daily) };
   let condition: string | undefined;
   if (limit !== null) {
     const room = shardBudget(limit, FLOW_SHARDS, shard) - amount;
@@ -851,12 +919,29 @@ function takeQuota(
       condition = "attribute_not_exists(pk) AND attribute_exists(pk)";
     }
   }
-  return {
+  const update: Omit<Update, "TableName"> & { TableName?: string } = {
     Key: quotaKey(agreement, counter, window, shard),
     UpdateExpression: "ADD n :k SET expiresAt = :exp",
     ...(condition === undefined ? {} : { ConditionExpression: condition }),
     ExpressionAttributeValues: values,
   };
+  if (tableName !== undefined) update.TableName = tableName;
+  return update;
+}
+
+/**
+ * A quota window's expiry (a day after it ends), as a shared value: the same
+ * window on nearly every call, so it is worked out once per window.
+ */
+const expiries = new Map<string, AttributeValue>();
+function windowExpiry(window: string, now: Date, daily: boolean): AttributeValue {
+  const known = expiries.get(window);
+  if (known !== undefined) return known;
+  const end = daily ? nextDayStart(now) : nextMonthStart(now);
+  const value = Object.freeze(N(epochSeconds(end) + 86_400));
+  if (expiries.size >= 64) expiries.clear();
+  expiries.set(window, value);
+  return value;
 }
 
 /**
@@ -898,7 +983,7 @@ export const sameTerms = (a: TermsVersions | undefined, b: TermsVersions): boole
   a.dataset === b.dataset &&
   a.tradeRules === b.tradeRules;
 
-const digest = (s: string): string => createHash("sha256").update(s).digest("base64url");
+const digest = (s: string): string => hash("sha256", s, "base64url");
 
 const isNone = (r: CancelReason): boolean => r === "None";
 
@@ -914,6 +999,25 @@ const eventKeyOf = (agreement: string, receipt: MeteringReceipt): Item =>
   );
 
 const contended = (why: string) => new StoreUnavailableError("meter the exchange", new Error(why));
+
+/**
+ * `JSON.stringify` of the plan fastPlan makes (`{ rollup, day, month: {
+ * [monthShard]: records } }`, undefined parts left out), written directly:
+ * stringifying an object with an index key took V8's slow path on every
+ * exchange. Numbers as JSON writes them (String, or null when not finite).
+ */
+export function fastPlanText(
+  rollup: number,
+  dayShard: number | undefined,
+  monthShard: number | undefined,
+  records: number,
+): string {
+  const day = dayShard === undefined ? "" : `,"day":${jsonNumber(dayShard)}`;
+  const month = monthShard === undefined ? "" : `,"month":{"${monthShard}":${jsonNumber(records)}}`;
+  return `{"rollup":${jsonNumber(rollup)}${day}${month}}`;
+}
+
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
 /** Spreads `need` over shards by their room, largest rooms first. */
 export function spread(need: number, rooms: readonly number[]): Record<string, number> {

@@ -5,7 +5,7 @@
  * transaction items so that a change, its audit entry and its outbox events
  * commit together.
  */
-import type { TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
 import type { ExchangeState } from "../../policies/decide.ts";
 import {
   type Agreement,
@@ -52,11 +52,22 @@ const attestationKey = (a: Attestation) =>
  * at random. A change is in every copy at once or in none.
  */
 export const REPLICAS = 8;
+/** The items of a flow's state read per exchange (agreement, provider, consumer, dataset, trade rules). */
+const STATE_ITEMS = 5;
+/** Flows x replicas whose state keys are kept (8 replicas each). */
+const MAX_STATE_REFS = 8 * 1024;
+const deepFreeze = (item: Item): Item => {
+  for (const v of Object.values(item)) Object.freeze(v);
+  return Object.freeze(item);
+};
 export const replicaKey = (main: Item, n: number): Item => ({
   pk: main.pk as Item[string],
   sk: S(`R#${n}`),
 });
 export const randomReplica = (): number => Math.floor(Math.random() * REPLICAS);
+const ACTIVE: AttributeValue = Object.freeze(S("active"));
+const STATUS_NAMES: Readonly<Record<string, string>> = Object.freeze({ "#s": "status" });
+const AGREEMENT_ACTIVE = "#s = :active AND validFrom <= :now AND validUntil > :now";
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -145,22 +156,19 @@ export class Registry {
   ): Promise<ExchangeState & { replica?: number; also: (Item | undefined)[] }> {
     if (binding !== undefined) {
       const replica = randomReplica();
-      const keys = [
-        agreementKey(agreementId),
-        partnerKey(binding.provider),
-        partnerKey(binding.consumer),
-        datasetKey(binding.dataset),
-        tradeRulesKey(),
-      ];
+      const refs = this.replicaRefs(agreementId, binding, replica);
       const read = await this.db.getMany(
-        [...keys.map((k) => this.ref(replicaKey(k, replica))), ...also],
+        also.length === 0 ? refs : [...refs, ...also],
         "read the exchange state",
       );
-      const found = read.slice(0, keys.length);
-      const [a, provider, consumer, dataset, trade] = found;
+      const [a, provider, consumer, dataset, trade] = read;
       const agreement = docOf<Agreement>(a);
       if (
-        found.every((i) => i !== undefined) &&
+        a !== undefined &&
+        provider !== undefined &&
+        consumer !== undefined &&
+        dataset !== undefined &&
+        trade !== undefined &&
         agreement !== undefined &&
         agreement.provider === binding.provider &&
         agreement.consumer === binding.consumer &&
@@ -173,7 +181,7 @@ export class Registry {
           dataset: docOf<Dataset>(dataset),
           tradeRules: docOf<TradeRules>(trade) ?? EMPTY_TRADE_RULES,
           replica,
-          also: read.slice(keys.length),
+          also: also.length === 0 ? [] : read.slice(STATE_ITEMS),
         };
       }
       // A copy is missing (an entity older than the replicas, rules never set)
@@ -181,6 +189,34 @@ export class Registry {
     }
     return this.loadFromEntities(agreementId, also);
   }
+
+  /**
+   * The keys of one replica of a flow's state (agreement, both partners,
+   * dataset, trade rules), made once per flow and replica: the exchange reads
+   * them on every request. Shared and frozen: nothing writes into a ref.
+   */
+  private replicaRefs(agreementId: string, binding: AgreementBinding, replica: number) {
+    const { provider, consumer, dataset } = binding;
+    // Lengths first: no id can pass for another, whatever it holds.
+    const id = `${agreementId.length}:${provider.length}:${consumer.length}:${replica}:${agreementId}${provider}${consumer}${dataset}`;
+    let refs = this.stateRefs.get(id);
+    if (refs === undefined) {
+      refs = Object.freeze(
+        [
+          agreementKey(agreementId),
+          partnerKey(binding.provider),
+          partnerKey(binding.consumer),
+          datasetKey(binding.dataset),
+          tradeRulesKey(),
+        ].map((k) => Object.freeze(this.ref(deepFreeze(replicaKey(k, replica))))),
+      );
+      if (this.stateRefs.size >= MAX_STATE_REFS) this.stateRefs.clear();
+      this.stateRefs.set(id, refs);
+    }
+    return refs;
+  }
+
+  private readonly stateRefs = new Map<string, readonly KeyRef[]>();
 
   private async loadFromEntities(
     agreementId: string,
@@ -465,11 +501,20 @@ export class Registry {
         Key: replica === undefined ? partnerKey(id) : replicaKey(partnerKey(id), replica),
         ConditionExpression:
           "#s = :active AND (attribute_not_exists(phaseOutAt) OR phaseOutAt > :now)",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: { ":active": S("active"), ":now": N(now.getTime()) },
+        ExpressionAttributeNames: STATUS_NAMES,
+        ExpressionAttributeValues: { ":active": ACTIVE, ":now": this.millis(now) },
       },
     };
   }
+
+  /** `now` in milliseconds as a value: the same instant for every check of one transaction. */
+  private millis(now: Date): AttributeValue {
+    const ms = now.getTime();
+    if (this.lastMillis.ms !== ms) this.lastMillis = { ms, value: Object.freeze(N(ms)) };
+    return this.lastMillis.value;
+  }
+
+  private lastMillis: { ms: number; value: AttributeValue } = { ms: Number.NaN, value: N(0) };
 
   /** With `version`: also that the agreement is still that version (no amendment meanwhile). */
   agreementActiveCheck(
@@ -482,15 +527,13 @@ export class Registry {
       ConditionCheck: {
         TableName: this.db.name("registry"),
         Key: replica === undefined ? agreementKey(id) : replicaKey(agreementKey(id), replica),
-        ConditionExpression: `#s = :active AND validFrom <= :now AND validUntil > :now${
-          version === undefined ? "" : " AND version = :v"
-        }`,
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":active": S("active"),
-          ":now": N(now.getTime()),
-          ...(version === undefined ? {} : { ":v": N(version) }),
-        },
+        ConditionExpression:
+          version === undefined ? AGREEMENT_ACTIVE : `${AGREEMENT_ACTIVE} AND version = :v`,
+        ExpressionAttributeNames: STATUS_NAMES,
+        ExpressionAttributeValues:
+          version === undefined
+            ? { ":active": ACTIVE, ":now": this.millis(now) }
+            : { ":active": ACTIVE, ":now": this.millis(now), ":v": N(version) },
       },
     };
   }

@@ -27,9 +27,16 @@ export interface TxResult {
   failed(item: TxItem | undefined): boolean;
 }
 
+/** A handle: its transaction and its position (no map to keep, nothing to look up). */
+class Handle {
+  constructor(
+    readonly tx: Transaction,
+    readonly at: number,
+  ) {}
+}
+
 export class Transaction {
   private readonly items: TransactWriteItem[] = [];
-  private readonly positions = new Map<TxItem, number>();
 
   constructor(private readonly db: Db) {}
 
@@ -52,10 +59,9 @@ export class Transaction {
 
   /** An item built elsewhere (a registry check, the operations an audit entry records). */
   add(item: TransactWriteItem): TxItem {
-    const handle = Object.freeze({}) as TxItem;
-    this.positions.set(handle, this.items.length);
+    const handle = new Handle(this, this.items.length);
     this.items.push(item);
-    return handle;
+    return handle as unknown as TxItem;
   }
 
   /**
@@ -77,8 +83,8 @@ export class Transaction {
   }
 
   private positionOf(item: TxItem): number {
-    const at = this.positions.get(item);
-    if (at === undefined) throw new Error("the item belongs to another transaction");
-    return at;
+    if (!(item instanceof Handle) || item.tx !== this)
+      throw new Error("the item belongs to another transaction");
+    return item.at;
   }
 }

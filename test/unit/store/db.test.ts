@@ -166,4 +166,44 @@ describe("Db.getMany", () => {
     await expect(db.getMany(refs, "test")).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(mock.commandCalls(BatchGetItemCommand)).toHaveLength(5);
   });
+
+  // A few keys, and a full batch.
+  it.each([3, 97])(
+    "%i keys: each key asked once, answered at every position it was asked, per table",
+    async (n) => {
+      mock.reset();
+      const asked = Array.from({ length: n }, (_, i) => ({
+        table: (i % 2 === 0 ? "meter" : "registry") as "meter" | "registry",
+        key: key(`K${i % 3}`, "s"),
+      }));
+      // The same key again in the same table, and a key nobody stored.
+      const [first, second] = asked as [(typeof asked)[number], (typeof asked)[number]];
+      const refs = [...asked, first, second, { table: "meter" as const, key: key("none", "s") }];
+      mock.on(BatchGetItemCommand).callsFake((input) => {
+        const Responses: Record<string, Record<string, { S: string }>[]> = {};
+        for (const [table, req] of Object.entries(input.RequestItems ?? {}) as [
+          string,
+          { Keys: { pk: { S: string }; sk: { S: string } }[] },
+        ][]) {
+          // Attributes in another order than the key was sent in, as DynamoDB may answer.
+          Responses[table] = req.Keys.filter((k) => k.pk.S !== "none").map((k) => ({
+            doc: { S: `${table}/${k.pk.S}` },
+            sk: k.sk,
+            pk: k.pk,
+          }));
+        }
+        return { Responses };
+      });
+      const found = await db.getMany(refs as never, "test");
+      expect(found.map((i) => i?.doc?.S)).toEqual(
+        refs.map((r) => (r.key.pk?.S === "none" ? undefined : `t-${r.table}/${r.key.pk?.S}`)),
+      );
+      const sent = mock.commandCalls(BatchGetItemCommand)[0]?.args[0].input.RequestItems ?? {};
+      const keysSent = Object.entries(sent).flatMap(([t, r]) =>
+        (r.Keys ?? []).map((k) => `${t}|${k.pk?.S}`),
+      );
+      expect(new Set(keysSent).size).toBe(keysSent.length);
+      expect(new Set(keysSent)).toEqual(new Set(refs.map((r) => `t-${r.table}|${r.key.pk?.S}`)));
+    },
+  );
 });
