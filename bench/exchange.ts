@@ -5,6 +5,9 @@
  * the provider answering from memory. Separately for a token seen for the
  * first time and for a repeated one (verified-token cache).
  * Goals: under 100 µs for a repeat token, under 300 µs for a first one.
+ * The repeat token's figure is the steady state (after WARM_UP_EXCHANGES),
+ * sampled in blocks alternating with its baseline (a bare parse+print of the
+ * same body), so that the ratio is not moved by the machine's drift.
  * Observability is in the measured path as deployed: the request's trace
  * context, the traceparent on the call to the provider, and the flow's
  * figures as Powertools EMF (serialised and published per exchange; the
@@ -19,7 +22,7 @@
  * floor, one ECDSA P-256 verification, is measured in the same run.
  */
 import { generateKeyPairSync, randomUUID, sign, verify } from "node:crypto";
-import { PerformanceObserver } from "node:perf_hooks";
+import { PerformanceObserver, performance } from "node:perf_hooks";
 import {
   BatchGetItemCommand,
   DynamoDBClient,
@@ -48,6 +51,11 @@ import { agreement, dataset, partner, telemetryBody } from "./fixtures.ts";
 import { emit, round, sampleMicros, summary } from "./stats.ts";
 
 const ISSUER = "http://bench.gateway";
+/** Exchanges before the policy work is sampled (steady state). */
+const WARM_UP_EXCHANGES = 5000;
+/** The policy work and its baseline: 3000 samples each, in alternating blocks. */
+const BLOCKS = 6;
+const PER_BLOCK = 500;
 
 /**
  * Answers the client's calls from a map instead of the network: the fake
@@ -209,24 +217,53 @@ export async function run(): Promise<void> {
   const { gw, body, store, telemetry, bare, service, mint, exchange, settings, bind } = rig;
   // The issue states its goals on a machine where parsing and printing the
   // same 8 KB body costs about 75 µs; the ratios make them portable.
-  const parse = await sampleMicros(
-    () => JSON.stringify(JSON.parse(body.toString("utf8"))),
-    3000,
-    300,
-  );
-  const baseline = summary(parse).medianUs;
-  emit({ bench: "exchange.baseline.parseAndPrint8KB", ...summary(parse) });
+  const parsePrint = () => JSON.stringify(JSON.parse(body.toString("utf8")));
   const repeat = await mint();
-  // Garbage collections during the repeat-token samples: what the tail is made of.
-  const gcs: number[] = [];
+  // Steady state, as a container that has served a few thousand requests:
+  // V8 still compiles and re-compiles the path over its first thousands of
+  // exchanges, which put the p99 at 7-11 × the median after 300 (measured).
+  for (let i = 0; i < WARM_UP_EXCHANGES; i++) {
+    await exchange(repeat);
+    telemetry.flush();
+  }
+  for (let i = 0; i < 1000; i++) parsePrint();
+  // The baseline and the policy work in alternating blocks, so that a noisy
+  // machine's drift (CPU speed moved the baseline by a third between runs)
+  // hits both alike; collections are counted in the policy work's blocks only.
+  const parse: number[] = [];
+  const repeatSamples: number[] = [];
+  const windows: [number, number][] = [];
+  const gcs: { at: number; ms: number }[] = [];
   const gcWatch = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push(e.duration);
+    for (const e of list.getEntries()) gcs.push({ at: e.startTime, ms: e.duration });
   });
   gcWatch.observe({ entryTypes: ["gc"] });
-  const repeatSamples = await sampleMicros(() => exchange(repeat), 3000, 300);
+  for (let block = 0; block < BLOCKS; block++) {
+    for (let i = 0; i < PER_BLOCK; i++) {
+      const t0 = process.hrtime.bigint();
+      parsePrint();
+      parse.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    const from = performance.now();
+    for (let i = 0; i < PER_BLOCK; i++) {
+      const t0 = process.hrtime.bigint();
+      await exchange(repeat);
+      repeatSamples.push(Number(process.hrtime.bigint() - t0) / 1000);
+      // As Lambda's wrapper does when the invocation ends (measured apart:
+      // exchange.withEmfPublish); left undone, the figures of thousands of
+      // exchanges would pile up in memory, which no container does.
+      telemetry.flush();
+    }
+    windows.push([from, performance.now()]);
+  }
   // The observer hears of collections a little later.
   await new Promise((r) => setTimeout(r, 50));
   gcWatch.disconnect();
+  parse.sort((a, b) => a - b);
+  repeatSamples.sort((a, b) => a - b);
+  const inSamples = gcs.filter((g) => windows.some(([a, b]) => g.at >= a && g.at <= b));
+  const baseline = summary(parse).medianUs;
+  emit({ bench: "exchange.baseline.parseAndPrint8KB", ...summary(parse) });
   const fresh = await Promise.all(Array.from({ length: 1500 }, mint));
   let i = 0;
   const firstSamples = await sampleMicros(
@@ -266,9 +303,10 @@ export async function run(): Promise<void> {
       goalP99ToMedian: 3,
       ...(token === "repeat"
         ? {
-            gcDuringSamples: gcs.length,
-            gcMs: round(gcs.reduce((a, b) => a + b, 0)),
-            gcMaxMs: round(Math.max(0, ...gcs)),
+            warmUpExchanges: WARM_UP_EXCHANGES,
+            gcDuringSamples: inSamples.length,
+            gcMs: round(inSamples.reduce((a, g) => a + g.ms, 0)),
+            gcMaxMs: round(Math.max(0, ...inSamples.map((g) => g.ms))),
           }
         : {}),
     });
