@@ -11,10 +11,11 @@
  * is no job throws too: it is a bug, and the failure queue shows it.
  */
 import * as z from "zod";
+import { multipartWrite } from "../transfers/s3-upload.ts";
 import { runTransferJob, type TransferJobResult } from "../transfers/worker.ts";
 import { s3ObjectStore } from "./objects.ts";
 import { instrument, lazyGateway, provideObjectStore } from "./runtime.ts";
-import { transferStorageParts } from "./transfer-storage.ts";
+import { storageParts } from "./transfer-storage.ts";
 
 export { awsClients } from "./runtime.ts";
 
@@ -22,7 +23,7 @@ export { awsClients } from "./runtime.ts";
 export const TransferJobEvent = z.object({ transferId: z.string().min(1).max(200) });
 
 provideObjectStore(s3ObjectStore);
-const gateway = lazyGateway(transferStorageParts);
+const gateway = lazyGateway(storageParts(multipartWrite));
 
 export const handler = instrument(async (event: unknown): Promise<TransferJobResult> => {
   const job = TransferJobEvent.safeParse(event);

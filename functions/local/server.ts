@@ -35,6 +35,7 @@ import { ALL_SURFACES } from "../surfaces/index.ts";
 import { InProcessDispatcher } from "../transfers/dispatch.ts";
 import { LOCAL_OBJECTS_PATH, localObjectsSurface } from "../transfers/local-urls.ts";
 import { S3TransferStorage } from "../transfers/s3-storage.ts";
+import { multipartWrite } from "../transfers/s3-upload.ts";
 import { runTransferJob } from "../transfers/worker.ts";
 import type { LocalConfig } from "./config.ts";
 import { type DemoBackend, startConsumerBackend, startProviderBackend } from "./demo-backends.ts";
@@ -171,6 +172,7 @@ export async function startLocalGateway(
     const transferStorage = new S3TransferStorage(s3, LOCAL_BUCKET, {
       publicEndpoint: `${base}${LOCAL_OBJECTS_PATH}`,
       copy: { singleMaxBytes: Number.POSITIVE_INFINITY },
+      write: multipartWrite,
     });
     const transferDispatcher = new InProcessDispatcher(log);
     const gw = createGateway({

@@ -21,10 +21,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { StoreUnavailableError } from "../errors.ts";
 import { type CopyOptions, copyObject, storeCall } from "./s3-copy.ts";
+import type { BodyWriter } from "./s3-upload.ts";
 import type { PresignedPut, StoredBody, TransferStorage } from "./storage.ts";
 
 export interface S3TransferStorageOptions {
@@ -39,6 +39,12 @@ export interface S3TransferStorageOptions {
   readonly partSize?: number | undefined;
   /** How a staged body is copied to its final key (one CopyObject, or in parts above a size). */
   readonly copy?: CopyOptions | undefined;
+  /**
+   * How a body is written (`multipartWrite`, s3-upload.ts): only where bodies
+   * are written (the worker, the local server), so that the other functions'
+   * bundles carry no multipart uploader. @default none: writes are refused
+   */
+  readonly write?: BodyWriter | undefined;
 }
 
 export class S3TransferStorage implements TransferStorage {
@@ -46,6 +52,7 @@ export class S3TransferStorage implements TransferStorage {
   readonly signer: S3Client;
   private readonly partSize: number;
   private readonly copyOptions: CopyOptions;
+  private readonly writeBody: BodyWriter | undefined;
 
   constructor(
     readonly client: S3Client,
@@ -54,6 +61,7 @@ export class S3TransferStorage implements TransferStorage {
   ) {
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
     this.copyOptions = options.copy ?? {};
+    this.writeBody = options.write;
     this.signer =
       options.publicEndpoint === undefined
         ? client
@@ -64,25 +72,19 @@ export class S3TransferStorage implements TransferStorage {
   }
 
   async write(key: string, body: Readable, contentType: string): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: this.partSize,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
-    let bodyError: unknown;
-    body.once("error", (e) => {
-      bodyError ??= e;
-    });
-    try {
-      await upload.done();
-    } catch (cause) {
-      // The body's own failure (a leak, a backend that hung up) is the answer, not a store fault.
-      if (bodyError !== undefined) throw bodyError;
-      throw new StoreUnavailableError("write the transfer body", cause);
+    if (this.writeBody === undefined) {
+      body.destroy();
+      throw new StoreUnavailableError(
+        "write the transfer body",
+        new Error("this function's storage writes no transfer bodies"),
+      );
     }
-    if (bodyError !== undefined) throw bodyError;
+    await this.writeBody(
+      { client: this.client, bucket: this.bucket, partSize: this.partSize },
+      key,
+      body,
+      contentType,
+    );
   }
 
   async open(key: string): Promise<StoredBody | undefined> {
@@ -195,18 +197,3 @@ const isMissing = (cause: unknown): boolean =>
   cause instanceof NoSuchKey ||
   cause instanceof NotFound ||
   ["NoSuchKey", "NotFound"].includes((cause as { name?: string }).name ?? "");
-
-/**
- * The deployed storage: S3 in the function's region with its role's
- * credentials. Checksums only when S3 requires them, so that the presigned
- * PUT URLs carry no CRC32 of a body the client has not sent yet.
- */
-export function awsTransferStorage(bucket: string): S3TransferStorage {
-  return new S3TransferStorage(
-    new S3Client({
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    }),
-    bucket,
-  );
-}

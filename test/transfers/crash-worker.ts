@@ -11,6 +11,7 @@ import { silentLogger } from "../../functions/log.ts";
 import type { TableNames } from "../../functions/store/db.ts";
 import { localS3Client } from "../../functions/store/objects.ts";
 import { S3TransferStorage } from "../../functions/transfers/s3-storage.ts";
+import { multipartWrite } from "../../functions/transfers/s3-upload.ts";
 import { runTransferJob } from "../../functions/transfers/worker.ts";
 
 interface Args {
@@ -41,6 +42,7 @@ const gw = createGateway({
   clock: () => new Date(Date.now() + args.clockOffsetMs),
   transferStorage: new S3TransferStorage(localS3Client(args.s3Endpoint), args.bucket, {
     partSize: 5 * 1024 * 1024,
+    write: multipartWrite,
   }),
 });
 const result = await runTransferJob(gw, { transferId: args.transferId });

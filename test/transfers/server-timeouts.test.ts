@@ -16,6 +16,7 @@ import { listen } from "../../functions/local/server.ts";
 import { ensureBucket, localS3Client } from "../../functions/store/objects.ts";
 import { localObjectsApp } from "../../functions/transfers/local-urls.ts";
 import { S3TransferStorage } from "../../functions/transfers/s3-storage.ts";
+import { multipartWrite } from "../../functions/transfers/s3-upload.ts";
 import { s3Endpoint } from "../support/gateway.ts";
 
 const TIMEOUTS = { requestMs: 500, idleMs: 500 };
@@ -39,7 +40,10 @@ beforeAll(async () => {
   const s3 = localS3Client(s3Endpoint());
   const bucket = `t-${randomUUID().slice(0, 8)}`;
   await ensureBucket(s3, bucket);
-  storage = new S3TransferStorage(s3, bucket, { publicEndpoint: `${base}/local-objects` });
+  storage = new S3TransferStorage(s3, bucket, {
+    publicEndpoint: `${base}/local-objects`,
+    write: multipartWrite,
+  });
   app = new Hono<AppEnv>();
   app.route(
     "/",

@@ -4,9 +4,10 @@
  * role that may not list the whole bucket (ours may list only under
  * `transfers/`), which would read as a store fault; a listing says "not
  * there" plainly. On the run's s3rver, and with a mocked client for what
- * only AWS answers.
+ * only AWS answers. And `write`, which only the functions given a writer do.
  */
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import {
   DeleteObjectsCommand,
   HeadObjectCommand,
@@ -21,6 +22,7 @@ import { StoreUnavailableError } from "../../functions/errors.ts";
 import { ensureBucket, localS3Client } from "../../functions/store/objects.ts";
 import { uploadKey } from "../../functions/transfers/keys.ts";
 import { S3TransferStorage } from "../../functions/transfers/s3-storage.ts";
+import { multipartWrite } from "../../functions/transfers/s3-upload.ts";
 import { s3Endpoint } from "../support/gateway.ts";
 
 describe("S3TransferStorage.has", () => {
@@ -96,5 +98,28 @@ describe("S3TransferStorage.deleteAll", () => {
     await expect(
       new S3TransferStorage(client, "b").deleteAll("transfers/trf-d/"),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe("S3TransferStorage.write", () => {
+  const s3 = localS3Client(s3Endpoint());
+  const bucket = `w-${randomUUID().slice(0, 8)}`;
+  beforeAll(() => ensureBucket(s3, bucket));
+
+  it("writes nothing where no writer was given (the functions that only presign, read and delete)", async () => {
+    const body = Readable.from(["a,b\n1,2\n"]);
+    await expect(
+      new S3TransferStorage(s3, bucket).write("transfers/t/staging-1", body, "text/csv"),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(body.destroyed).toBe(true);
+    expect(await new S3TransferStorage(s3, bucket).has("transfers/t/staging-1")).toBe(false);
+  });
+
+  it("streams the body with the multipart writer", async () => {
+    const storage = new S3TransferStorage(s3, bucket, { write: multipartWrite });
+    await storage.write("transfers/t/staging-2", Readable.from(["a,b\n1,2\n"]), "text/csv");
+    const stored = await storage.open("transfers/t/staging-2");
+    expect(stored?.contentType).toBe("text/csv");
+    expect(Buffer.concat((await stored?.body.toArray()) ?? []).toString()).toBe("a,b\n1,2\n");
   });
 });

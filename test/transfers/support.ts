@@ -20,6 +20,7 @@ import { InProcessDispatcher } from "../../functions/transfers/dispatch.ts";
 import { transferPrefix } from "../../functions/transfers/keys.ts";
 import { localObjectsSurface } from "../../functions/transfers/local-urls.ts";
 import { S3TransferStorage } from "../../functions/transfers/s3-storage.ts";
+import { multipartWrite } from "../../functions/transfers/s3-upload.ts";
 import { runTransferJob } from "../../functions/transfers/worker.ts";
 import type { Handler } from "../support/backends.ts";
 import { createEcosystem, type Ecosystem } from "../support/ecosystem.ts";
@@ -58,6 +59,7 @@ export async function startTransferGateway(
   const storage = new S3TransferStorage(s3, bucket, {
     publicEndpoint: `${base}/local-objects`,
     partSize: 5 * 1024 * 1024,
+    write: multipartWrite,
   });
   const dispatcher = new InProcessDispatcher(silentLogger);
   const t = await createTestGateway({
