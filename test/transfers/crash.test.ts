@@ -183,33 +183,44 @@ describe("a run taken over after its lease", () => {
   }, 60_000);
 });
 
+/** The flow's totals as finance reads them, zero before any exchange. */
+const totalsOf = async (g: TransferGateway, flow: TransferFlow) =>
+  (await flowTotals(g, flow.eco.agreement)) ?? { requests: 0, records: 0 };
+
+/** Runs `jobs` while the store refuses the copy to the final key: each run meters (or finds its metering), then dies. */
+async function withCopyRefused(g: TransferGateway, jobs: () => Promise<void>): Promise<void> {
+  const storage = g.t.gw.transferStorage;
+  const copy = storage.copy;
+  storage.copy = async () => {
+    throw new Error("the store refused the copy");
+  };
+  try {
+    await jobs();
+  } finally {
+    storage.copy = copy;
+  }
+}
+
+/** A job for `id` that dies after its metering. */
+const dyingRun = (g: TransferGateway, id: string) =>
+  expect(runTransferJob(g.t.gw, { transferId: id })).rejects.toThrow(/refused the copy/);
+
 describe("a transfer metered by runs that died before it was ready", () => {
   it("counts once while runs retry, and gives it back when the transfer fails", async ({
     g,
     flow,
   }) => {
-    const totals = async () =>
-      (await flowTotals(g, flow.eco.agreement)) ?? { requests: 0, records: 0 };
+    const totals = () => totalsOf(g, flow);
     const { requests: before, records: recordsBefore } = await totals();
     const id = await startUnrun(g, flow);
     flow.eco.provider.handler = fullAnswer;
-    // Every run meters (or finds its metering), then the store refuses the copy to the final key.
-    const storage = g.t.gw.transferStorage;
-    const copy = storage.copy;
-    storage.copy = async () => {
-      throw new Error("the store refused the copy");
-    };
-    try {
+    await withCopyRefused(g, async () => {
       for (let i = 0; i < MAX_TRANSFER_ATTEMPTS; i++) {
-        await expect(runTransferJob(g.t.gw, { transferId: id })).rejects.toThrow(
-          /refused the copy/,
-        );
+        await dyingRun(g, id);
         expect((await totals()).requests).toBe(before + 1);
         g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
       }
-    } finally {
-      storage.copy = copy;
-    }
+    });
     expect((await new TransferStore(g.t.gw.db).get(id))?.metered).toMatchObject({
       records: FULL,
     });
@@ -225,21 +236,11 @@ describe("a transfer metered by runs that died before it was ready", () => {
     g,
     flow,
   }) => {
-    const totals = async () =>
-      (await flowTotals(g, flow.eco.agreement)) ?? { requests: 0, records: 0 };
+    const totals = () => totalsOf(g, flow);
     const { requests: before, records: recordsBefore } = await totals();
     const id = await startUnrun(g, flow);
     flow.eco.provider.handler = fullAnswer;
-    const storage = g.t.gw.transferStorage;
-    const copy = storage.copy;
-    storage.copy = async () => {
-      throw new Error("the store refused the copy");
-    };
-    try {
-      await expect(runTransferJob(g.t.gw, { transferId: id })).rejects.toThrow(/refused the copy/);
-    } finally {
-      storage.copy = copy;
-    }
+    await withCopyRefused(g, () => dyingRun(g, id));
     expect((await totals()).requests).toBe(before + 1);
     // An operator token on the gateway's clock (earlier tests moved it past the fixture's token).
     const stopped = await g.t.call("POST", `/admin/agreements/${flow.eco.agreement}/suspend`, {
