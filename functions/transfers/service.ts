@@ -229,8 +229,10 @@ export class TransferService {
     return state.agreement;
   }
 
-  /** The parties and the agreement are still active: else the transfer is revoked, and the answer is the exchange's 403. */
-  /** Both parties and the agreement, decided afresh; the state read, when they still hold. */
+  /**
+   * Both parties and the agreement, decided afresh: the state read when they
+   * still hold; else the transfer is revoked, and the answer is the exchange's 403.
+   */
   private async recheck(caller: Caller, t: TransferRecord): Promise<ExchangeState> {
     const state = await this.gw.registry.loadExchangeState(
       t.agreement,

@@ -359,19 +359,20 @@ class TransferRun {
       .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: t.id, err }));
     const current = ready?.transfer ?? (await this.store.get(t.id));
     const stillOpen = current?.state === "running" || current?.state === "ready";
-    // Ended without a release (revoked): what this run metered did not happen. Taken
-    // over (another run holds it, or released it): this metering is the one its
-    // release found as a duplicate, so it stands.
-    if (outcome.kind === "metered" && !stillOpen)
-      await deps.meter.reverse(this.meteringRequest(p, staged), outcome).catch((err: unknown) => {
-        // Counted but never released: reconcile shows it; the log names it.
-        deps.log.error("transfer_metering_not_reversed", { transfer: t.id, err });
-        return false;
-      });
-    if (!stillOpen)
+    if (!stillOpen) {
+      // Ended without a release (revoked meanwhile): what was metered for it did
+      // not happen, be it the receipt the transfer keeps (an earlier run's, found
+      // here as a duplicate) or this run's own, if it had not kept it yet. Taken
+      // over and still open: this metering is the one the other run's release
+      // found as a duplicate, so it stands; a body another run released stays metered.
+      const ended = current ?? t;
+      const metered =
+        ended.metered ?? (outcome.kind === "metered" ? meteringOf(outcome, staged) : undefined);
+      if (ended.readyAt === null) await giveBack(deps, { ...ended, metered }, p.agreement);
       await storage
         .deleteAll(transferPrefix(t.id))
         .catch((err: unknown) => deps.log.error("transfer_objects_kept", { transfer: t.id, err }));
+    }
     return current?.state ?? "revoked";
   }
 

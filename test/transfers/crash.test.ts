@@ -15,6 +15,7 @@ import { describe, expect } from "vitest";
 import { TransferStore } from "../../functions/store/transfers.ts";
 import { bodyKey } from "../../functions/transfers/keys.ts";
 import { MAX_TRANSFER_ATTEMPTS, TRANSFER_LEASE_MS } from "../../functions/transfers/limits.ts";
+import { revokeTransfer } from "../../functions/transfers/revoke.ts";
 import { runTransferJob } from "../../functions/transfers/worker.ts";
 import { dynamoEndpoint, s3Endpoint } from "../support/gateway.ts";
 import {
@@ -242,14 +243,45 @@ describe("a transfer metered by runs that died before it was ready", () => {
     flow.eco.provider.handler = fullAnswer;
     await withCopyRefused(g, () => dyingRun(g, id));
     expect((await totals()).requests).toBe(before + 1);
-    // An operator token on the gateway's clock (earlier tests moved it past the fixture's token).
-    const stopped = await g.t.call("POST", `/admin/agreements/${flow.eco.agreement}/suspend`, {
-      token: await g.t.token("operator", ["admin"]),
-      body: { reason: "dispute" },
-    });
-    expect(stopped.status).toBe(200);
+    // An operator on the gateway's clock (earlier tests moved it past the fixture's token).
+    const operator = (action: "suspend" | "resume") =>
+      g.t.token("operator", ["admin"]).then((token) =>
+        g.t.call("POST", `/admin/agreements/${flow.eco.agreement}/${action}`, {
+          token,
+          body: { reason: "dispute" },
+        }),
+      );
+    expect((await operator("suspend")).status).toBe(200);
     g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
     expect(await runTransferJob(g.t.gw, { transferId: id })).toMatchObject({ state: "revoked" });
+    expect(await totals()).toMatchObject({ requests: before, records: recordsBefore });
+    expect(await objectsOf(g, id)).toEqual([]);
+    // The flow is the file's: later tests need it active.
+    expect((await operator("resume")).status).toBe(200);
+  }, 60_000);
+
+  it("gives back an earlier run's metering when the run that found it is revoked mid-release", async ({
+    g,
+    flow,
+  }) => {
+    const totals = () => totalsOf(g, flow);
+    const { requests: before, records: recordsBefore } = await totals();
+    const id = await startUnrun(g, flow);
+    flow.eco.provider.handler = fullAnswer;
+    await withCopyRefused(g, () => dyingRun(g, id));
+    g.t.clock.offsetMs += TRANSFER_LEASE_MS + 1000;
+    // The next run finds the metering as a duplicate; the transfer is revoked once it copied.
+    const storage = g.t.gw.transferStorage;
+    const copy = storage.copy;
+    storage.copy = async (from, to) => {
+      await copy.call(storage, from, to);
+      await revokeTransfer(g.t.gw, new TransferStore(g.t.gw.db), id, "agreement_inactive");
+    };
+    try {
+      expect(await runTransferJob(g.t.gw, { transferId: id })).toMatchObject({ state: "revoked" });
+    } finally {
+      storage.copy = copy;
+    }
     expect(await totals()).toMatchObject({ requests: before, records: recordsBefore });
     expect(await objectsOf(g, id)).toEqual([]);
   }, 60_000);
