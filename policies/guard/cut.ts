@@ -143,26 +143,20 @@ export class JsonCutter {
         out.push(":");
       }
       if (!this.value(child, depth)) {
-        out.n = n;
-        out.from = from;
-        out.to = to;
+        out.rewind(n, from, to);
         continue;
       }
       if (typeof key === "number") {
         // A key matching a marker: under redact the member goes (a redacted key would collide with its siblings).
         if (this.plan.block) throw leak(key, child.unlisted ? child.path : node.unknown.path);
-        out.n = n;
-        out.from = from;
-        out.to = to;
+        out.rewind(n, from, to);
         continue;
       }
       emitted = true;
     } while (lex.nextItem(CLOSE_OBJECT));
     lex.keys.close(base, depth);
     if (!emitted) {
-      out.n = n0;
-      out.from = from0;
-      out.to = to0;
+      out.rewind(n0, from0, to0);
       return false;
     }
     out.range(lex.pos - 1, lex.pos); // the closing brace
@@ -206,17 +200,13 @@ export class JsonCutter {
       } else if (c === OPEN_ARRAY) {
         out.push("[]");
       } else {
-        out.n = n; // a dropped scalar
-        out.from = from;
-        out.to = to;
+        out.rewind(n, from, to); // a dropped scalar
         continue;
       }
       emitted = true;
     } while (lex.nextItem(CLOSE_ARRAY));
     if (!released) {
-      out.n = n0;
-      out.from = from0;
-      out.to = to0;
+      out.rewind(n0, from0, to0);
       return false;
     }
     out.range(lex.pos - 1, lex.pos); // the closing bracket

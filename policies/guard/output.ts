@@ -43,6 +43,13 @@ export class Output {
     this.from = this.to = -1;
   }
 
+  /** Back to where it stood (`n`, `from`, `to` read from it before): undoes what was appended since. */
+  rewind(n: number, from: number, to: number): void {
+    this.n = n;
+    this.from = from;
+    this.to = to;
+  }
+
   /** Points ranges at new text; what is pending in the old one is sliced first. */
   retext(source: string): void {
     if (this.from >= 0) this.flush();
@@ -80,8 +87,6 @@ export class OutputMark {
   }
 
   restore(out: Output): void {
-    out.n = this.n;
-    out.from = this.from;
-    out.to = this.to;
+    out.rewind(this.n, this.from, this.to);
   }
 }
